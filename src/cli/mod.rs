@@ -1,0 +1,52 @@
+//! The subcommands of `hamlet`. Each lives in its own module with an `Opts` (its flags) and a
+//! `run(opts, &cfg)`; this module parses, loads the configuration and dispatches.
+
+pub mod import;
+pub mod migrate;
+pub mod serve;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::AppConfig;
+
+/// Hamlet: similar documents, similar drafts, and what similar documents cite.
+#[derive(Debug, Parser)]
+#[command(name = "hamlet", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the web app (the default when no subcommand is given).
+    Serve(serve::Opts),
+    /// Apply pending database migrations.
+    Migrate(migrate::Opts),
+    /// Import a collection into the database.
+    #[command(subcommand)]
+    Import(import::Source),
+}
+
+/// Loads the configuration, sets up logging and runs the chosen subcommand.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let cfg = AppConfig::load()?;
+    crate::logging::init(cfg.log_format);
+    let command = cli.command.unwrap_or(Command::Serve(serve::Opts {}));
+    rocket::execute(async move {
+        match command {
+            Command::Serve(opts) => serve::run(opts, cfg).await,
+            Command::Migrate(opts) => migrate::run(opts, &cfg).await,
+            Command::Import(source) => import::run(source, &cfg).await,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn verify_cli() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,19 @@
+//! `hamlet serve`: run the web app until SIGINT/SIGTERM.
+
+use anyhow::Context;
+
+use crate::config::AppConfig;
+
+#[derive(Debug, clap::Args)]
+pub struct Opts {}
+
+pub async fn run(_opts: Opts, cfg: AppConfig) -> anyhow::Result<()> {
+    tracing::info!(
+        profile = cfg.profile.name(),
+        backend = cfg.backend().name(),
+        torch_threads = cfg.torch_threads,
+        "starting hamlet"
+    );
+    crate::rocket(cfg).launch().await.context("the web server stopped with an error")?;
+    Ok(())
+}

@@ -1,0 +1,343 @@
+//! The service's configuration, and the only place that reads environment variables.
+//!
+//! Sources, later ones winning: the defaults of the profile chosen by `HAMLET_PROFILE`
+//! (`local`, the default; `heroku`; `aws`), then the environment (a `.env` file is loaded into
+//! it by `main` through dotenvy when present). Each setting is declared once, in `SETTINGS`,
+//! with its variable; `.env.example` and the README's table list the same variables, and a
+//! test keeps the three in step. `validate()` stops boot with one line naming the variable.
+//!
+//! On aws, when `DATABASE_URL` is unset, it is assembled from Elastic Beanstalk's `RDS_*`
+//! variables.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+
+use figment::providers::Serialized;
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+use crate::store::Backend;
+
+/// A deployment profile: which defaults apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    Local,
+    Heroku,
+    Aws,
+}
+
+impl Profile {
+    pub const ALL: [Profile; 3] = [Profile::Local, Profile::Heroku, Profile::Aws];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Local => "local",
+            Profile::Heroku => "heroku",
+            Profile::Aws => "aws",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Profile, ConfigError> {
+        Profile::ALL
+            .into_iter()
+            .find(|p| p.name() == s.trim().to_ascii_lowercase())
+            .ok_or_else(|| ConfigError::new("HAMLET_PROFILE", format!("unknown profile {s:?}; expected local, heroku or aws")))
+    }
+}
+
+/// How log lines are written to stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines, with timestamps.
+    Text,
+    /// One JSON object per line, without timestamps (the platform adds them).
+    Json,
+}
+
+/// A secret string: usable through `expose()`, printed as `***` by `Debug` and `Display`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// The whole configuration of a `hamlet` process.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AppConfig {
+    /// `HAMLET_PROFILE`: local (default), heroku or aws.
+    pub profile: Profile,
+    /// `DATABASE_URL`: `sqlite://PATH` or `postgres://USER:PASSWORD@HOST:PORT/DB`.
+    /// local: `sqlite://data/hamlet.sqlite3`; heroku: required (set by the Postgres add-on);
+    /// aws: required, or assembled from `RDS_*`.
+    pub database_url: Option<Secret>,
+    /// `HAMLET_ADDRESS`: the address to bind. local: 127.0.0.1; heroku, aws: 0.0.0.0.
+    pub address: IpAddr,
+    /// `PORT`: the port to bind. Default 8000 (Heroku sets it).
+    pub port: u16,
+    /// `HAMLET_DB_MAX_CONNECTIONS`: database pool size. local: 4; heroku, aws: 10.
+    pub db_max_connections: u32,
+    /// `HAMLET_TORCH_THREADS`: libtorch intra-op threads. Default 1: on small machines OpenMP's
+    /// busy-waiting made small tensor ops 10-200x slower with 2 (see `benches/torch_threads.rs`).
+    pub torch_threads: usize,
+    /// `HAMLET_LOG_FORMAT`: text or json. local: text; heroku, aws: json.
+    pub log_format: LogFormat,
+    /// `HAMLET_TEMPLATES_DIR`: page templates. Default `templates` (relative to the working dir).
+    pub templates_dir: PathBuf,
+    /// `HAMLET_PUBLIC_DIR`: static assets served under /static. Default `public`.
+    pub public_dir: PathBuf,
+}
+
+/// Every setting: its field in `AppConfig` and the environment variable that sets it.
+pub const SETTINGS: &[(&str, &str)] = &[
+    ("profile", "HAMLET_PROFILE"),
+    ("database_url", "DATABASE_URL"),
+    ("address", "HAMLET_ADDRESS"),
+    ("port", "PORT"),
+    ("db_max_connections", "HAMLET_DB_MAX_CONNECTIONS"),
+    ("torch_threads", "HAMLET_TORCH_THREADS"),
+    ("log_format", "HAMLET_LOG_FORMAT"),
+    ("templates_dir", "HAMLET_TEMPLATES_DIR"),
+    ("public_dir", "HAMLET_PUBLIC_DIR"),
+];
+
+/// Variables read besides `SETTINGS`: the aws profile's database parts.
+pub const RDS_VARS: &[&str] = &["RDS_HOSTNAME", "RDS_PORT", "RDS_DB_NAME", "RDS_USERNAME", "RDS_PASSWORD"];
+
+/// A configuration problem, naming the variable to fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{var}: {message}")]
+pub struct ConfigError {
+    pub var: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(var: &str, message: impl Into<String>) -> ConfigError {
+        ConfigError { var: var.to_string(), message: message.into() }
+    }
+}
+
+impl AppConfig {
+    /// The defaults of a profile, before the environment is applied.
+    pub fn defaults(profile: Profile) -> AppConfig {
+        let deployed = profile != Profile::Local;
+        AppConfig {
+            profile,
+            database_url: (!deployed).then(|| Secret::new("sqlite://data/hamlet.sqlite3")),
+            address: if deployed { IpAddr::V4(Ipv4Addr::UNSPECIFIED) } else { IpAddr::V4(Ipv4Addr::LOCALHOST) },
+            port: 8000,
+            db_max_connections: if deployed { 10 } else { 4 },
+            torch_threads: 1,
+            log_format: if deployed { LogFormat::Json } else { LogFormat::Text },
+            templates_dir: PathBuf::from("templates"),
+            public_dir: PathBuf::from("public"),
+        }
+    }
+
+    /// Reads the configuration from the process environment and validates it.
+    pub fn load() -> Result<AppConfig, ConfigError> {
+        AppConfig::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<AppConfig, ConfigError> {
+        let profile = match lookup("HAMLET_PROFILE") {
+            Some(p) if !p.trim().is_empty() => Profile::parse(&p)?,
+            _ => Profile::Local,
+        };
+        let mut values: Vec<(&str, String)> = Vec::new();
+        for (key, var) in SETTINGS {
+            if *key == "profile" {
+                continue;
+            }
+            if let Some(v) = lookup(var).filter(|v| !v.is_empty()) {
+                values.push((key, v));
+            }
+        }
+        if profile == Profile::Aws && lookup("DATABASE_URL").is_none() {
+            if let Some(url) = rds_url(&lookup)? {
+                values.push(("database_url", url));
+            }
+        }
+        // Values are parsed as figment's Env provider parses real environment variables, so
+        // "8000" becomes a number and "abc" for a number is a type error naming its key.
+        let mut figment = Figment::from(Serialized::defaults(AppConfig::defaults(profile)));
+        for (key, value) in values {
+            let parsed: figment::value::Value = value.parse().unwrap_or_else(|e: std::convert::Infallible| match e {});
+            figment = figment.merge((key, parsed));
+        }
+        let config: AppConfig = figment.extract().map_err(|e| {
+            let key = e.path.last().cloned().unwrap_or_default();
+            let var = SETTINGS.iter().find(|(k, _)| *k == key).map_or(key.as_str(), |(_, v)| v);
+            ConfigError::new(var, e.kind.to_string())
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// A configuration built in code for tests: local profile, the given database.
+    pub fn for_tests(database_url: &str) -> AppConfig {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        AppConfig {
+            database_url: Some(Secret::new(database_url)),
+            templates_dir: root.join("templates"),
+            public_dir: root.join("public"),
+            port: 0,
+            ..AppConfig::defaults(Profile::Local)
+        }
+    }
+
+    /// Checks what types alone cannot; every error names its variable.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let url = self.database_url.as_ref().ok_or_else(|| {
+            let hint = match self.profile {
+                Profile::Heroku => "required on heroku (the heroku-postgresql add-on sets it)",
+                Profile::Aws => "required on aws (or set RDS_HOSTNAME, RDS_DB_NAME, RDS_USERNAME, RDS_PASSWORD)",
+                Profile::Local => "required",
+            };
+            ConfigError::new("DATABASE_URL", hint)
+        })?;
+        Backend::from_url(url.expose()).map_err(|e| ConfigError::new("DATABASE_URL", e.to_string()))?;
+        if !(1..=256).contains(&self.torch_threads) {
+            return Err(ConfigError::new("HAMLET_TORCH_THREADS", format!("must be between 1 and 256, got {}", self.torch_threads)));
+        }
+        if !(1..=1000).contains(&self.db_max_connections) {
+            return Err(ConfigError::new("HAMLET_DB_MAX_CONNECTIONS", format!("must be between 1 and 1000, got {}", self.db_max_connections)));
+        }
+        Ok(())
+    }
+
+    /// The database URL (validated to be present).
+    pub fn database_url(&self) -> &str {
+        self.database_url.as_ref().map_or("", Secret::expose)
+    }
+
+    /// The database backend the URL selects.
+    pub fn backend(&self) -> Backend {
+        Backend::from_url(self.database_url()).unwrap_or(Backend::Sqlite)
+    }
+}
+
+/// `postgres://USER:PASSWORD@HOST:PORT/DB` from Elastic Beanstalk's RDS variables, if
+/// `RDS_HOSTNAME` is set.
+fn rds_url(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<String>, ConfigError> {
+    let Some(host) = lookup("RDS_HOSTNAME") else { return Ok(None) };
+    let get = |var: &str| lookup(var).ok_or_else(|| ConfigError::new(var, "required when RDS_HOSTNAME is set"));
+    let port = lookup("RDS_PORT").unwrap_or_else(|| "5432".into());
+    port.parse::<u16>().map_err(|_| ConfigError::new("RDS_PORT", format!("expected a port number, got {port:?}")))?;
+    let (db, user, password) = (get("RDS_DB_NAME")?, get("RDS_USERNAME")?, get("RDS_PASSWORD")?);
+    Ok(Some(format!("postgres://{}:{}@{host}:{port}/{db}", encode(&user), encode(&password))))
+}
+
+/// Percent-encodes what may not appear raw in a URL's user-info.
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(vars: &[(&str, &str)]) -> Result<AppConfig, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        AppConfig::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn local_defaults() {
+        let c = load(&[]).unwrap();
+        assert_eq!(c.profile, Profile::Local);
+        assert_eq!(c.database_url(), "sqlite://data/hamlet.sqlite3");
+        assert_eq!(c.address.to_string(), "127.0.0.1");
+        assert_eq!(c.log_format, LogFormat::Text);
+        assert_eq!(c.torch_threads, 1);
+    }
+
+    #[test]
+    fn heroku_needs_a_database_and_binds_everywhere() {
+        let err = load(&[("HAMLET_PROFILE", "heroku")]).unwrap_err();
+        assert_eq!(err.var, "DATABASE_URL");
+        let c = load(&[("HAMLET_PROFILE", "heroku"), ("DATABASE_URL", "postgres://u:p@h/db"), ("PORT", "5123")]).unwrap();
+        assert_eq!(c.port, 5123);
+        assert_eq!(c.address.to_string(), "0.0.0.0");
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert_eq!(c.backend(), Backend::Postgres);
+    }
+
+    #[test]
+    fn aws_assembles_the_url_from_rds_variables() {
+        let c = load(&[
+            ("HAMLET_PROFILE", "aws"),
+            ("RDS_HOSTNAME", "db.example"),
+            ("RDS_DB_NAME", "hamlet"),
+            ("RDS_USERNAME", "app"),
+            ("RDS_PASSWORD", "p@ss/word"),
+        ])
+        .unwrap();
+        assert_eq!(c.database_url(), "postgres://app:p%40ss%2Fword@db.example:5432/hamlet");
+        let err = load(&[("HAMLET_PROFILE", "aws"), ("RDS_HOSTNAME", "db")]).unwrap_err();
+        assert_eq!(err.var, "RDS_DB_NAME");
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        assert_eq!(load(&[("PORT", "eighty")]).unwrap_err().var, "PORT");
+        assert_eq!(load(&[("HAMLET_TORCH_THREADS", "0")]).unwrap_err().var, "HAMLET_TORCH_THREADS");
+        assert_eq!(load(&[("HAMLET_PROFILE", "prod")]).unwrap_err().var, "HAMLET_PROFILE");
+        let err = load(&[("DATABASE_URL", "mysql://x")]).unwrap_err();
+        assert_eq!(err.var, "DATABASE_URL");
+        assert!(err.to_string().starts_with("DATABASE_URL: unsupported database URL scheme"), "{err}");
+        assert_eq!(load(&[("HAMLET_LOG_FORMAT", "xml")]).unwrap_err().var, "HAMLET_LOG_FORMAT");
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug_output() {
+        let c = load(&[("DATABASE_URL", "postgres://u:hunter2@h/db")]).unwrap();
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(debug.contains("***"));
+    }
+
+    #[test]
+    fn env_example_lists_every_variable() {
+        let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/.env.example")).unwrap();
+        for (_, var) in SETTINGS {
+            assert!(example.contains(&format!("{var}=")), ".env.example lacks {var}");
+        }
+        for var in RDS_VARS {
+            assert!(example.contains(&format!("{var}=")), ".env.example lacks {var}");
+        }
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+        for (_, var) in SETTINGS {
+            assert!(readme.contains(&format!("`{var}`")), "README lacks {var}");
+        }
+    }
+}

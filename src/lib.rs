@@ -1,0 +1,70 @@
+//! Hamlet: machine-learning discovery for a thesis collection. "Documents similar to this
+//! one", "documents similar to my draft", and "what do similar documents cite".
+//!
+//! Layout (one place per concern; dependencies point one way, `web`/`cli` -> `store`/`model`):
+//! - `config`: `AppConfig`, the only reader of environment variables.
+//! - `store`: the collection database (sqlx, SQLite or Postgres).
+//! - `ingest`: parsing collections (the RFC series, JSON lines) into store rows.
+//! - `model`: everything that touches libtorch.
+//! - `web`: Rocket routes, templates, the JSON API.
+//! - `cli`: the subcommands of the `hamlet` binary.
+
+pub mod cli;
+pub mod config;
+pub mod ingest;
+pub mod logging;
+pub mod model;
+pub mod store;
+pub mod web;
+
+use figment::Figment;
+use rocket::config::LogLevel;
+use rocket::fairing::AdHoc;
+use rocket::{Build, Rocket};
+use rocket_dyn_templates::Template;
+
+use crate::config::{AppConfig, Profile};
+use crate::store::Store;
+
+/// The web application for `cfg`, used by `hamlet serve` and by every test. The database pool
+/// is created (lazily) and migrated while Rocket ignites; libtorch is configured once.
+pub fn rocket(cfg: AppConfig) -> Rocket<Build> {
+    let torch = model::runtime::configure(cfg.torch_threads);
+    let figment = Figment::from(rocket::Config::default())
+        .merge(("ident", "Hamlet"))
+        .merge(("address", cfg.address))
+        .merge(("port", cfg.port))
+        // Rocket's own launch banner is replaced by our structured lines (see `logging`).
+        .merge(("log_level", LogLevel::Off))
+        .merge(("cli_colors", cfg.profile == Profile::Local))
+        .merge(("template_dir", cfg.templates_dir.clone()));
+    let public_dir = cfg.public_dir.clone();
+    let rocket = rocket::custom(figment)
+        .manage(torch)
+        .attach(Template::fairing())
+        .attach(AdHoc::try_on_ignite("collection store", move |rocket| async move {
+            match open_store(&cfg).await {
+                Ok(store) => Ok(rocket.manage(store).manage(cfg)),
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "cannot open the collection database");
+                    Err(rocket)
+                }
+            }
+        }))
+        .attach(AdHoc::on_liftoff("liftoff", |rocket| {
+            Box::pin(async move {
+                let c = rocket.config();
+                tracing::info!(address = %c.address, port = c.port, "hamlet is listening");
+            })
+        }));
+    web::mount(rocket, &public_dir)
+}
+
+/// Connects to the configured database and applies pending migrations.
+async fn open_store(cfg: &AppConfig) -> anyhow::Result<Store> {
+    use anyhow::Context;
+    let store = Store::connect_lazy(cfg.database_url(), cfg.db_max_connections)?;
+    let applied = store.migrate().await.with_context(|| format!("migrating the {} database", store.backend().name()))?;
+    tracing::info!(backend = store.backend().name(), migrations_applied = applied, "database ready");
+    Ok(store)
+}

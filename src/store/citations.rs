@@ -1,0 +1,56 @@
+//! Reading citations: the reference list of a document, and who in the collection cites it.
+
+use super::{col, opt, DocId, Result, Store};
+
+/// One stored reference-list entry.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct CitationRow {
+    pub position: i64,
+    pub raw_ref: String,
+    pub doi: Option<String>,
+    pub url: Option<String>,
+    pub author: Option<String>,
+    pub title: Option<String>,
+    pub year: Option<i64>,
+    /// The collection document this entry points to, when it is in the collection.
+    pub target: Option<DocId>,
+}
+
+impl Store {
+    /// The reference list of a document, in order.
+    pub async fn citations_of(&self, id: DocId) -> Result<Vec<CitationRow>> {
+        let rows = sqlx::query(
+            "SELECT position, raw_ref, doi, url, author, title, year, target_identifier \
+             FROM citations WHERE document_identifier = $1 ORDER BY position",
+        )
+        .bind(id.0)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(CitationRow {
+                    position: col(r, 0)?,
+                    raw_ref: col(r, 1)?,
+                    doi: opt(r, 2)?,
+                    url: opt(r, 3)?,
+                    author: opt(r, 4)?,
+                    title: opt(r, 5)?,
+                    year: opt(r, 6)?,
+                    target: opt::<i64>(r, 7)?.map(DocId),
+                })
+            })
+            .collect()
+    }
+
+    /// The identifiers of collection documents whose reference lists point at `id`.
+    pub async fn cited_by(&self, id: DocId) -> Result<Vec<DocId>> {
+        let rows: Vec<(i64,)> = sqlx::query_as(
+            "SELECT DISTINCT document_identifier FROM citations WHERE target_identifier = $1 \
+             ORDER BY document_identifier",
+        )
+        .bind(id.0)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.into_iter().map(|(d,)| DocId(d)).collect())
+    }
+}

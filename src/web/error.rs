@@ -1,0 +1,102 @@
+//! The one error type handlers return. It carries a message for the reader; causes that the
+//! reader must not see (`Internal`) are logged once here, with their whole chain, and shown
+//! as a generic message. JSON routes (`/api/...`) get `{"error": {"message": ...}}`, pages get
+//! the rendered `error.html.tera`; both with the right status.
+
+use rocket::http::{ContentType, Status};
+use rocket::response::{self, Responder};
+use rocket::serde::json::Json;
+use rocket::{Request, Response};
+use rocket_dyn_templates::{context, Template};
+
+use crate::store;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// 404, with what was not found.
+    #[error("{0}")]
+    NotFound(String),
+    /// 400, with what is wrong with the request.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 503: a dependency (the database) is down; the request may succeed later.
+    #[error("the service is temporarily unavailable; try again shortly")]
+    Unavailable(#[source] anyhow::Error),
+    /// 500: a bug or an unexpected failure.
+    #[error("something went wrong on our side")]
+    Internal(#[source] anyhow::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<store::Error> for Error {
+    fn from(e: store::Error) -> Error {
+        match e {
+            store::Error::NotFound(id) => Error::NotFound(format!("no document with identifier {id}")),
+            store::Error::Database(
+                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::Tls(_),
+            ) => Error::Unavailable(e.into()),
+            other => Error::Internal(other.into()),
+        }
+    }
+}
+
+impl Error {
+    pub fn status(&self) -> Status {
+        match self {
+            Error::NotFound(_) => Status::NotFound,
+            Error::BadRequest(_) => Status::BadRequest,
+            Error::Unavailable(_) => Status::ServiceUnavailable,
+            Error::Internal(_) => Status::InternalServerError,
+        }
+    }
+}
+
+impl<'r> Responder<'r, 'static> for Error {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        match &self {
+            Error::Internal(cause) => tracing::error!(path = %req.uri().path(), error = %format!("{cause:#}"), "request failed"),
+            Error::Unavailable(cause) => tracing::warn!(path = %req.uri().path(), error = %format!("{cause:#}"), "dependency unavailable"),
+            _ => {}
+        }
+        render(req, self.status(), &self.to_string())
+    }
+}
+
+/// The error response for `status` in the form the route speaks.
+pub(crate) fn render<'r>(req: &'r Request<'_>, status: Status, message: &str) -> response::Result<'static> {
+    let mut res = if wants_json(req) {
+        let body = serde_json::json!({ "error": { "message": message } });
+        Json(body).respond_to(req)?
+    } else {
+        let ctx = context! { status: status.code, reason: status.reason().unwrap_or(""), message };
+        Template::render("error", ctx).respond_to(req)?
+    };
+    if status == Status::ServiceUnavailable {
+        res.set_raw_header("Retry-After", "5");
+    }
+    Response::build_from(res).status(status).ok()
+}
+
+fn wants_json(req: &Request<'_>) -> bool {
+    req.uri().path().starts_with("/api/") || req.format().is_some_and(|f| *f == ContentType::JSON.media_type().clone().into())
+}
+
+/// Every status Rocket produces by itself (unknown paths, bad forms) in the same shapes.
+#[rocket::catch(default)]
+pub(crate) fn default_catcher(status: Status, _req: &Request<'_>) -> CatcherResponse {
+    let message = match status.code {
+        404 => "there is nothing at this address".to_string(),
+        422 | 400 => "the request could not be understood".to_string(),
+        _ => status.reason().unwrap_or("error").to_lowercase(),
+    };
+    CatcherResponse(status, message)
+}
+
+pub(crate) struct CatcherResponse(Status, String);
+
+impl<'r> Responder<'r, 'static> for CatcherResponse {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        render(req, self.0, &self.1)
+    }
+}

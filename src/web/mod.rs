@@ -1,0 +1,79 @@
+//! The HTTP face of Hamlet: pages (`pages`), the JSON API (`api`), health (`health`), the one
+//! error type handlers return (`error`) and the JSON shapes (`views`).
+//!
+//! Every route is mounted in `mount`, the single list: adding a path means adding it there
+//! (and to the README's route table). Handlers are thin: they call `store` (and, with the
+//! engine, `model`) and shape the result.
+
+pub(crate) mod api;
+pub(crate) mod error;
+pub(crate) mod health;
+pub(crate) mod pages;
+pub(crate) mod views;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use rocket::fairing::{Fairing, Info, Kind};
+use rocket::fs::FileServer;
+use rocket::http::Header;
+use rocket::{Build, Data, Request, Response, Rocket};
+
+pub use error::Error;
+
+/// Mounts every route, the catchers and the static files.
+pub(crate) fn mount(rocket: Rocket<Build>, public_dir: &std::path::Path) -> Rocket<Build> {
+    rocket
+        .mount(
+            "/",
+            rocket::routes![pages::home, pages::robots, health::health, api::document],
+        )
+        .mount("/static", FileServer::from(public_dir).rank(20))
+        .register("/", rocket::catchers![error::default_catcher])
+        .attach(RequestLog)
+}
+
+/// When a request started and the id it is logged under.
+struct RequestStart {
+    at: Instant,
+    id: String,
+}
+
+/// Logs one line per request (method, path, status, duration, request id) and echoes the
+/// request id in `X-Request-Id`, taking the proxy's (Heroku's router sets one) when present.
+struct RequestLog;
+
+static NEXT_REQUEST: AtomicU64 = AtomicU64::new(1);
+
+#[rocket::async_trait]
+impl Fairing for RequestLog {
+    fn info(&self) -> Info {
+        Info { name: "request log", kind: Kind::Request | Kind::Response }
+    }
+
+    async fn on_request(&self, req: &mut Request<'_>, _: &mut Data<'_>) {
+        let id = req
+            .headers()
+            .get_one("X-Request-Id")
+            .filter(|v| v.len() <= 200 && v.chars().all(|c| c.is_ascii_graphic()))
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("{:x}-{}", std::process::id(), NEXT_REQUEST.fetch_add(1, Ordering::Relaxed)));
+        req.local_cache(|| RequestStart { at: Instant::now(), id });
+    }
+
+    async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
+        let start = req.local_cache(|| RequestStart { at: Instant::now(), id: String::new() });
+        let status = res.status().code;
+        let duration_ms = start.at.elapsed().as_secs_f64() * 1000.0;
+        // Only the path: query strings can carry search terms, which are the reader's business.
+        tracing::info!(
+            method = %req.method(),
+            path = %req.uri().path(),
+            status,
+            duration_ms = (duration_ms * 1000.0).round() / 1000.0,
+            request_id = %start.id,
+            "request"
+        );
+        res.set_header(Header::new("X-Request-Id", start.id.clone()));
+    }
+}

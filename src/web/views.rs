@@ -1,0 +1,73 @@
+//! The JSON shapes of the API, built from store rows with `From`. They are the API's
+//! contract (README, "JSON API"): add fields, never rename or remove them.
+
+use serde::Serialize;
+
+use crate::store::citations::CitationRow;
+use crate::store::{DocId, DocumentRow};
+
+#[derive(Debug, Serialize)]
+pub(crate) struct PersonView {
+    pub id: i64,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct CitationView {
+    pub raw_ref: String,
+    pub title: Option<String>,
+    pub author: Option<String>,
+    pub year: Option<i64>,
+    pub doi: Option<String>,
+    pub url: Option<String>,
+    /// The cited document's identifier when it is in the collection.
+    pub identifier: Option<DocId>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct DocumentView {
+    pub identifier: DocId,
+    pub title: String,
+    pub year: Option<i64>,
+    pub degree: Option<String>,
+    pub url: Option<String>,
+    pub unextractable: bool,
+    pub word_count: i64,
+    pub authors: Vec<PersonView>,
+    pub advisors: Vec<PersonView>,
+    pub departments: Vec<String>,
+    pub citations: Vec<CitationView>,
+    /// Collection documents that cite this one.
+    pub cited_by: Vec<DocId>,
+}
+
+impl From<(i64, String)> for PersonView {
+    fn from((id, name): (i64, String)) -> PersonView {
+        PersonView { id, name }
+    }
+}
+
+impl From<CitationRow> for CitationView {
+    fn from(c: CitationRow) -> CitationView {
+        CitationView { raw_ref: c.raw_ref, title: c.title, author: c.author, year: c.year, doi: c.doi, url: c.url, identifier: c.target }
+    }
+}
+
+impl DocumentView {
+    pub(crate) fn new(doc: DocumentRow, citations: Vec<CitationRow>, cited_by: Vec<DocId>) -> DocumentView {
+        DocumentView {
+            identifier: doc.identifier,
+            title: doc.title,
+            year: doc.year,
+            degree: doc.degree,
+            url: doc.url,
+            unextractable: doc.unextractable,
+            word_count: doc.word_count,
+            authors: doc.authors.into_iter().map(PersonView::from).collect(),
+            advisors: doc.advisors.into_iter().map(PersonView::from).collect(),
+            departments: doc.departments,
+            citations: citations.into_iter().map(CitationView::from).collect(),
+            cited_by,
+        }
+    }
+}
