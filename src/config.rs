@@ -43,7 +43,12 @@ impl Profile {
         Profile::ALL
             .into_iter()
             .find(|p| p.name() == s.trim().to_ascii_lowercase())
-            .ok_or_else(|| ConfigError::new("HAMLET_PROFILE", format!("unknown profile {s:?}; expected local, heroku or aws")))
+            .ok_or_else(|| {
+                ConfigError::new(
+                    "HAMLET_PROFILE",
+                    format!("unknown profile {s:?}; expected local, heroku or aws"),
+                )
+            })
     }
 }
 
@@ -123,7 +128,13 @@ pub const SETTINGS: &[(&str, &str)] = &[
 ];
 
 /// Variables read besides `SETTINGS`: the aws profile's database parts.
-pub const RDS_VARS: &[&str] = &["RDS_HOSTNAME", "RDS_PORT", "RDS_DB_NAME", "RDS_USERNAME", "RDS_PASSWORD"];
+pub const RDS_VARS: &[&str] = &[
+    "RDS_HOSTNAME",
+    "RDS_PORT",
+    "RDS_DB_NAME",
+    "RDS_USERNAME",
+    "RDS_PASSWORD",
+];
 
 /// A configuration problem, naming the variable to fix.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -135,7 +146,10 @@ pub struct ConfigError {
 
 impl ConfigError {
     fn new(var: &str, message: impl Into<String>) -> ConfigError {
-        ConfigError { var: var.to_string(), message: message.into() }
+        ConfigError {
+            var: var.to_string(),
+            message: message.into(),
+        }
     }
 }
 
@@ -146,11 +160,19 @@ impl AppConfig {
         AppConfig {
             profile,
             database_url: (!deployed).then(|| Secret::new("sqlite://data/hamlet.sqlite3")),
-            address: if deployed { IpAddr::V4(Ipv4Addr::UNSPECIFIED) } else { IpAddr::V4(Ipv4Addr::LOCALHOST) },
+            address: if deployed {
+                IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+            } else {
+                IpAddr::V4(Ipv4Addr::LOCALHOST)
+            },
             port: 8000,
             db_max_connections: if deployed { 10 } else { 4 },
             torch_threads: 1,
-            log_format: if deployed { LogFormat::Json } else { LogFormat::Text },
+            log_format: if deployed {
+                LogFormat::Json
+            } else {
+                LogFormat::Text
+            },
             templates_dir: PathBuf::from("templates"),
             public_dir: PathBuf::from("public"),
         }
@@ -185,12 +207,17 @@ impl AppConfig {
         // "8000" becomes a number and "abc" for a number is a type error naming its key.
         let mut figment = Figment::from(Serialized::defaults(AppConfig::defaults(profile)));
         for (key, value) in values {
-            let parsed: figment::value::Value = value.parse().unwrap_or_else(|e: std::convert::Infallible| match e {});
+            let parsed: figment::value::Value = value
+                .parse()
+                .unwrap_or_else(|e: std::convert::Infallible| match e {});
             figment = figment.merge((key, parsed));
         }
         let config: AppConfig = figment.extract().map_err(|e| {
             let key = e.path.last().cloned().unwrap_or_default();
-            let var = SETTINGS.iter().find(|(k, _)| *k == key).map_or(key.as_str(), |(_, v)| v);
+            let var = SETTINGS
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map_or(key.as_str(), |(_, v)| v);
             ConfigError::new(var, e.kind.to_string())
         })?;
         config.validate()?;
@@ -214,17 +241,29 @@ impl AppConfig {
         let url = self.database_url.as_ref().ok_or_else(|| {
             let hint = match self.profile {
                 Profile::Heroku => "required on heroku (the heroku-postgresql add-on sets it)",
-                Profile::Aws => "required on aws (or set RDS_HOSTNAME, RDS_DB_NAME, RDS_USERNAME, RDS_PASSWORD)",
+                Profile::Aws => {
+                    "required on aws (or set RDS_HOSTNAME, RDS_DB_NAME, RDS_USERNAME, RDS_PASSWORD)"
+                }
                 Profile::Local => "required",
             };
             ConfigError::new("DATABASE_URL", hint)
         })?;
-        Backend::from_url(url.expose()).map_err(|e| ConfigError::new("DATABASE_URL", e.to_string()))?;
+        Backend::from_url(url.expose())
+            .map_err(|e| ConfigError::new("DATABASE_URL", e.to_string()))?;
         if !(1..=256).contains(&self.torch_threads) {
-            return Err(ConfigError::new("HAMLET_TORCH_THREADS", format!("must be between 1 and 256, got {}", self.torch_threads)));
+            return Err(ConfigError::new(
+                "HAMLET_TORCH_THREADS",
+                format!("must be between 1 and 256, got {}", self.torch_threads),
+            ));
         }
         if !(1..=1000).contains(&self.db_max_connections) {
-            return Err(ConfigError::new("HAMLET_DB_MAX_CONNECTIONS", format!("must be between 1 and 1000, got {}", self.db_max_connections)));
+            return Err(ConfigError::new(
+                "HAMLET_DB_MAX_CONNECTIONS",
+                format!(
+                    "must be between 1 and 1000, got {}",
+                    self.db_max_connections
+                ),
+            ));
         }
         Ok(())
     }
@@ -243,19 +282,35 @@ impl AppConfig {
 /// `postgres://USER:PASSWORD@HOST:PORT/DB` from Elastic Beanstalk's RDS variables, if
 /// `RDS_HOSTNAME` is set.
 fn rds_url(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<String>, ConfigError> {
-    let Some(host) = lookup("RDS_HOSTNAME") else { return Ok(None) };
-    let get = |var: &str| lookup(var).ok_or_else(|| ConfigError::new(var, "required when RDS_HOSTNAME is set"));
+    let Some(host) = lookup("RDS_HOSTNAME") else {
+        return Ok(None);
+    };
+    let get = |var: &str| {
+        lookup(var).ok_or_else(|| ConfigError::new(var, "required when RDS_HOSTNAME is set"))
+    };
     let port = lookup("RDS_PORT").unwrap_or_else(|| "5432".into());
-    port.parse::<u16>().map_err(|_| ConfigError::new("RDS_PORT", format!("expected a port number, got {port:?}")))?;
-    let (db, user, password) = (get("RDS_DB_NAME")?, get("RDS_USERNAME")?, get("RDS_PASSWORD")?);
-    Ok(Some(format!("postgres://{}:{}@{host}:{port}/{db}", encode(&user), encode(&password))))
+    port.parse::<u16>().map_err(|_| {
+        ConfigError::new("RDS_PORT", format!("expected a port number, got {port:?}"))
+    })?;
+    let (db, user, password) = (
+        get("RDS_DB_NAME")?,
+        get("RDS_USERNAME")?,
+        get("RDS_PASSWORD")?,
+    );
+    Ok(Some(format!(
+        "postgres://{}:{}@{host}:{port}/{db}",
+        encode(&user),
+        encode(&password)
+    )))
 }
 
 /// Percent-encodes what may not appear raw in a URL's user-info.
 fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -267,7 +322,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn load(vars: &[(&str, &str)]) -> Result<AppConfig, ConfigError> {
-        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         AppConfig::from_lookup(|k| map.get(k).cloned())
     }
 
@@ -285,7 +343,12 @@ mod tests {
     fn heroku_needs_a_database_and_binds_everywhere() {
         let err = load(&[("HAMLET_PROFILE", "heroku")]).unwrap_err();
         assert_eq!(err.var, "DATABASE_URL");
-        let c = load(&[("HAMLET_PROFILE", "heroku"), ("DATABASE_URL", "postgres://u:p@h/db"), ("PORT", "5123")]).unwrap();
+        let c = load(&[
+            ("HAMLET_PROFILE", "heroku"),
+            ("DATABASE_URL", "postgres://u:p@h/db"),
+            ("PORT", "5123"),
+        ])
+        .unwrap();
         assert_eq!(c.port, 5123);
         assert_eq!(c.address.to_string(), "0.0.0.0");
         assert_eq!(c.log_format, LogFormat::Json);
@@ -302,7 +365,10 @@ mod tests {
             ("RDS_PASSWORD", "p@ss/word"),
         ])
         .unwrap();
-        assert_eq!(c.database_url(), "postgres://app:p%40ss%2Fword@db.example:5432/hamlet");
+        assert_eq!(
+            c.database_url(),
+            "postgres://app:p%40ss%2Fword@db.example:5432/hamlet"
+        );
         let err = load(&[("HAMLET_PROFILE", "aws"), ("RDS_HOSTNAME", "db")]).unwrap_err();
         assert_eq!(err.var, "RDS_DB_NAME");
     }
@@ -310,12 +376,25 @@ mod tests {
     #[test]
     fn bad_values_name_their_variable() {
         assert_eq!(load(&[("PORT", "eighty")]).unwrap_err().var, "PORT");
-        assert_eq!(load(&[("HAMLET_TORCH_THREADS", "0")]).unwrap_err().var, "HAMLET_TORCH_THREADS");
-        assert_eq!(load(&[("HAMLET_PROFILE", "prod")]).unwrap_err().var, "HAMLET_PROFILE");
+        assert_eq!(
+            load(&[("HAMLET_TORCH_THREADS", "0")]).unwrap_err().var,
+            "HAMLET_TORCH_THREADS"
+        );
+        assert_eq!(
+            load(&[("HAMLET_PROFILE", "prod")]).unwrap_err().var,
+            "HAMLET_PROFILE"
+        );
         let err = load(&[("DATABASE_URL", "mysql://x")]).unwrap_err();
         assert_eq!(err.var, "DATABASE_URL");
-        assert!(err.to_string().starts_with("DATABASE_URL: unsupported database URL scheme"), "{err}");
-        assert_eq!(load(&[("HAMLET_LOG_FORMAT", "xml")]).unwrap_err().var, "HAMLET_LOG_FORMAT");
+        assert!(
+            err.to_string()
+                .starts_with("DATABASE_URL: unsupported database URL scheme"),
+            "{err}"
+        );
+        assert_eq!(
+            load(&[("HAMLET_LOG_FORMAT", "xml")]).unwrap_err().var,
+            "HAMLET_LOG_FORMAT"
+        );
     }
 
     #[test]
@@ -328,14 +407,22 @@ mod tests {
 
     #[test]
     fn env_example_lists_every_variable() {
-        let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/.env.example")).unwrap();
+        let example =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/.env.example")).unwrap();
         for (_, var) in SETTINGS {
-            assert!(example.contains(&format!("{var}=")), ".env.example lacks {var}");
+            assert!(
+                example.contains(&format!("{var}=")),
+                ".env.example lacks {var}"
+            );
         }
         for var in RDS_VARS {
-            assert!(example.contains(&format!("{var}=")), ".env.example lacks {var}");
+            assert!(
+                example.contains(&format!("{var}=")),
+                ".env.example lacks {var}"
+            );
         }
-        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+        let readme =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
         for (_, var) in SETTINGS {
             assert!(readme.contains(&format!("`{var}`")), "README lacks {var}");
         }

@@ -64,7 +64,14 @@ pub fn rocket(cfg: AppConfig) -> Rocket<Build> {
 async fn open_store(cfg: &AppConfig) -> anyhow::Result<Store> {
     use anyhow::Context;
     let store = Store::connect_lazy(cfg.database_url(), cfg.db_max_connections)?;
-    let applied = store.migrate().await.with_context(|| format!("migrating the {} database", store.backend().name()))?;
-    tracing::info!(backend = store.backend().name(), migrations_applied = applied, "database ready");
+    let applied = store
+        .migrate()
+        .await
+        .with_context(|| format!("migrating the {} database", store.backend().name()))?;
+    tracing::info!(
+        backend = store.backend().name(),
+        migrations_applied = applied,
+        "database ready"
+    );
     Ok(store)
 }

@@ -14,7 +14,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::mpsc;
 
 use crate::config::AppConfig;
-use crate::ingest::{jsonl, rfc};
+use crate::ingest::{jsonl, rfc, Error as IngestError};
 use crate::store::{ImportReport, ImportWriter, NewDocument, Store};
 
 /// Documents per batch sent to the writer.
@@ -55,10 +55,15 @@ pub struct CommonOpts {
     /// Do nothing when the collection already has documents (for first-run scripts).
     #[arg(long)]
     pub if_empty: bool,
+    /// Read and check the whole input, write nothing (validates a collection before importing).
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 pub async fn run(source: Source, cfg: &AppConfig) -> anyhow::Result<()> {
-    let store = Store::connect(cfg.database_url(), 2).await.context("connecting to DATABASE_URL")?;
+    let store = Store::connect(cfg.database_url(), 2)
+        .await
+        .context("connecting to DATABASE_URL")?;
     store.migrate().await.context("applying migrations")?;
     let common = match &source {
         Source::Rfc(o) => &o.common,
@@ -67,19 +72,24 @@ pub async fn run(source: Source, cfg: &AppConfig) -> anyhow::Result<()> {
     if common.if_empty {
         let stats = store.stats().await?;
         if stats.documents > 0 {
-            println!("collection already holds {} documents; nothing imported (--if-empty)", stats.documents);
+            println!(
+                "collection already holds {} documents; nothing imported (--if-empty)",
+                stats.documents
+            );
             store.close().await;
             return Ok(());
         }
     }
     let started = Instant::now();
+    let dry_run = common.dry_run;
     let report = match source {
         Source::Rfc(opts) => import_rfc(&store, opts).await?,
         Source::Jsonl(opts) => import_jsonl(&store, opts).await?,
     };
     store.close().await;
     println!(
-        "imported {} documents ({} unextractable), {} citations ({} linked to collection documents), {} new people in {:.1} s",
+        "{} {} documents ({} unextractable), {} citations ({} linked to collection documents), {} new people in {:.1} s",
+        if dry_run { "checked (dry run, nothing written)" } else { "imported" },
         report.documents,
         report.unextractable,
         report.citations,
@@ -97,14 +107,22 @@ pub async fn import_rfc(store: &Store, opts: RfcOpts) -> anyhow::Result<ImportRe
         Some(spec) => Some(rfc::parse_ranges(spec).map_err(|e| anyhow::anyhow!("--only: {e}"))?),
         None => None,
     };
-    let wanted = move |n: i64| ranges.as_ref().is_none_or(|r| r.iter().any(|(a, b)| (*a..=*b).contains(&n)));
+    let wanted = move |n: i64| {
+        ranges
+            .as_ref()
+            .is_none_or(|r| r.iter().any(|(a, b)| (*a..=*b).contains(&n)))
+    };
     let index: BTreeMap<i64, rfc::IndexEntry> = {
         let corpus = corpus.clone();
         tokio::task::spawn_blocking(move || corpus.read_index()).await??
     };
     let total = index.keys().filter(|n| wanted(**n)).count();
     if total == 0 {
-        bail!("no RFC in {} matches --only {}", corpus.index.display(), opts.only.unwrap_or_default());
+        bail!(
+            "no RFC in {} matches --only {}",
+            corpus.index.display(),
+            opts.only.unwrap_or_default()
+        );
     }
     let bar = progress(total as u64, "importing RFCs");
     let (tx, rx) = mpsc::channel::<Vec<NewDocument>>(4);
@@ -112,8 +130,9 @@ pub async fn import_rfc(store: &Store, opts: RfcOpts) -> anyhow::Result<ImportRe
         let mut batch = Vec::with_capacity(BATCH);
         let mut seen = HashSet::new();
         let mut orphans = 0u64;
-        let send = |batch: &mut Vec<NewDocument>| -> anyhow::Result<()> {
-            tx.blocking_send(std::mem::take(batch)).map_err(|_| anyhow::anyhow!("the database writer stopped"))
+        let send = |batch: &mut Vec<NewDocument>| -> Result<(), IngestError> {
+            tx.blocking_send(std::mem::take(batch))
+                .map_err(|_| IngestError::Cancelled)
         };
         corpus.for_each_text(|number, text| {
             if !wanted(number) {
@@ -123,7 +142,7 @@ pub async fn import_rfc(store: &Store, opts: RfcOpts) -> anyhow::Result<ImportRe
                 Some(entry) if seen.insert(number) => {
                     batch.push(rfc::document(entry, Some(text)));
                     if batch.len() == BATCH {
-                        send(&mut batch).map_err(|e| crate::ingest::Error::malformed(&corpus.archive, 0, e.to_string()))?;
+                        send(&mut batch)?;
                     }
                 }
                 Some(_) => {}
@@ -145,9 +164,22 @@ pub async fn import_rfc(store: &Store, opts: RfcOpts) -> anyhow::Result<ImportRe
         }
         Ok(orphans)
     });
-    let report = write_all(store, rx, &bar).await;
-    let orphans = reader.await.context("the RFC reader panicked")?.context("reading the RFC collection")?;
-    let report = report?;
+    let written = write_all(store, rx, &bar, opts.common.dry_run).await;
+    // Whichever side failed first caused the other to fail: a database error makes the reader
+    // stop with `Cancelled`, a bad input makes the writer see the input end early.
+    let read = reader.await.context("the RFC reader panicked")?;
+    let (report, orphans) = match (written, read) {
+        (Ok(report), Ok(orphans)) => (report, orphans),
+        (_, Err(e))
+            if !matches!(
+                e.downcast_ref::<IngestError>(),
+                Some(IngestError::Cancelled)
+            ) =>
+        {
+            return Err(e.context("reading the RFC collection"));
+        }
+        (Err(e), _) | (Ok(_), Err(e)) => return Err(e),
+    };
     bar.finish_and_clear();
     if orphans > 0 {
         tracing::warn!(files = orphans, "texts without an index entry were skipped");
@@ -157,7 +189,10 @@ pub async fn import_rfc(store: &Store, opts: RfcOpts) -> anyhow::Result<ImportRe
 
 /// Imports a JSON-lines collection: the whole file is parsed and checked before writing.
 pub async fn import_jsonl(store: &Store, opts: JsonlOpts) -> anyhow::Result<ImportReport> {
-    let docs = tokio::task::spawn_blocking(move || jsonl::read(&opts.metadata, opts.texts.as_deref())).await??;
+    let dry_run = opts.common.dry_run;
+    let docs =
+        tokio::task::spawn_blocking(move || jsonl::read(&opts.metadata, opts.texts.as_deref()))
+            .await??;
     if docs.is_empty() {
         bail!("no records to import");
     }
@@ -172,20 +207,41 @@ pub async fn import_jsonl(store: &Store, opts: JsonlOpts) -> anyhow::Result<Impo
             }
         }
     });
-    let report = write_all(store, rx, &bar).await;
+    let report = write_all(store, rx, &bar, dry_run).await;
     feeder.await.context("the import feeder panicked")?;
     bar.finish_and_clear();
     report
 }
 
 /// Writes every batch from `rx` in one transaction, committing only when the sender finished
-/// cleanly (the caller checks the reader's result before trusting the report).
-async fn write_all(store: &Store, mut rx: mpsc::Receiver<Vec<NewDocument>>, bar: &ProgressBar) -> anyhow::Result<ImportReport> {
-    let mut writer = ImportWriter::begin(store).await.context("starting the import transaction")?;
+/// cleanly (the caller checks the reader's result before trusting the report). A dry run
+/// counts what it would write and rolls back.
+async fn write_all(
+    store: &Store,
+    mut rx: mpsc::Receiver<Vec<NewDocument>>,
+    bar: &ProgressBar,
+    dry_run: bool,
+) -> anyhow::Result<ImportReport> {
+    let mut writer = ImportWriter::begin(store)
+        .await
+        .context("starting the import transaction")?;
     let mut written = 0usize;
+    let mut counted = ImportReport::default();
     while let Some(batch) = rx.recv().await {
+        if dry_run {
+            counted.documents += batch.len() as u64;
+            counted.unextractable += batch.iter().filter(|d| d.unextractable).count() as u64;
+            counted.citations += batch.iter().map(|d| d.citations.len() as u64).sum::<u64>();
+            written += batch.len();
+            bar.set_position(written as u64);
+            continue;
+        }
         writer.write(&batch).await.with_context(|| {
-            format!("writing documents {}..{}", batch.first().map_or(0, |d| d.identifier.0), batch.last().map_or(0, |d| d.identifier.0))
+            format!(
+                "writing documents {}..{}",
+                batch.first().map_or(0, |d| d.identifier.0),
+                batch.last().map_or(0, |d| d.identifier.0)
+            )
         })?;
         written += batch.len();
         bar.set_position(written as u64);
@@ -194,17 +250,25 @@ async fn write_all(store: &Store, mut rx: mpsc::Receiver<Vec<NewDocument>>, bar:
     // error is reported by the caller, and this transaction must then not commit. The reader
     // sends nothing after an error, so compare against what it promised.
     if bar.length().is_some_and(|len| written as u64 != len) {
-        bail!("the input ended after {written} of {} documents; nothing was imported", bar.length().unwrap_or(0));
+        bail!(
+            "the input ended after {written} of {} documents; nothing was imported",
+            bar.length().unwrap_or(0)
+        );
     }
-    Ok(writer.finish().await.context("committing the import")?)
+    if dry_run {
+        return Ok(counted);
+    }
+    writer.finish().await.context("committing the import")
 }
 
 /// A progress bar on stderr (hidden when stderr is not a terminal).
 fn progress(len: u64, what: &str) -> ProgressBar {
     let bar = ProgressBar::new(len);
     bar.set_style(
-        ProgressStyle::with_template("{msg} {bar:40.cyan/blue} {pos}/{len} docs  {per_sec}  eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(
+            "{msg} {bar:40.cyan/blue} {pos}/{len} docs  {per_sec}  eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar.set_message(what.to_string());
     bar

@@ -9,9 +9,14 @@ use crate::store::Store;
 pub struct Opts {}
 
 pub async fn run(_opts: Opts, cfg: &AppConfig) -> anyhow::Result<()> {
-    let store = Store::connect(cfg.database_url(), 1).await.context("connecting to DATABASE_URL")?;
+    let store = Store::connect(cfg.database_url(), 1)
+        .await
+        .context("connecting to DATABASE_URL")?;
     let applied = store.migrate().await.context("applying migrations")?;
     store.close().await;
-    println!("{} database: {applied} migration(s) applied, schema up to date", store.backend().name());
+    println!(
+        "{} database: {applied} migration(s) applied, schema up to date",
+        store.backend().name()
+    );
     Ok(())
 }

@@ -14,6 +14,9 @@ pub async fn run(_opts: Opts, cfg: AppConfig) -> anyhow::Result<()> {
         torch_threads = cfg.torch_threads,
         "starting hamlet"
     );
-    crate::rocket(cfg).launch().await.context("the web server stopped with an error")?;
+    crate::rocket(cfg)
+        .launch()
+        .await
+        .context("the web server stopped with an error")?;
     Ok(())
 }

@@ -51,7 +51,11 @@ struct Record {
 #[serde(untagged)]
 enum DepartmentField {
     Name(String),
-    Full { name: String, #[serde(default)] course: Option<String> },
+    Full {
+        name: String,
+        #[serde(default)]
+        course: Option<String>,
+    },
 }
 
 #[derive(Debug, Deserialize)]
@@ -96,22 +100,42 @@ pub(crate) fn read(metadata: &Path, texts: Option<&Path>) -> Result<Vec<NewDocum
             return Err(Error::malformed(metadata, line_no, "\"title\" is empty"));
         }
         if !seen.insert(record.identifier) {
-            return Err(Error::malformed(metadata, line_no, format!("identifier {} appears twice", record.identifier)));
+            return Err(Error::malformed(
+                metadata,
+                line_no,
+                format!("identifier {} appears twice", record.identifier),
+            ));
         }
         docs.push(to_document(record, metadata, line_no, texts)?);
     }
     Ok(docs)
 }
 
-fn to_document(r: Record, metadata: &Path, line_no: usize, texts: Option<&Path>) -> Result<NewDocument> {
+fn to_document(
+    r: Record,
+    metadata: &Path,
+    line_no: usize,
+    texts: Option<&Path>,
+) -> Result<NewDocument> {
     let text = match (&r.text_file, texts) {
         (Some(file), Some(dir)) => Some(super::read_utf8(&dir.join(file))?),
         (Some(file), None) => {
-            return Err(Error::malformed(metadata, line_no, format!("\"text_file\": {} given but no --texts directory", file.display())))
+            return Err(Error::malformed(
+                metadata,
+                line_no,
+                format!(
+                    "\"text_file\": {} given but no --texts directory",
+                    file.display()
+                ),
+            ))
         }
         (None, Some(dir)) => {
             let path = dir.join(format!("{}.txt", r.identifier));
-            if path.exists() { Some(super::read_utf8(&path)?) } else { None }
+            if path.exists() {
+                Some(super::read_utf8(&path)?)
+            } else {
+                None
+            }
         }
         (None, None) => None,
     };
@@ -132,7 +156,10 @@ fn to_document(r: Record, metadata: &Path, line_no: usize, texts: Option<&Path>)
                 cited_identifier: c.target.map(DocId),
             })
             .collect(),
-        None => text.as_deref().map(|t| super::references::extract(t, &|_, _| None)).unwrap_or_default(),
+        None => text
+            .as_deref()
+            .map(|t| super::references::extract(t, &|_, _| None))
+            .unwrap_or_default(),
     };
     Ok(NewDocument {
         identifier: DocId(r.identifier),
@@ -163,7 +190,11 @@ mod tests {
     #[test]
     fn reads_records_and_texts() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("7.txt"), "A thesis about paragraph vectors.\n").unwrap();
+        std::fs::write(
+            dir.path().join("7.txt"),
+            "A thesis about paragraph vectors.\n",
+        )
+        .unwrap();
         let meta = dir.path().join("m.jsonl");
         std::fs::write(
             &meta,
@@ -182,12 +213,30 @@ mod tests {
     fn bad_lines_are_named() {
         let dir = tempfile::tempdir().unwrap();
         let meta = dir.path().join("m.jsonl");
-        std::fs::write(&meta, "{\"identifier\": 1, \"title\": \"x\"}\n{\"identifier\": 2, \"titel\": \"typo\"}\n").unwrap();
+        std::fs::write(
+            &meta,
+            "{\"identifier\": 1, \"title\": \"x\"}\n{\"identifier\": 2, \"titel\": \"typo\"}\n",
+        )
+        .unwrap();
         let err = read(&meta, None).unwrap_err().to_string();
-        assert!(err.contains("m.jsonl:2: invalid record: unknown field `titel`"), "{err}");
-        std::fs::write(&meta, "{\"identifier\": 1, \"title\": \"x\"}\n{\"identifier\": 1, \"title\": \"y\"}\n").unwrap();
-        assert!(read(&meta, None).unwrap_err().to_string().contains("m.jsonl:2: identifier 1 appears twice"));
-        std::fs::write(&meta, "{\"identifier\": 1, \"title\": \"x\", \"text_file\": \"gone.txt\"}\n").unwrap();
+        assert!(
+            err.contains("m.jsonl:2: invalid record: unknown field `titel`"),
+            "{err}"
+        );
+        std::fs::write(
+            &meta,
+            "{\"identifier\": 1, \"title\": \"x\"}\n{\"identifier\": 1, \"title\": \"y\"}\n",
+        )
+        .unwrap();
+        assert!(read(&meta, None)
+            .unwrap_err()
+            .to_string()
+            .contains("m.jsonl:2: identifier 1 appears twice"));
+        std::fs::write(
+            &meta,
+            "{\"identifier\": 1, \"title\": \"x\", \"text_file\": \"gone.txt\"}\n",
+        )
+        .unwrap();
         let err = read(&meta, Some(dir.path())).unwrap_err().to_string();
         assert!(err.contains("gone.txt"), "{err}");
     }

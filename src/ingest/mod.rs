@@ -15,22 +15,43 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}:{line}: {message}")]
-    Malformed { path: PathBuf, line: usize, message: String },
+    Malformed {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
     #[error("{path}:{line}: invalid UTF-8 (byte offset {offset}); convert the file to UTF-8")]
-    Utf8 { path: PathBuf, line: usize, offset: usize },
+    Utf8 {
+        path: PathBuf,
+        line: usize,
+        offset: usize,
+    },
+    /// Reading stopped because whoever consumed the documents (the database writer) stopped.
+    #[error("reading stopped: the database writer failed")]
+    Cancelled,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Error {
-        Error::Io { path: path.to_path_buf(), source }
+        Error::Io {
+            path: path.to_path_buf(),
+            source,
+        }
     }
 
     pub(crate) fn malformed(path: &Path, line: usize, message: impl Into<String>) -> Error {
-        Error::Malformed { path: path.to_path_buf(), line, message: message.into() }
+        Error::Malformed {
+            path: path.to_path_buf(),
+            line,
+            message: message.into(),
+        }
     }
 }
 
@@ -46,8 +67,15 @@ pub(crate) fn decode_utf8(path: &Path, bytes: Vec<u8>) -> Result<String> {
         }
         Err(e) => {
             let offset = e.utf8_error().valid_up_to();
-            let line = 1 + e.as_bytes()[..offset].iter().filter(|&&b| b == b'\n').count();
-            Err(Error::Utf8 { path: path.to_path_buf(), line, offset })
+            let line = 1 + e.as_bytes()[..offset]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count();
+            Err(Error::Utf8 {
+                path: path.to_path_buf(),
+                line,
+                offset,
+            })
         }
     }
 }
@@ -64,12 +92,19 @@ mod tests {
 
     #[test]
     fn utf8_errors_name_line_and_offset() {
-        let err = decode_utf8(Path::new("x.txt"), b"ok\nstill ok\nbad \xe9 here".to_vec()).unwrap_err();
-        assert_eq!(err.to_string(), "x.txt:3: invalid UTF-8 (byte offset 16); convert the file to UTF-8");
+        let err =
+            decode_utf8(Path::new("x.txt"), b"ok\nstill ok\nbad \xe9 here".to_vec()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "x.txt:3: invalid UTF-8 (byte offset 16); convert the file to UTF-8"
+        );
     }
 
     #[test]
     fn bom_is_dropped() {
-        assert_eq!(decode_utf8(Path::new("x"), "\u{feff}abc".as_bytes().to_vec()).unwrap(), "abc");
+        assert_eq!(
+            decode_utf8(Path::new("x"), "\u{feff}abc".as_bytes().to_vec()).unwrap(),
+            "abc"
+        );
     }
 }

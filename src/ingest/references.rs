@@ -43,15 +43,19 @@ static MONTH_YEAR: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?,?\s+(1[89]\d\d|20\d\d)\b")
         .expect("static regex")
 });
-static YEAR: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?:^|[^\w/.-])(1[89]\d\d|20\d\d)(?:$|[^\w/-])").expect("static regex"));
-static ISBN: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"ISBN(?:-1[03])?:?\s*((?:97[89][-\s]?)?\d[\d\s-]{8,14}[\dXx])").expect("static regex"));
+static YEAR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:^|[^\w/.-])(1[89]\d\d|20\d\d)(?:$|[^\w/-])").expect("static regex")
+});
+static ISBN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"ISBN(?:-1[03])?:?\s*((?:97[89][-\s]?)?\d[\d\s-]{8,14}[\dXx])")
+        .expect("static regex")
+});
 static JOURNAL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(?:journal|transactions|proceedings|communications of the|magazine|review|letters|conference|symposium|workshop)\b")
         .expect("static regex")
 });
-static SEGMENT_BREAK: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?:,|\.|;)\s+").expect("static regex"));
+static SEGMENT_BREAK: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?:,|\.|;)\s+").expect("static regex"));
 static PUBLISHER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b(?:Press|Publishing|Publishers|Addison-Wesley|Wiley|Springer|Prentice[- ]Hall|O'Reilly|McGraw-Hill|Elsevier|Morgan Kaufmann)\b")
         .expect("static regex")
@@ -64,12 +68,20 @@ const MAX_ENTRY: usize = 2_000;
 /// Extracts the citations of `text`. `cited` maps an entry (its `[label]` if any, and its
 /// whitespace-collapsed text) to the collection identifier it names, if the collection has a
 /// way to tell (RFC numbers do; free-form thesis references do not).
-pub(crate) fn extract(text: &str, cited: &dyn Fn(Option<&str>, &str) -> Option<i64>) -> Vec<NewCitation> {
+pub(crate) fn extract(
+    text: &str,
+    cited: &dyn Fn(Option<&str>, &str) -> Option<i64>,
+) -> Vec<NewCitation> {
     let lines = clean_lines(text);
+    // Section headings sit at column 0; indented matches are usually the table of contents
+    // (RFCs since 2019 list "   11. References" without page numbers). A few documents
+    // indent their real headings, so indented ones count only when no column-0 one exists.
+    let is_heading = |l: &str| HEADING.is_match(l) && !l.contains("...");
+    let col0_only = lines.iter().any(|l| !l.starts_with(' ') && is_heading(l));
     let mut out = Vec::new();
     let mut i = 0;
     while i < lines.len() {
-        if HEADING.is_match(lines[i]) && !lines[i].contains("...") {
+        if is_heading(lines[i]) && !(col0_only && lines[i].starts_with(' ')) {
             let start = i + 1;
             let mut end = start;
             while end < lines.len() {
@@ -115,7 +127,8 @@ fn split_entries(lines: &[&str]) -> Vec<(Option<String>, String)> {
     let numbered = lines.iter().filter(|l| NUMBER_START.is_match(l)).count();
     let mut entries: Vec<(Option<String>, String)> = Vec::new();
     let mut current: Option<(Option<String>, String)> = None;
-    let flush = |cur: &mut Option<(Option<String>, String)>, out: &mut Vec<(Option<String>, String)>| {
+    let flush = |cur: &mut Option<(Option<String>, String)>,
+                 out: &mut Vec<(Option<String>, String)>| {
         if let Some((label, text)) = cur.take() {
             let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
             if !collapsed.is_empty() {
@@ -137,7 +150,9 @@ fn split_entries(lines: &[&str]) -> Vec<(Option<String>, String)> {
         };
         if starts {
             flush(&mut current, &mut entries);
-            let label = LABEL_START.find(line).map(|m| m.as_str().trim().trim_matches(['[', ']']).to_string());
+            let label = LABEL_START
+                .find(line)
+                .map(|m| m.as_str().trim().trim_matches(['[', ']']).to_string());
             let rest = match LABEL_START.find(line) {
                 Some(m) => &line[m.end()..],
                 None => line,
@@ -162,19 +177,37 @@ fn split_entries(lines: &[&str]) -> Vec<(Option<String>, String)> {
     entries
 }
 
-fn parse_entry(label: Option<&str>, entry: &str, cited: &dyn Fn(Option<&str>, &str) -> Option<i64>) -> NewCitation {
+fn parse_entry(
+    label: Option<&str>,
+    entry: &str,
+    cited: &dyn Fn(Option<&str>, &str) -> Option<i64>,
+) -> NewCitation {
     let trim_end = |s: &str| s.trim_end_matches(['.', ')', ']', '>']).to_string();
     let doi = DOI.find(entry).map(|m| trim_end(m.as_str()));
     let url = URL.find(entry).map(|m| trim_end(m.as_str()));
-    let title = QUOTED.captures(entry).map(|c| c[1].trim().trim_end_matches(',').to_string());
+    let title = QUOTED
+        .captures(entry)
+        .map(|c| c[1].trim().trim_end_matches(',').to_string());
     let author = entry
         .find([',', '.'])
-        .and_then(|_| QUOTED.find(entry).map(|m| entry[..m.start()].trim().trim_end_matches(',').trim().to_string()))
+        .and_then(|_| {
+            QUOTED.find(entry).map(|m| {
+                entry[..m.start()]
+                    .trim()
+                    .trim_end_matches(',')
+                    .trim()
+                    .to_string()
+            })
+        })
         .filter(|a| !a.is_empty() && a.len() <= 300);
     let year = MONTH_YEAR
         .captures_iter(entry)
         .last()
-        .or_else(|| YEAR.captures_iter(entry).filter(|c| !preceded_by_rfc(entry, c.get(1).map_or(0, |m| m.start()))).last())
+        .or_else(|| {
+            YEAR.captures_iter(entry)
+                .filter(|c| !preceded_by_rfc(entry, c.get(1).map_or(0, |m| m.start())))
+                .last()
+        })
         .and_then(|c| c[1].parse().ok());
     let isbn = ISBN.captures(entry).map(|c| c[1].trim().to_string());
     let segments = || SEGMENT_BREAK.split(entry).map(str::trim);
@@ -182,7 +215,9 @@ fn parse_entry(label: Option<&str>, entry: &str, cited: &dyn Fn(Option<&str>, &s
         .filter(|s| Some(*s) != title.as_deref())
         .find(|s| JOURNAL.is_match(s) && s.len() <= 200 && !s.contains("://"))
         .map(|s| s.trim_end_matches('.').to_string());
-    let publisher = segments().find(|s| PUBLISHER.is_match(s) && s.len() <= 120).map(|s| s.trim_end_matches('.').to_string());
+    let publisher = segments()
+        .find(|s| PUBLISHER.is_match(s) && s.len() <= 120)
+        .map(|s| s.trim_end_matches('.').to_string());
     NewCitation {
         raw_ref: match label {
             Some(l) => format!("[{l}] {entry}"),
@@ -215,14 +250,24 @@ mod tests {
     #[test]
     fn labelled_sections_across_a_page_break() {
         let text = "1.  Introduction\n\n   Text citing [RFC2119].\n\n2.  References\n\n2.1.  Normative References\n\n   [RFC2119]  Bradner, S., \"Key words for use in RFCs to Indicate\n              Requirement Levels\", BCP 14, RFC 2119,\n              DOI 10.17487/RFC2119, March 1997,\n              <https://www.rfc-editor.org/info/rfc2119>.\n\nDoe                      Informational                      [Page 3]\n\x0cRFC 9999                 Example                          May 2026\n\n   [KNUTH]    Knuth, D., \"The Art of Computer Programming\", Addison-Wesley,\n              ISBN 0-201-03801-3, 1968.\n\nAuthor's Address\n\n   J. Doe\n";
-        let refs = extract(text, &|label, _| label.and_then(|l| l.strip_prefix("RFC")).and_then(|n| n.parse().ok()));
+        let refs = extract(text, &|label, _| {
+            label
+                .and_then(|l| l.strip_prefix("RFC"))
+                .and_then(|n| n.parse().ok())
+        });
         assert_eq!(refs.len(), 2, "{refs:#?}");
         let r = &refs[0];
         assert_eq!(r.cited_identifier, Some(crate::store::DocId(2119)));
-        assert_eq!(r.title.as_deref(), Some("Key words for use in RFCs to Indicate Requirement Levels"));
+        assert_eq!(
+            r.title.as_deref(),
+            Some("Key words for use in RFCs to Indicate Requirement Levels")
+        );
         assert_eq!(r.author.as_deref(), Some("Bradner, S."));
         assert_eq!(r.doi.as_deref(), Some("10.17487/RFC2119"));
-        assert_eq!(r.url.as_deref(), Some("https://www.rfc-editor.org/info/rfc2119"));
+        assert_eq!(
+            r.url.as_deref(),
+            Some("https://www.rfc-editor.org/info/rfc2119")
+        );
         assert_eq!(r.year, Some(1997));
         assert!(r.raw_ref.starts_with("[RFC2119] Bradner"));
         let k = &refs[1];
@@ -237,9 +282,20 @@ mod tests {
         let text = "Chapter 5\n\nBibliography\n\nSmith, J. Learning to rank theses. Journal of Library Science, 12(3), 2004.\n\nJones, K. and Lee, M. Paragraph vectors revisited. In Proceedings of the Workshop on Text, 2015.\n\nAppendix A. Code\n\nnot a reference at all, but long enough to be one\n";
         let refs = extract(text, &none);
         assert_eq!(refs.len(), 2, "{refs:#?}");
-        assert_eq!(refs[0].journal.as_deref(), Some("Journal of Library Science"));
+        assert_eq!(
+            refs[0].journal.as_deref(),
+            Some("Journal of Library Science")
+        );
         assert_eq!(refs[0].year, Some(2004));
         assert_eq!(refs[1].year, Some(2015));
+    }
+
+    #[test]
+    fn indented_table_of_contents_is_not_the_reference_list() {
+        let text = "Table of Contents\n\n   1.  Introduction\n   2. References\n     2.1.  Normative References\n\n1.  Introduction\n\n   Some text.\n\n2.  References\n\n2.1.  Normative References\n\n   [RFC2119]  Bradner, S., \"Key words for use in RFCs\", RFC 2119, March 1997.\n";
+        let refs = extract(text, &none);
+        assert_eq!(refs.len(), 1, "{refs:#?}");
+        assert!(refs[0].raw_ref.starts_with("[RFC2119] Bradner"));
     }
 
     #[test]
@@ -250,7 +306,11 @@ mod tests {
 
     #[test]
     fn rfc_numbers_are_not_years() {
-        let c = parse_entry(None, "Postel, J., \"Transmission Control Protocol\", STD 7, RFC 1999, September 1981.", &none);
+        let c = parse_entry(
+            None,
+            "Postel, J., \"Transmission Control Protocol\", STD 7, RFC 1999, September 1981.",
+            &none,
+        );
         assert_eq!(c.year, Some(1981));
         let c = parse_entry(None, "Postel, J., \"Something\", RFC 1999.", &none);
         assert_eq!(c.year, None);

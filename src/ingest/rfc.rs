@@ -24,22 +24,31 @@ use crate::store::{DocId, NewDepartment, NewDocument};
 pub(crate) const INDEX_FILE: &str = "rfc-index.txt";
 pub(crate) const ARCHIVE_FILE: &str = "rfc-text.tar.zst";
 
-static ENTRY_START: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(\d{1,5}) (\S.*)$").expect("static regex"));
+static ENTRY_START: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(\d{1,5}) (\S.*)$").expect("static regex"));
 static TAIL_START: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\s\((?:Format:|Obsoletes|Obsoleted by|Updates|Updated by|Also|Status:|DOI:|Stream:)").expect("static regex")
+    Regex::new(
+        r"\s\((?:Format:|Obsoletes|Obsoleted by|Updates|Updated by|Also|Status:|DOI:|Stream:)",
+    )
+    .expect("static regex")
 });
 static DATE_END: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\s(?:\d{1,2} )?(?:January|February|March|April|May|June|July|August|September|October|November|December) (\d{4})\.$")
         .expect("static regex")
 });
-static STATUS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\(Status: ([^)]+)\)").expect("static regex"));
+static STATUS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\(Status: ([^)]+)\)").expect("static regex"));
 static AUTHOR: LazyLock<Regex> = LazyLock::new(|| {
     // "J. Iyengar", "S.D. Crocker", "A.-Y. Lee", "D. Eastlake 3rd", "IAB", "RFC Editor"
-    Regex::new(r"^(?:(?:[A-Z][a-z]{0,2}\.-?)+ ?\S.*|[A-Z][A-Za-z&]+(?: [A-Z][A-Za-z&]+){0,5})$").expect("static regex")
+    Regex::new(r"^(?:(?:[A-Z][a-z]{0,2}\.-?)+ ?\S.*|[A-Z][A-Za-z&]+(?: [A-Z][A-Za-z&]+){0,5})$")
+        .expect("static regex")
 });
-static RFC_LABEL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^RFC ?(\d{1,5})$").expect("static regex"));
-static RFC_MENTION: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\bRFC ?(\d{1,5})\b").expect("static regex"));
-static FILE_NAME: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?:^|/)rfc(\d{1,5})\.txt$").expect("static regex"));
+static RFC_LABEL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^RFC ?(\d{1,5})$").expect("static regex"));
+static RFC_MENTION: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\bRFC ?(\d{1,5})\b").expect("static regex"));
+static FILE_NAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?:^|/)rfc(\d{1,5})\.txt$").expect("static regex"));
 
 /// One issued entry of the index.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,7 +70,10 @@ pub(crate) struct RfcCorpus {
 impl RfcCorpus {
     /// Finds `rfc-index.txt` and `rfc-text.tar.zst` in `dir`.
     pub fn open(dir: &Path) -> Result<RfcCorpus> {
-        let corpus = RfcCorpus { index: dir.join(INDEX_FILE), archive: dir.join(ARCHIVE_FILE) };
+        let corpus = RfcCorpus {
+            index: dir.join(INDEX_FILE),
+            archive: dir.join(ARCHIVE_FILE),
+        };
         for p in [&corpus.index, &corpus.archive] {
             std::fs::metadata(p).map_err(|e| Error::io(p, e))?;
         }
@@ -77,17 +89,27 @@ impl RfcCorpus {
     /// Streams `(number, text)` for each `rfcN.txt` in the archive, in archive order.
     pub fn for_each_text(&self, mut f: impl FnMut(i64, String) -> Result<()>) -> Result<()> {
         let file = std::fs::File::open(&self.archive).map_err(|e| Error::io(&self.archive, e))?;
-        let zstd = zstd::stream::read::Decoder::new(file).map_err(|e| Error::io(&self.archive, e))?;
+        let zstd =
+            zstd::stream::read::Decoder::new(file).map_err(|e| Error::io(&self.archive, e))?;
         let mut archive = tar::Archive::new(zstd);
         let entries = archive.entries().map_err(|e| Error::io(&self.archive, e))?;
         for entry in entries {
             let mut entry = entry.map_err(|e| Error::io(&self.archive, e))?;
-            let name = entry.path().map_err(|e| Error::io(&self.archive, e))?.to_string_lossy().into_owned();
-            let Some(number) = FILE_NAME.captures(&name).and_then(|c| c[1].parse::<i64>().ok()) else {
+            let name = entry
+                .path()
+                .map_err(|e| Error::io(&self.archive, e))?
+                .to_string_lossy()
+                .into_owned();
+            let Some(number) = FILE_NAME
+                .captures(&name)
+                .and_then(|c| c[1].parse::<i64>().ok())
+            else {
                 continue;
             };
             let mut bytes = Vec::with_capacity(entry.size() as usize);
-            entry.read_to_end(&mut bytes).map_err(|e| Error::io(&self.archive.join(&name), e))?;
+            entry
+                .read_to_end(&mut bytes)
+                .map_err(|e| Error::io(&self.archive.join(&name), e))?;
             f(number, decode_rfc_text(bytes))?;
         }
         Ok(())
@@ -120,16 +142,35 @@ pub(crate) fn parse_index(path: &Path, text: &str) -> Result<BTreeMap<i64, Index
                 let joined = para.iter().map(|l| l.trim()).collect::<Vec<_>>().join(" ");
                 if let Some(c) = ENTRY_START.captures(para[0]) {
                     seen_entry = true;
-                    let number: i64 = c[1].parse().map_err(|_| Error::malformed(path, para_line, "bad RFC number"))?;
+                    let number: i64 = c[1]
+                        .parse()
+                        .map_err(|_| Error::malformed(path, para_line, "bad RFC number"))?;
                     let rest = joined[c[1].len()..].trim();
                     if rest != "Not Issued." {
-                        let entry = parse_entry(number, rest).map_err(|m| Error::malformed(path, para_line, m))?;
+                        let entry = parse_entry(number, rest)
+                            .map_err(|m| Error::malformed(path, para_line, m))?;
                         if out.insert(number, entry).is_some() {
-                            return Err(Error::malformed(path, para_line, format!("RFC {number} is listed twice")));
+                            return Err(Error::malformed(
+                                path,
+                                para_line,
+                                format!("RFC {number} is listed twice"),
+                            ));
                         }
                     }
-                } else if seen_entry && !para[0].starts_with('~') && !para.iter().all(|l| l.trim().starts_with("RFC INDEX") || l.trim().starts_with('-')) {
-                    return Err(Error::malformed(path, para_line, format!("expected an entry starting with an RFC number, found {:?}", truncate(para[0], 60))));
+                } else if seen_entry
+                    && !para[0].starts_with('~')
+                    && !para
+                        .iter()
+                        .all(|l| l.trim().starts_with("RFC INDEX") || l.trim().starts_with('-'))
+                {
+                    return Err(Error::malformed(
+                        path,
+                        para_line,
+                        format!(
+                            "expected an entry starting with an RFC number, found {:?}",
+                            truncate(para[0], 60)
+                        ),
+                    ));
                 }
                 para.clear();
             }
@@ -141,7 +182,11 @@ pub(crate) fn parse_index(path: &Path, text: &str) -> Result<BTreeMap<i64, Index
         }
     }
     if out.is_empty() {
-        return Err(Error::malformed(path, 1, "no RFC entries found: is this the RFC Editor's rfc-index.txt?"));
+        return Err(Error::malformed(
+            path,
+            1,
+            "no RFC entries found: is this the RFC Editor's rfc-index.txt?",
+        ));
     }
     Ok(out)
 }
@@ -154,8 +199,16 @@ fn parse_entry(number: i64, rest: &str) -> std::result::Result<IndexEntry, Strin
     };
     let status = STATUS.captures(tail).map(|c| title_case(c[1].trim()));
     let (body, year) = match DATE_END.captures(head) {
-        Some(c) => (&head[..c.get(0).map_or(0, |m| m.start())], c[1].parse().ok()),
-        None => return Err(format!("RFC {number}: no publication date (\"Month YYYY.\") in {:?}", truncate(head, 80))),
+        Some(c) => (
+            &head[..c.get(0).map_or(0, |m| m.start())],
+            c[1].parse().ok(),
+        ),
+        None => {
+            return Err(format!(
+                "RFC {number}: no publication date (\"Month YYYY.\") in {:?}",
+                truncate(head, 80)
+            ))
+        }
     };
     let body = body.trim();
     // The title ends at the first ". " after which the rest reads as an author list.
@@ -178,7 +231,13 @@ fn parse_entry(number: i64, rest: &str) -> std::result::Result<IndexEntry, Strin
     if title.is_empty() {
         return Err(format!("RFC {number}: empty title"));
     }
-    Ok(IndexEntry { number, title, authors: split_authors(authors), year, status })
+    Ok(IndexEntry {
+        number,
+        title,
+        authors: split_authors(authors),
+        year,
+        status,
+    })
 }
 
 fn looks_like_authors(s: &str) -> bool {
@@ -201,7 +260,12 @@ fn split_authors(s: &str) -> Vec<String> {
 /// five decades of RFCs; `None` when the first line names no stream.
 pub(crate) fn stream_of(text: &str) -> Option<&'static str> {
     let first = text.lines().find(|l| !l.trim().is_empty())?;
-    let left = first.trim().split("  ").next()?.to_ascii_lowercase().replace('\t', " ");
+    let left = first
+        .trim()
+        .split("  ")
+        .next()?
+        .to_ascii_lowercase()
+        .replace('\t', " ");
     if left.contains("engineering task force") {
         Some("Internet Engineering Task Force (IETF)")
     } else if left.contains("research task force") {
@@ -220,7 +284,10 @@ pub(crate) fn stream_of(text: &str) -> Option<&'static str> {
 /// The citation resolver for RFCs: "[RFC9001]" labels first, else the first "RFC 9001" in the
 /// entry's text.
 pub(crate) fn cited_rfc(label: Option<&str>, entry: &str) -> Option<i64> {
-    if let Some(n) = label.and_then(|l| RFC_LABEL.captures(l)).and_then(|c| c[1].parse().ok()) {
+    if let Some(n) = label
+        .and_then(|l| RFC_LABEL.captures(l))
+        .and_then(|c| c[1].parse().ok())
+    {
         return Some(n);
     }
     RFC_MENTION.captures(entry).and_then(|c| c[1].parse().ok())
@@ -231,7 +298,12 @@ pub(crate) fn document(entry: &IndexEntry, text: Option<String>) -> NewDocument 
     let departments = text
         .as_deref()
         .and_then(stream_of)
-        .map(|s| vec![NewDepartment { name: s.to_string(), course: None }])
+        .map(|s| {
+            vec![NewDepartment {
+                name: s.to_string(),
+                course: None,
+            }]
+        })
         .unwrap_or_default();
     let citations = text
         .as_deref()
@@ -251,7 +323,10 @@ pub(crate) fn document(entry: &IndexEntry, text: Option<String>) -> NewDocument 
         title: entry.title.clone(),
         year: entry.year,
         degree: entry.status.clone(),
-        url: Some(format!("https://www.rfc-editor.org/rfc/rfc{}", entry.number)),
+        url: Some(format!(
+            "https://www.rfc-editor.org/rfc/rfc{}",
+            entry.number
+        )),
         unextractable: text.is_none(),
         text,
         authors: entry.authors.clone(),
@@ -287,8 +362,14 @@ pub(crate) fn parse_ranges(spec: &str) -> std::result::Result<Vec<(i64, i64)>, S
         .map(|part| {
             let part = part.trim();
             let (a, b) = part.split_once('-').unwrap_or((part, part));
-            let a: i64 = a.trim().parse().map_err(|_| format!("bad number {a:?} in {spec:?}"))?;
-            let b: i64 = b.trim().parse().map_err(|_| format!("bad number {b:?} in {spec:?}"))?;
+            let a: i64 = a
+                .trim()
+                .parse()
+                .map_err(|_| format!("bad number {a:?} in {spec:?}"))?;
+            let b: i64 = b
+                .trim()
+                .parse()
+                .map_err(|_| format!("bad number {b:?} in {spec:?}"))?;
             if a > b {
                 return Err(format!("range {part:?} runs backwards"));
             }
@@ -306,13 +387,22 @@ mod tests {
     #[test]
     fn index_entries() {
         let idx = parse_index(Path::new("rfc-index.txt"), INDEX).unwrap();
-        assert_eq!(idx.keys().copied().collect::<Vec<_>>(), vec![16, 1149, 9000]);
+        assert_eq!(
+            idx.keys().copied().collect::<Vec<_>>(),
+            vec![16, 1149, 9000]
+        );
         let q = &idx[&9000];
-        assert_eq!(q.title, "QUIC: A UDP-Based Multiplexed and Secure Transport");
+        assert_eq!(
+            q.title,
+            "QUIC: A UDP-Based Multiplexed and Secure Transport"
+        );
         assert_eq!(q.authors, vec!["J. Iyengar", "M. Thomson"]);
         assert_eq!(q.year, Some(2021));
         assert_eq!(q.status.as_deref(), Some("Proposed Standard"));
-        assert_eq!(idx[&16].title, "M.I.T", "the index cannot tell a final period from the terminator");
+        assert_eq!(
+            idx[&16].title, "M.I.T",
+            "the index cannot tell a final period from the terminator"
+        );
         assert_eq!(idx[&16].authors, vec!["S. Crocker"]);
         assert_eq!(idx[&1149].authors, vec!["D. Waitzman"]);
         assert_eq!(idx[&1149].year, Some(1990));
@@ -321,22 +411,50 @@ mod tests {
     #[test]
     fn malformed_entries_name_their_line() {
         let bad = INDEX.replace("M. Thomson, Ed.. May 2021.", "M. Thomson, Ed.. sometime.");
-        let err = parse_index(Path::new("rfc-index.txt"), &bad).unwrap_err().to_string();
-        assert!(err.starts_with("rfc-index.txt:28: RFC 9000: no publication date"), "{err}");
+        let err = parse_index(Path::new("rfc-index.txt"), &bad)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("rfc-index.txt:28: RFC 9000: no publication date"),
+            "{err}"
+        );
         let stray = format!("{INDEX}\nsomething that is not an entry\n");
-        let err = parse_index(Path::new("i.txt"), &stray).unwrap_err().to_string();
+        let err = parse_index(Path::new("i.txt"), &stray)
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("i.txt:32: expected an entry"), "{err}");
     }
 
     #[test]
     fn streams_and_citations() {
-        assert_eq!(stream_of("\n\nInternet Engineering Task Force (IETF)      J. Iyengar, Ed."), Some("Internet Engineering Task Force (IETF)"));
-        assert_eq!(stream_of("Network Working Group:   X"), Some("Network Working Group"));
+        assert_eq!(
+            stream_of("\n\nInternet Engineering Task Force (IETF)      J. Iyengar, Ed."),
+            Some("Internet Engineering Task Force (IETF)")
+        );
+        assert_eq!(
+            stream_of("Network Working Group:   X"),
+            Some("Network Working Group")
+        );
         assert_eq!(stream_of("RFC 803    X"), None);
         assert_eq!(cited_rfc(Some("RFC9001"), "whatever"), Some(9001));
-        assert_eq!(cited_rfc(Some("BCP14"), "Bradner, S., \"Key words\", BCP 14, RFC 2119, March 1997."), Some(2119));
-        assert_eq!(cited_rfc(None, "Postel, J., \"TCP\", STD 7, RFC 793, 1981"), Some(793));
-        assert_eq!(cited_rfc(Some("QUIC-HTTP"), "Bishop, M., \"HTTP/3\", Work in Progress"), None);
+        assert_eq!(
+            cited_rfc(
+                Some("BCP14"),
+                "Bradner, S., \"Key words\", BCP 14, RFC 2119, March 1997."
+            ),
+            Some(2119)
+        );
+        assert_eq!(
+            cited_rfc(None, "Postel, J., \"TCP\", STD 7, RFC 793, 1981"),
+            Some(793)
+        );
+        assert_eq!(
+            cited_rfc(
+                Some("QUIC-HTTP"),
+                "Bishop, M., \"HTTP/3\", Work in Progress"
+            ),
+            None
+        );
     }
 
     #[test]
@@ -347,7 +465,10 @@ mod tests {
 
     #[test]
     fn ranges() {
-        assert_eq!(parse_ranges("9000-9002,793").unwrap(), vec![(9000, 9002), (793, 793)]);
+        assert_eq!(
+            parse_ranges("9000-9002,793").unwrap(),
+            vec![(9000, 9002), (793, 793)]
+        );
         assert!(parse_ranges("9-1").is_err());
         assert!(parse_ranges("x").is_err());
     }

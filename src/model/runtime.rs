@@ -25,7 +25,10 @@ pub fn configure(threads: usize) -> RuntimeInfo {
         let n = i32::try_from(threads.max(1)).unwrap_or(1);
         tch::set_num_threads(n);
         tch::set_num_interop_threads(n);
-        RuntimeInfo { threads: tch::get_num_threads().max(1) as usize, cuda: tch::Cuda::is_available() }
+        RuntimeInfo {
+            threads: tch::get_num_threads().max(1) as usize,
+            cuda: tch::Cuda::is_available(),
+        }
     })
 }
 

@@ -84,7 +84,14 @@ impl Store {
             )
             .fetch_one(self.pool())
             .await?;
-        Ok(CollectionStats { documents, unextractable, people, departments, citations, resolved_citations })
+        Ok(CollectionStats {
+            documents,
+            unextractable,
+            people,
+            departments,
+            citations,
+            resolved_citations,
+        })
     }
 
     /// The full text of a document, if it has one.
@@ -98,7 +105,10 @@ impl Store {
     }
 }
 
-fn split_roles(people: Vec<(i64, String, String)>) -> (Vec<(i64, String)>, Vec<(i64, String)>) {
+/// People of one role as (person id, name), in order.
+type People = Vec<(i64, String)>;
+
+fn split_roles(people: Vec<(i64, String, String)>) -> (People, People) {
     let mut authors = Vec::new();
     let mut advisors = Vec::new();
     for (id, name, role) in people {

@@ -5,14 +5,18 @@
 //!
 //! Statements are multi-row inserts of up to `MAX_PARAMS` parameters: one round trip per few
 //! hundred rows keeps the whole RFC import well inside its 60 s budget on either backend.
+//!
+//! They run on a connection of their own without a statement cache (see
+//! `Store::uncached_connection` for the sqlx bug that forces this), in an explicit
+//! transaction: dropping the writer without `finish` closes the connection, which rolls back.
 
 use std::collections::HashMap;
 
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
-use sqlx::{Any, Transaction};
+use sqlx::{Any, AnyConnection, Connection, Executor};
 
-use super::{param_list, values_list, DocId, Result, Store};
+use super::{param_list, values_list, Backend, DocId, Result, Store};
 
 /// Parameters per statement: far below SQLite's 32,766 and Postgres's 65,535.
 const MAX_PARAMS: usize = 8_000;
@@ -32,12 +36,6 @@ pub struct NewDocument {
     pub advisors: Vec<String>,
     pub departments: Vec<NewDepartment>,
     pub citations: Vec<NewCitation>,
-}
-
-impl Default for DocId {
-    fn default() -> Self {
-        DocId(0)
-    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -72,9 +70,11 @@ pub struct ImportReport {
     pub new_people: u64,
 }
 
-/// An import in progress: a transaction plus the name -> id caches of people and departments.
+/// An import in progress: a connection inside a transaction, plus the name -> id caches of
+/// people and departments.
 pub struct ImportWriter {
-    tx: Transaction<'static, Any>,
+    conn: AnyConnection,
+    backend: Backend,
     people: HashMap<String, i64>,
     departments: HashMap<String, i64>,
     report: ImportReport,
@@ -83,20 +83,27 @@ pub struct ImportWriter {
 impl ImportWriter {
     /// Opens the import's transaction.
     pub async fn begin(store: &Store) -> Result<ImportWriter> {
-        let mut tx = store.pool().begin().await?;
+        let mut tx = store.uncached_connection().await?;
+        tx.execute("BEGIN").await?;
         let people = sqlx::query_as::<_, (i64, String)>("SELECT id, name FROM people")
-            .fetch_all(&mut *tx)
+            .fetch_all(&mut tx)
             .await?
             .into_iter()
             .map(|(id, name)| (name, id))
             .collect();
         let departments = sqlx::query_as::<_, (i64, String)>("SELECT id, name FROM departments")
-            .fetch_all(&mut *tx)
+            .fetch_all(&mut tx)
             .await?
             .into_iter()
             .map(|(id, name)| (name, id))
             .collect();
-        Ok(ImportWriter { tx, people, departments, report: ImportReport::default() })
+        Ok(ImportWriter {
+            conn: tx,
+            backend: store.backend(),
+            people,
+            departments,
+            report: ImportReport::default(),
+        })
     }
 
     /// Writes (or rewrites) a batch of documents. Identifiers within a batch must be distinct.
@@ -128,28 +135,34 @@ impl ImportWriter {
              WHERE cited_identifier IS NOT NULL AND target_identifier IS NULL \
              AND EXISTS (SELECT 1 FROM documents d WHERE d.identifier = citations.cited_identifier)",
         )
-        .execute(&mut *self.tx)
+        .execute(&mut self.conn)
         .await?;
         let (resolved,) = sqlx::query_as::<_, (i64,)>(
             "SELECT COUNT(*) FROM citations WHERE target_identifier IS NOT NULL",
         )
-        .fetch_one(&mut *self.tx)
+        .fetch_one(&mut self.conn)
         .await?;
         self.report.resolved_citations = resolved as u64;
-        self.tx.commit().await?;
+        self.conn.execute("COMMIT").await?;
+        self.conn.close().await?;
         Ok(self.report)
     }
 
     async fn clear_children(&mut self, ids: &[i64]) -> Result<()> {
         for chunk in ids.chunks(MAX_PARAMS) {
-            let list = param_list(chunk.len());
-            for table in ["document_texts", "contributions", "document_departments", "citations"] {
+            let list = param_list(self.backend, chunk.len());
+            for table in [
+                "document_texts",
+                "contributions",
+                "document_departments",
+                "citations",
+            ] {
                 let sql = format!("DELETE FROM {table} WHERE document_identifier IN ({list})");
                 let mut q = sqlx::query(&sql);
                 for id in chunk {
                     q = q.bind(*id);
                 }
-                q.execute(&mut *self.tx).await?;
+                q.execute(&mut self.conn).await?;
             }
         }
         Ok(())
@@ -163,21 +176,24 @@ impl ImportWriter {
                  VALUES {} ON CONFLICT (identifier) DO UPDATE SET title = excluded.title, \
                  year = excluded.year, degree = excluded.degree, url = excluded.url, \
                  unextractable = excluded.unextractable, word_count = excluded.word_count",
-                values_list(chunk.len(), COLS)
+                values_list(self.backend, chunk.len(), COLS)
             );
             let mut q = sqlx::query(&sql);
             for d in chunk {
-                let words = d.text.as_deref().map_or(0, |t| t.split_whitespace().count()) as i64;
+                let words = d
+                    .text
+                    .as_deref()
+                    .map_or(0, |t| t.split_whitespace().count()) as i64;
                 q = q
                     .bind(d.identifier.0)
-                    .bind(d.title.clone())
+                    .bind(txt(&d.title))
                     .bind(d.year)
-                    .bind(d.degree.clone())
-                    .bind(d.url.clone())
+                    .bind(opt_txt(&d.degree))
+                    .bind(opt_txt(&d.url))
                     .bind(i64::from(d.unextractable))
                     .bind(words);
             }
-            q.execute(&mut *self.tx).await?;
+            q.execute(&mut self.conn).await?;
         }
         Ok(())
     }
@@ -188,13 +204,15 @@ impl ImportWriter {
         for chunk in with_text.chunks(16) {
             let sql = format!(
                 "INSERT INTO document_texts (document_identifier, body) VALUES {}",
-                values_list(chunk.len(), 2)
+                values_list(self.backend, chunk.len(), 2)
             );
             let mut q = sqlx::query(&sql);
             for d in chunk {
-                q = q.bind(d.identifier.0).bind(d.text.clone().unwrap_or_default());
+                q = q
+                    .bind(d.identifier.0)
+                    .bind(txt(d.text.as_deref().unwrap_or_default()));
             }
-            q.execute(&mut *self.tx).await?;
+            q.execute(&mut self.conn).await?;
         }
         Ok(())
     }
@@ -202,19 +220,22 @@ impl ImportWriter {
     async fn ensure_people(&mut self, docs: &[NewDocument]) -> Result<()> {
         let mut missing: Vec<String> = Vec::new();
         for d in docs {
-            for name in d.authors.iter().chain(&d.advisors) {
-                if !self.people.contains_key(name) && !missing.contains(name) {
-                    missing.push(name.clone());
+            for name in d.authors.iter().chain(&d.advisors).map(|n| txt(n)) {
+                if !self.people.contains_key(&name) && !missing.contains(&name) {
+                    missing.push(name);
                 }
             }
         }
         for chunk in missing.chunks(MAX_PARAMS) {
-            let sql = format!("INSERT INTO people (name) VALUES {} RETURNING id, name", values_list(chunk.len(), 1));
+            let sql = format!(
+                "INSERT INTO people (name) VALUES {} RETURNING id, name",
+                values_list(self.backend, chunk.len(), 1)
+            );
             let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
             for name in chunk {
                 q = q.bind(name.clone());
             }
-            for (id, name) in q.fetch_all(&mut *self.tx).await? {
+            for (id, name) in q.fetch_all(&mut self.conn).await? {
                 self.people.insert(name, id);
             }
             self.report.new_people += chunk.len() as u64;
@@ -225,17 +246,18 @@ impl ImportWriter {
     async fn ensure_departments(&mut self, docs: &[NewDocument]) -> Result<()> {
         for d in docs {
             for dep in &d.departments {
-                if self.departments.contains_key(&dep.name) {
+                let name = txt(&dep.name);
+                if self.departments.contains_key(&name) {
                     continue;
                 }
                 let (id,) = sqlx::query_as::<_, (i64,)>(
                     "INSERT INTO departments (name, course) VALUES ($1, $2) RETURNING id",
                 )
-                .bind(dep.name.clone())
-                .bind(dep.course.clone())
-                .fetch_one(&mut *self.tx)
+                .bind(name.clone())
+                .bind(opt_txt(&dep.course))
+                .fetch_one(&mut self.conn)
                 .await?;
-                self.departments.insert(dep.name.clone(), id);
+                self.departments.insert(name, id);
             }
         }
         Ok(())
@@ -246,13 +268,18 @@ impl ImportWriter {
         for d in docs {
             for (role, names) in [("author", &d.authors), ("advisor", &d.advisors)] {
                 for (pos, name) in names.iter().enumerate() {
-                    rows.push((d.identifier.0, self.people[name], role, pos as i64));
+                    rows.push((d.identifier.0, self.people[&txt(name)], role, pos as i64));
                 }
             }
         }
-        insert_rows(&mut self.tx, "contributions (document_identifier, person_id, role, position)", 4, &rows, |q, r| {
-            q.bind(r.0).bind(r.1).bind(r.2).bind(r.3)
-        })
+        insert_rows(
+            &mut self.conn,
+            self.backend,
+            "contributions (document_identifier, person_id, role, position)",
+            4,
+            &rows,
+            |q, r| q.bind(r.0).bind(r.1).bind(r.2).bind(r.3),
+        )
         .await
     }
 
@@ -260,25 +287,36 @@ impl ImportWriter {
         let mut rows: Vec<(i64, i64)> = Vec::new();
         for d in docs {
             for dep in &d.departments {
-                let row = (d.identifier.0, self.departments[&dep.name]);
+                let row = (d.identifier.0, self.departments[&txt(&dep.name)]);
                 if !rows.contains(&row) {
                     rows.push(row);
                 }
             }
         }
-        insert_rows(&mut self.tx, "document_departments (document_identifier, department_id)", 2, &rows, |q, r| {
-            q.bind(r.0).bind(r.1)
-        })
+        insert_rows(
+            &mut self.conn,
+            self.backend,
+            "document_departments (document_identifier, department_id)",
+            2,
+            &rows,
+            |q, r| q.bind(r.0).bind(r.1),
+        )
         .await
     }
 
     async fn insert_citations(&mut self, docs: &[NewDocument]) -> Result<()> {
         let rows: Vec<(i64, i64, &NewCitation)> = docs
             .iter()
-            .flat_map(|d| d.citations.iter().enumerate().map(move |(i, c)| (d.identifier.0, i as i64, c)))
+            .flat_map(|d| {
+                d.citations
+                    .iter()
+                    .enumerate()
+                    .map(move |(i, c)| (d.identifier.0, i as i64, c))
+            })
             .collect();
         insert_rows(
-            &mut self.tx,
+            &mut self.conn,
+            self.backend,
             "citations (document_identifier, position, raw_ref, doi, journal, url, author, title, \
              isbn, publisher, year, cited_identifier)",
             12,
@@ -286,14 +324,14 @@ impl ImportWriter {
             |q, (doc, pos, c)| {
                 q.bind(*doc)
                     .bind(*pos)
-                    .bind(c.raw_ref.clone())
-                    .bind(c.doi.clone())
-                    .bind(c.journal.clone())
-                    .bind(c.url.clone())
-                    .bind(c.author.clone())
-                    .bind(c.title.clone())
-                    .bind(c.isbn.clone())
-                    .bind(c.publisher.clone())
+                    .bind(txt(&c.raw_ref))
+                    .bind(opt_txt(&c.doi))
+                    .bind(opt_txt(&c.journal))
+                    .bind(opt_txt(&c.url))
+                    .bind(opt_txt(&c.author))
+                    .bind(opt_txt(&c.title))
+                    .bind(opt_txt(&c.isbn))
+                    .bind(opt_txt(&c.publisher))
                     .bind(c.year)
                     .bind(c.cited_identifier.map(|d| d.0))
             },
@@ -305,19 +343,37 @@ impl ImportWriter {
 /// Inserts `rows` into `target` ("table (col, ...)") with as few statements as the parameter
 /// limit allows; `bind` binds one row's `cols` values.
 async fn insert_rows<'q, R>(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut AnyConnection,
+    backend: Backend,
     target: &str,
     cols: usize,
     rows: &'q [R],
     bind: impl for<'a> Fn(Query<'a, Any, AnyArguments<'a>>, &'a R) -> Query<'a, Any, AnyArguments<'a>>,
 ) -> Result<()> {
     for chunk in rows.chunks(MAX_PARAMS / cols) {
-        let sql = format!("INSERT INTO {target} VALUES {}", values_list(chunk.len(), cols));
+        let sql = format!(
+            "INSERT INTO {target} VALUES {}",
+            values_list(backend, chunk.len(), cols)
+        );
         let mut q = sqlx::query(&sql);
         for r in chunk {
             q = bind(q, r);
         }
-        q.execute(&mut **tx).await?;
+        q.execute(&mut *tx).await?;
     }
     Ok(())
+}
+
+/// Text as stored: without NUL characters, which Postgres cannot hold in TEXT (a few old RFCs
+/// and OCR'd texts have them); the same on SQLite so both backends hold the same data.
+fn txt(s: &str) -> String {
+    if s.contains('\0') {
+        s.replace('\0', "")
+    } else {
+        s.to_string()
+    }
+}
+
+fn opt_txt(s: &Option<String>) -> Option<String> {
+    s.as_deref().map(txt)
 }

@@ -9,8 +9,8 @@
 //! and it offers no per-backend connection setup. The service must bind at once and report
 //! readiness on `/health/` instead, so the pool is created lazily here and managed as state.
 //!
-//! Placeholders are written `$1, $2, ...` everywhere: Postgres requires that form and SQLite
-//! accepts it, so one statement text serves both backends.
+//! Placeholders are written `$1, $2, ...`: Postgres requires that form and SQLite accepts it,
+//! so one statement text serves both backends (bulk inserts excepted, see `values_list`).
 
 pub(crate) mod citations;
 pub(crate) mod documents;
@@ -26,7 +26,19 @@ pub use documents::{CollectionStats, DocumentRow};
 pub use import::{ImportReport, ImportWriter, NewCitation, NewDepartment, NewDocument};
 
 /// A collection identifier (the DSpace handle suffix of a thesis, the number of an RFC).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Default,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 #[serde(transparent)]
 pub struct DocId(pub i64);
 
@@ -85,6 +97,8 @@ impl Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// The normalised URL, for connections outside the pool (imports).
+    url: String,
 }
 
 impl Store {
@@ -98,13 +112,14 @@ impl Store {
             Backend::Sqlite => sqlite_url_with_create(url)?,
             Backend::Postgres => url.to_string(),
         };
-        let options = AnyConnectOptions::from_str(&url).map_err(|e| Error::BadUrl(e.to_string()))?;
+        let options =
+            AnyConnectOptions::from_str(&url).map_err(|e| Error::BadUrl(e.to_string()))?;
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(5))
             .idle_timeout(Some(Duration::from_secs(300)))
             .connect_lazy_with(options);
-        Ok(Store { pool, backend })
+        Ok(Store { pool, backend, url })
     }
 
     /// Connects and checks the connection works.
@@ -122,6 +137,29 @@ impl Store {
         &self.pool
     }
 
+    /// A connection outside the pool, without a prepared-statement cache, for writes that
+    /// bind NULLs. sqlx 0.7's Any driver prepares every statement with arguments as a cached,
+    /// named statement (it ignores `persistent(false)`), typed by its first execution, where a
+    /// NULL is sent as `int4`; the same statement text run later with a string or an i64 in
+    /// that position then fails on Postgres with "incorrect binary data format". Pooled
+    /// queries therefore never bind NULL; the import writer uses this connection instead.
+    pub(crate) async fn uncached_connection(&self) -> Result<sqlx::AnyConnection> {
+        use sqlx::ConnectOptions;
+        let url = match self.backend {
+            Backend::Postgres if self.url.contains('?') => {
+                format!("{}&statement-cache-capacity=0", self.url)
+            }
+            Backend::Postgres => format!("{}?statement-cache-capacity=0", self.url),
+            Backend::Sqlite => self.url.clone(),
+        };
+        let options =
+            AnyConnectOptions::from_str(&url).map_err(|e| Error::BadUrl(e.to_string()))?;
+        // Its statements are bulk writes: the import's COMMIT takes seconds by design, which
+        // sqlx would otherwise log as a slow-statement warning.
+        let options = options.log_slow_statements(log::LevelFilter::Debug, Duration::from_secs(10));
+        Ok(options.connect().await?)
+    }
+
     /// A round trip to the database.
     pub async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
@@ -136,7 +174,9 @@ impl Store {
         };
         if self.backend == Backend::Sqlite {
             // WAL lets the web server read while an import writes; it persists in the file.
-            sqlx::query("PRAGMA journal_mode = WAL").execute(&self.pool).await?;
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&self.pool)
+                .await?;
         }
         let before = self.applied_migrations().await;
         migrator.run(&self.pool).await?;
@@ -157,19 +197,21 @@ impl Store {
     }
 }
 
-
 /// `sqlite://data/x.db` -> `sqlite://data/x.db?mode=rwc`, creating `data/` first.
 fn sqlite_url_with_create(url: &str) -> Result<String> {
     let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     if path.is_empty() {
-        return Err(Error::BadUrl("sqlite URL without a path (use sqlite://data/hamlet.sqlite3)".into()));
+        return Err(Error::BadUrl(
+            "sqlite URL without a path (use sqlite://data/hamlet.sqlite3)".into(),
+        ));
     }
     if path != ":memory:" {
         if let Some(parent) = std::path::Path::new(path).parent() {
             if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent)
-                    .map_err(|e| Error::BadUrl(format!("cannot create {}: {e}", parent.display())))?;
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    Error::BadUrl(format!("cannot create {}: {e}", parent.display()))
+                })?;
             }
         }
     }
@@ -206,8 +248,11 @@ where
     Ok(Some(row.try_get(i)?))
 }
 
-/// `($1,$2),($3,$4),...`: the VALUES list of a multi-row insert.
-pub(crate) fn values_list(rows: usize, cols: usize) -> String {
+/// The VALUES list of a multi-row insert: `($1,$2),($3,$4),...` on Postgres, `(?,?),(?,?),...`
+/// on SQLite. Why not `$N` on SQLite too: sqlx looks up each parameter's name with
+/// `sqlite3_bind_parameter_name`, which walks a list, so thousands of named parameters cost
+/// quadratic time (42% of the whole RFC import before this); anonymous ones have no names.
+pub(crate) fn values_list(backend: Backend, rows: usize, cols: usize) -> String {
     let mut s = String::with_capacity(rows * cols * 5);
     let mut n = 0;
     for r in 0..rows {
@@ -220,17 +265,33 @@ pub(crate) fn values_list(rows: usize, cols: usize) -> String {
                 s.push(',');
             }
             n += 1;
-            s.push('$');
-            s.push_str(&n.to_string());
+            push_param(&mut s, backend, n);
         }
         s.push(')');
     }
     s
 }
 
-/// `$1,$2,...,$n`: the list inside `IN (...)`.
-pub(crate) fn param_list(n: usize) -> String {
-    (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(",")
+/// The list inside `IN (...)`, placeholders as in `values_list`.
+pub(crate) fn param_list(backend: Backend, n: usize) -> String {
+    let mut s = String::with_capacity(n * 5);
+    for i in 1..=n {
+        if i > 1 {
+            s.push(',');
+        }
+        push_param(&mut s, backend, i);
+    }
+    s
+}
+
+fn push_param(s: &mut String, backend: Backend, n: usize) {
+    match backend {
+        Backend::Sqlite => s.push('?'),
+        Backend::Postgres => {
+            s.push('$');
+            s.push_str(&n.to_string());
+        }
+    }
 }
 
 #[cfg(test)]
@@ -240,8 +301,14 @@ mod tests {
     #[test]
     fn backend_from_scheme() {
         assert_eq!(Backend::from_url("sqlite://x.db").unwrap(), Backend::Sqlite);
-        assert_eq!(Backend::from_url("postgres://u@h/db").unwrap(), Backend::Postgres);
-        assert_eq!(Backend::from_url("postgresql://u@h/db").unwrap(), Backend::Postgres);
+        assert_eq!(
+            Backend::from_url("postgres://u@h/db").unwrap(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            Backend::from_url("postgresql://u@h/db").unwrap(),
+            Backend::Postgres
+        );
         let err = Backend::from_url("mysql://u@h/db").unwrap_err().to_string();
         assert!(err.contains("\"mysql\""), "{err}");
         assert!(Backend::from_url("data/hamlet.db").is_err());
@@ -254,13 +321,24 @@ mod tests {
         let out = sqlite_url_with_create(&url).unwrap();
         assert!(out.ends_with("/sub/x.db?mode=rwc"), "{out}");
         assert!(dir.path().join("sub").is_dir());
-        assert_eq!(sqlite_url_with_create("sqlite://:memory:").unwrap(), "sqlite://:memory:?mode=rwc");
-        assert_eq!(sqlite_url_with_create("sqlite://a.db?mode=ro").unwrap(), "sqlite://a.db?mode=ro");
+        assert_eq!(
+            sqlite_url_with_create("sqlite://:memory:").unwrap(),
+            "sqlite://:memory:?mode=rwc"
+        );
+        assert_eq!(
+            sqlite_url_with_create("sqlite://a.db?mode=ro").unwrap(),
+            "sqlite://a.db?mode=ro"
+        );
     }
 
     #[test]
     fn values_lists() {
-        assert_eq!(values_list(2, 3), "($1,$2,$3),($4,$5,$6)");
-        assert_eq!(param_list(3), "$1,$2,$3");
+        assert_eq!(
+            values_list(Backend::Postgres, 2, 3),
+            "($1,$2,$3),($4,$5,$6)"
+        );
+        assert_eq!(values_list(Backend::Sqlite, 2, 2), "(?,?),(?,?)");
+        assert_eq!(param_list(Backend::Postgres, 3), "$1,$2,$3");
+        assert_eq!(param_list(Backend::Sqlite, 2), "?,?");
     }
 }

@@ -19,8 +19,9 @@ pub(crate) async fn document(store: &State<Store>, identifier: &str) -> Result<J
 
 /// Identifiers are integers; anything else cannot name a document.
 pub(crate) fn parse_identifier(s: &str) -> Result<DocId> {
-    s.trim()
-        .parse::<i64>()
-        .map(DocId)
-        .map_err(|_| Error::NotFound(format!("no document with identifier {s:?}: identifiers are integers")))
+    s.trim().parse::<i64>().map(DocId).map_err(|_| {
+        Error::NotFound(format!(
+            "no document with identifier {s:?}: identifiers are integers"
+        ))
+    })
 }

@@ -3,7 +3,7 @@
 //! as a generic message. JSON routes (`/api/...`) get `{"error": {"message": ...}}`, pages get
 //! the rendered `error.html.tera`; both with the right status.
 
-use rocket::http::{ContentType, Status};
+use rocket::http::Status;
 use rocket::response::{self, Responder};
 use rocket::serde::json::Json;
 use rocket::{Request, Response};
@@ -32,9 +32,14 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl From<store::Error> for Error {
     fn from(e: store::Error) -> Error {
         match e {
-            store::Error::NotFound(id) => Error::NotFound(format!("no document with identifier {id}")),
+            store::Error::NotFound(id) => {
+                Error::NotFound(format!("no document with identifier {id}"))
+            }
             store::Error::Database(
-                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::Tls(_),
+                sqlx::Error::PoolTimedOut
+                | sqlx::Error::Io(_)
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Tls(_),
             ) => Error::Unavailable(e.into()),
             other => Error::Internal(other.into()),
         }
@@ -55,8 +60,12 @@ impl Error {
 impl<'r> Responder<'r, 'static> for Error {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
         match &self {
-            Error::Internal(cause) => tracing::error!(path = %req.uri().path(), error = %format!("{cause:#}"), "request failed"),
-            Error::Unavailable(cause) => tracing::warn!(path = %req.uri().path(), error = %format!("{cause:#}"), "dependency unavailable"),
+            Error::Internal(cause) => {
+                tracing::error!(path = %req.uri().path(), error = %format!("{cause:#}"), "request failed")
+            }
+            Error::Unavailable(cause) => {
+                tracing::warn!(path = %req.uri().path(), error = %format!("{cause:#}"), "dependency unavailable")
+            }
             _ => {}
         }
         render(req, self.status(), &self.to_string())
@@ -64,7 +73,11 @@ impl<'r> Responder<'r, 'static> for Error {
 }
 
 /// The error response for `status` in the form the route speaks.
-pub(crate) fn render<'r>(req: &'r Request<'_>, status: Status, message: &str) -> response::Result<'static> {
+pub(crate) fn render(
+    req: &Request<'_>,
+    status: Status,
+    message: &str,
+) -> response::Result<'static> {
     let mut res = if wants_json(req) {
         let body = serde_json::json!({ "error": { "message": message } });
         Json(body).respond_to(req)?
@@ -79,7 +92,7 @@ pub(crate) fn render<'r>(req: &'r Request<'_>, status: Status, message: &str) ->
 }
 
 fn wants_json(req: &Request<'_>) -> bool {
-    req.uri().path().starts_with("/api/") || req.format().is_some_and(|f| *f == ContentType::JSON.media_type().clone().into())
+    req.uri().path().starts_with("/api/") || req.format().is_some_and(|f| f.is_json())
 }
 
 /// Every status Rocket produces by itself (unknown paths, bad forms) in the same shapes.

@@ -10,13 +10,22 @@ use crate::model::runtime::RuntimeInfo;
 use crate::store::Store;
 
 #[rocket::get("/health")]
-pub(crate) async fn health(store: &State<Store>, torch: &State<RuntimeInfo>) -> (Status, Json<serde_json::Value>) {
+pub(crate) async fn health(
+    store: &State<Store>,
+    torch: &State<RuntimeInfo>,
+) -> (Status, Json<serde_json::Value>) {
     let stats = store.stats().await;
     let (status, database) = match &stats {
-        Ok(_) => (Status::Ok, serde_json::json!({ "backend": store.backend().name(), "ok": true })),
+        Ok(_) => (
+            Status::Ok,
+            serde_json::json!({ "backend": store.backend().name(), "ok": true }),
+        ),
         Err(e) => {
             tracing::warn!(error = %e, "health check: database unavailable");
-            (Status::ServiceUnavailable, serde_json::json!({ "backend": store.backend().name(), "ok": false }))
+            (
+                Status::ServiceUnavailable,
+                serde_json::json!({ "backend": store.backend().name(), "ok": false }),
+            )
         }
     };
     let body = serde_json::json!({
@@ -27,4 +36,3 @@ pub(crate) async fn health(store: &State<Store>, torch: &State<RuntimeInfo>) -> 
     });
     (status, Json(body))
 }
-

@@ -48,7 +48,10 @@ static NEXT_REQUEST: AtomicU64 = AtomicU64::new(1);
 #[rocket::async_trait]
 impl Fairing for RequestLog {
     fn info(&self) -> Info {
-        Info { name: "request log", kind: Kind::Request | Kind::Response }
+        Info {
+            name: "request log",
+            kind: Kind::Request | Kind::Response,
+        }
     }
 
     async fn on_request(&self, req: &mut Request<'_>, _: &mut Data<'_>) {
@@ -57,12 +60,24 @@ impl Fairing for RequestLog {
             .get_one("X-Request-Id")
             .filter(|v| v.len() <= 200 && v.chars().all(|c| c.is_ascii_graphic()))
             .map(str::to_string)
-            .unwrap_or_else(|| format!("{:x}-{}", std::process::id(), NEXT_REQUEST.fetch_add(1, Ordering::Relaxed)));
-        req.local_cache(|| RequestStart { at: Instant::now(), id });
+            .unwrap_or_else(|| {
+                format!(
+                    "{:x}-{}",
+                    std::process::id(),
+                    NEXT_REQUEST.fetch_add(1, Ordering::Relaxed)
+                )
+            });
+        req.local_cache(|| RequestStart {
+            at: Instant::now(),
+            id,
+        });
     }
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
-        let start = req.local_cache(|| RequestStart { at: Instant::now(), id: String::new() });
+        let start = req.local_cache(|| RequestStart {
+            at: Instant::now(),
+            id: String::new(),
+        });
         let status = res.status().code;
         let duration_ms = start.at.elapsed().as_secs_f64() * 1000.0;
         // Only the path: query strings can carry search terms, which are the reader's business.

@@ -11,11 +11,17 @@ use crate::store::Store;
 #[rocket::get("/")]
 pub(crate) async fn home(store: &State<Store>) -> Result<Template> {
     let stats = store.stats().await?;
-    Ok(Template::render("index", context! { stats, backend: store.backend().name() }))
+    Ok(Template::render(
+        "index",
+        context! { stats, backend: store.backend().name() },
+    ))
 }
 
 /// `/robots.txt`: as in the original, crawlers may read /about/ and nothing else.
 #[rocket::get("/robots.txt")]
 pub(crate) fn robots() -> (ContentType, &'static str) {
-    (ContentType::Plain, "User-agent: *\nAllow: /about/\nDisallow: /\n")
+    (
+        ContentType::Plain,
+        "User-agent: *\nAllow: /about/\nDisallow: /\n",
+    )
 }

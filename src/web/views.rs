@@ -49,12 +49,24 @@ impl From<(i64, String)> for PersonView {
 
 impl From<CitationRow> for CitationView {
     fn from(c: CitationRow) -> CitationView {
-        CitationView { raw_ref: c.raw_ref, title: c.title, author: c.author, year: c.year, doi: c.doi, url: c.url, identifier: c.target }
+        CitationView {
+            raw_ref: c.raw_ref,
+            title: c.title,
+            author: c.author,
+            year: c.year,
+            doi: c.doi,
+            url: c.url,
+            identifier: c.target,
+        }
     }
 }
 
 impl DocumentView {
-    pub(crate) fn new(doc: DocumentRow, citations: Vec<CitationRow>, cited_by: Vec<DocId>) -> DocumentView {
+    pub(crate) fn new(
+        doc: DocumentRow,
+        citations: Vec<CitationRow>,
+        cited_by: Vec<DocId>,
+    ) -> DocumentView {
         DocumentView {
             identifier: doc.identifier,
             title: doc.title,

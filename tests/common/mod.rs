@@ -5,7 +5,10 @@
 //! `TEST_DATABASE_URL` (scripts/test.sh sets it) and dropped when the test ends. Without
 //! `TEST_DATABASE_URL` the Postgres variants say so and skip, except under CI=true, where they
 //! fail: CI must never silently skip them.
-#![allow(dead_code, reason = "each test binary uses a different part of this module")]
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of this module"
+)]
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -35,7 +38,11 @@ impl TestDb {
             Kind::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let url = format!("sqlite://{}/hamlet.sqlite3", dir.path().display());
-                Some(TestDb { url, pg: None, _dir: Some(dir) })
+                Some(TestDb {
+                    url,
+                    pg: None,
+                    _dir: Some(dir),
+                })
             }
             Kind::Postgres => {
                 let Ok(admin) = std::env::var("TEST_DATABASE_URL") else {
@@ -49,13 +56,24 @@ impl TestDb {
                     "hamlet_test_{}_{}_{}",
                     std::process::id(),
                     NEXT.fetch_add(1, Ordering::Relaxed),
-                    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos()
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .unwrap()
+                        .subsec_nanos()
                 );
-                let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to TEST_DATABASE_URL");
-                conn.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create test database");
+                let mut conn = sqlx::PgConnection::connect(&admin)
+                    .await
+                    .expect("connect to TEST_DATABASE_URL");
+                conn.execute(format!("CREATE DATABASE {name}").as_str())
+                    .await
+                    .expect("create test database");
                 conn.close().await.ok();
                 let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-                Some(TestDb { url: format!("{base}/{name}"), pg: Some((admin, name)), _dir: None })
+                Some(TestDb {
+                    url: format!("{base}/{name}"),
+                    pg: Some((admin, name)),
+                    _dir: None,
+                })
             }
         }
     }
@@ -72,10 +90,17 @@ impl Drop for TestDb {
         if let Some((admin, name)) = self.pg.take() {
             // Drop runs outside any runtime: give the cleanup its own.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
                 rt.block_on(async {
                     if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
-                        let _ = conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
+                        let _ = conn
+                            .execute(
+                                format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str(),
+                            )
+                            .await;
                     }
                 });
             })
@@ -87,7 +112,11 @@ impl Drop for TestDb {
 /// `../shared/corpora/rfc`, beside the project root.
 pub fn rfc_dir() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpora/rfc");
-    assert!(dir.join("rfc-index.txt").exists(), "the RFC corpus is missing at {}", dir.display());
+    assert!(
+        dir.join("rfc-index.txt").exists(),
+        "the RFC corpus is missing at {}",
+        dir.display()
+    );
     dir
 }
 
@@ -95,11 +124,20 @@ pub fn rfc_dir() -> PathBuf {
 pub const SUBSET: &str = "9000-9002,2119,8174,793,791,1149,14";
 
 pub async fn import_subset(store: &Store) -> ImportReport {
-    import_rfc(store, rfc_dir(), SUBSET).await.expect("import the RFC subset")
+    import_rfc(store, rfc_dir(), SUBSET)
+        .await
+        .expect("import the RFC subset")
 }
 
 pub async fn import_rfc(store: &Store, dir: PathBuf, only: &str) -> anyhow::Result<ImportReport> {
-    let opts = RfcOpts { dir, only: Some(only.to_string()), common: CommonOpts { if_empty: false } };
+    let opts = RfcOpts {
+        dir,
+        only: Some(only.to_string()),
+        common: CommonOpts {
+            if_empty: false,
+            dry_run: false,
+        },
+    };
     hamlet::cli::import::import_rfc(store, opts).await
 }
 

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole test suite, on SQLite and on PostgreSQL: the README's test command, and what
+# .ci/run runs. Installs what a fresh machine lacks (libtorch from PyPI, a Postgres server
+# where none answers), then formatting and lint checks, then every test.
+#
+# Tests build in release mode: the run command builds release too, so the heavy dependencies
+# (torch-sys's C++ wrapper, sqlx, rocket) compile once for both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup-libtorch.sh
+TEST_DATABASE_URL=$(bash scripts/ensure-postgres.sh)
+export TEST_DATABASE_URL
+echo "test.sh: Postgres tests use ${TEST_DATABASE_URL%%@*}@… (a fresh database per test)"
+[ -d ../shared/corpora/rfc ] || { echo "test.sh: ../shared/corpora/rfc is missing (the tests read the RFC corpus there)" >&2; exit 1; }
+
+cargo fmt --check
+cargo clippy --release --all-targets --quiet -- -D warnings
+cargo test --release --no-fail-fast "$@"
