@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's run command: Hamlet on its embedded default, a SQLite file in ./data.
 # First run: installs libtorch, builds, imports the RFC collection from ../shared/corpora/rfc
-# (about half a minute, with a progress bar). Later runs start in seconds.
+# (seconds) and trains the model with the original's settings (a few minutes on 2 cores), each
+# with a progress bar. Later runs skip both and start in seconds.
 # Settings come from the environment or .env (see .env.example); HAMLET_DEMO_CORPUS points
 # at another RFC corpus directory.
 set -euo pipefail
@@ -12,4 +13,5 @@ cargo build --release --quiet --bin hamlet
 hamlet=./target/release/hamlet
 "$hamlet" migrate
 "$hamlet" import rfc "${HAMLET_DEMO_CORPUS:-../shared/corpora/rfc}" --if-empty
+"$hamlet" train --if-missing
 exec "$hamlet" serve

@@ -112,6 +112,9 @@ pub struct AppConfig {
     pub templates_dir: PathBuf,
     /// `HAMLET_PUBLIC_DIR`: static assets served under /static. Default `public`.
     pub public_dir: PathBuf,
+    /// `HAMLET_MODEL_PATH`: the model file `hamlet train` writes and `hamlet serve` loads.
+    /// Default `data/model.safetensors`.
+    pub model_path: PathBuf,
 }
 
 /// Every setting: its field in `AppConfig` and the environment variable that sets it.
@@ -125,6 +128,7 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("log_format", "HAMLET_LOG_FORMAT"),
     ("templates_dir", "HAMLET_TEMPLATES_DIR"),
     ("public_dir", "HAMLET_PUBLIC_DIR"),
+    ("model_path", "HAMLET_MODEL_PATH"),
 ];
 
 /// Variables read besides `SETTINGS`: the aws profile's database parts.
@@ -175,6 +179,7 @@ impl AppConfig {
             },
             templates_dir: PathBuf::from("templates"),
             public_dir: PathBuf::from("public"),
+            model_path: PathBuf::from("data/model.safetensors"),
         }
     }
 

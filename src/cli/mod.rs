@@ -1,9 +1,13 @@
 //! The subcommands of `hamlet`. Each lives in its own module with an `Opts` (its flags) and a
 //! `run(opts, &cfg)`; this module parses, loads the configuration and dispatches.
 
+pub mod evaluate;
 pub mod import;
 pub mod migrate;
+pub mod model;
+pub mod model_opts;
 pub mod serve;
+pub mod train;
 
 use clap::{Parser, Subcommand};
 
@@ -26,6 +30,13 @@ pub enum Command {
     /// Import a collection into the database.
     #[command(subcommand)]
     Import(import::Source),
+    /// Train the paragraph-vector model on the collection and write the model file.
+    Train(train::Opts),
+    /// Train without held-out documents and score citation retrieval and odd-one-out.
+    Evaluate(evaluate::Opts),
+    /// Inspect model files.
+    #[command(subcommand)]
+    Model(model::Command),
 }
 
 /// Loads the configuration, sets up logging and runs the chosen subcommand.
@@ -38,6 +49,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Serve(opts) => serve::run(opts, cfg).await,
             Command::Migrate(opts) => migrate::run(opts, &cfg).await,
             Command::Import(source) => import::run(source, &cfg).await,
+            Command::Train(opts) => train::run(opts, &cfg).await,
+            Command::Evaluate(opts) => evaluate::run(opts, &cfg).await,
+            Command::Model(command) => model::run(command, &cfg).await,
         }
     })
 }

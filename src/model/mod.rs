@@ -1,7 +1,326 @@
-//! Everything that touches libtorch (tch). Nothing here imports rocket or sqlx; callers pass
-//! and receive plain Rust values, never tensors.
+//! The paragraph-vector model (Doc2Vec; Le & Mikolov 2014) that gives Hamlet its "similar
+//! documents": training (`train`, `sgd`), the vocabulary and tokens (`vocab`, `tokenize`), the
+//! model file (`file`), evaluation (`eval`) and libtorch's runtime settings (`runtime`).
 //!
-//! For now this is the libtorch runtime setup; the paragraph-vector model (train, infer,
-//! evaluate) lands with the [engine] issue.
+//! Nothing here imports rocket or sqlx, and no tensor leaves this module: callers pass text
+//! and identifiers and get identifiers and scores back.
+//!
+//! Shapes: word vectors and output weights `[vocab, dim]`, document vectors `[docs, dim]`, all
+//! f32. Similarity is the cosine of document vectors; the scan over all documents runs in
+//! libtorch (`scan`), which holds the normalised document matrix.
 
+pub mod eval;
+pub mod file;
 pub mod runtime;
+mod scan;
+pub(crate) mod sgd;
+pub mod tokenize;
+pub mod train;
+pub mod vocab;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use self::scan::Scanner;
+use self::sgd::Sigmoid;
+use self::vocab::{AliasTable, Vocab};
+
+/// Which paragraph-vector architecture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Distributed memory: document vector + context words predict the centre word.
+    Dm,
+    /// Distributed bag of words: the document vector predicts each of its words.
+    Dbow,
+}
+
+/// Every hyper-parameter of a model; saved inside the model file. The defaults reproduce the
+/// original Hamlet's production model (gensim Doc2Vec: PV-DM summing its inputs, 52
+/// dimensions, window 4, min_count 10, 5 negatives, sample 1e-3, alpha 0.025 held constant,
+/// 5 epochs, gensim's 10,000-word cap per document).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ModelConfig {
+    pub mode: Mode,
+    pub dim: usize,
+    pub window: usize,
+    pub min_count: u64,
+    pub negative: usize,
+    pub sample: f64,
+    pub alpha: f32,
+    pub min_alpha: f32,
+    pub epochs: usize,
+    /// Words of each document used per pass (after downsampling); 0 = all.
+    pub max_doc_words: usize,
+    /// PV-DM: average the inputs instead of summing them.
+    pub dm_mean: bool,
+    /// PV-DBOW: also train word vectors (skip-gram) alongside.
+    pub dbow_words: bool,
+    pub seed: u64,
+}
+
+impl Default for ModelConfig {
+    fn default() -> ModelConfig {
+        ModelConfig {
+            mode: Mode::Dm,
+            dim: 52,
+            window: 4,
+            min_count: 10,
+            negative: 5,
+            sample: 1e-3,
+            alpha: 0.025,
+            min_alpha: 0.025,
+            epochs: 5,
+            max_doc_words: 10_000,
+            dm_mean: false,
+            dbow_words: false,
+            seed: 1,
+        }
+    }
+}
+
+impl ModelConfig {
+    /// Checks the values make a trainable model.
+    pub fn validate(&self) -> Result<(), Error> {
+        let bad = |what: &str| Err(Error::Config(what.to_string()));
+        if !(1..=4096).contains(&self.dim) {
+            return bad("dim must be between 1 and 4096");
+        }
+        if self.window == 0 || self.negative == 0 || self.epochs == 0 {
+            return bad("window, negative and epochs must be at least 1");
+        }
+        if !(self.alpha > 0.0 && self.min_alpha >= 0.0 && self.min_alpha <= self.alpha) {
+            return bad("alpha must be positive and min_alpha between 0 and alpha");
+        }
+        if !(0.0..1.0).contains(&self.sample) {
+            return bad("sample must be in [0, 1)");
+        }
+        Ok(())
+    }
+}
+
+/// What the model was trained on: enough to tell two training corpora apart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CorpusInfo {
+    pub documents: u64,
+    /// In-vocabulary tokens of the corpus (before downsampling).
+    pub words: u64,
+    /// sha256 over every document's identifier and text, in identifier order.
+    pub sha256: String,
+}
+
+/// Errors of the model; they know nothing of HTTP.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: not a valid Hamlet model file: {reason}")]
+    Corrupt { path: PathBuf, reason: String },
+    #[error("invalid model configuration: {0}")]
+    Config(String),
+    #[error("the model has no document {0}")]
+    UnknownDocument(i64),
+    #[error("nothing to train on: {0}")]
+    Empty(String),
+}
+
+/// A document and how similar it is to the query, in [-1, 1].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Similar {
+    pub identifier: i64,
+    pub score: f32,
+}
+
+/// A trained model, ready to answer queries. Shared read-only between request threads.
+pub struct Doc2Vec {
+    config: ModelConfig,
+    vocab: Vocab,
+    word_vectors: Vec<f32>,
+    output_weights: Vec<f32>,
+    doc_ids: Vec<i64>,
+    doc_vectors: Vec<f32>,
+    corpus: CorpusInfo,
+    doc_index: HashMap<i64, usize>,
+    keep: Vec<u32>,
+    noise: AliasTable,
+    sigmoid: Sigmoid,
+    scanner: Scanner,
+}
+
+impl std::fmt::Debug for Doc2Vec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Doc2Vec")
+            .field("config", &self.config)
+            .field("vocab", &self.vocab.len())
+            .field("documents", &self.doc_ids.len())
+            .finish()
+    }
+}
+
+impl Doc2Vec {
+    /// Assembles a model from its tables, checking that their shapes agree.
+    pub fn from_parts(
+        config: ModelConfig,
+        vocab: Vocab,
+        word_vectors: Vec<f32>,
+        output_weights: Vec<f32>,
+        doc_ids: Vec<i64>,
+        doc_vectors: Vec<f32>,
+        corpus: CorpusInfo,
+    ) -> Result<Doc2Vec, Error> {
+        config.validate()?;
+        let dim = config.dim;
+        let shape_err = |what: &str, got: usize, want: usize| {
+            Error::Config(format!("{what} holds {got} values, expected {want}"))
+        };
+        if word_vectors.len() != vocab.len() * dim {
+            return Err(shape_err(
+                "word_vectors",
+                word_vectors.len(),
+                vocab.len() * dim,
+            ));
+        }
+        if output_weights.len() != vocab.len() * dim {
+            return Err(shape_err(
+                "output_weights",
+                output_weights.len(),
+                vocab.len() * dim,
+            ));
+        }
+        if doc_vectors.len() != doc_ids.len() * dim {
+            return Err(shape_err(
+                "doc_vectors",
+                doc_vectors.len(),
+                doc_ids.len() * dim,
+            ));
+        }
+        let doc_index: HashMap<i64, usize> =
+            doc_ids.iter().enumerate().map(|(i, &d)| (d, i)).collect();
+        if doc_index.len() != doc_ids.len() {
+            return Err(Error::Config("document identifiers are not unique".into()));
+        }
+        Ok(Doc2Vec {
+            keep: vocab.keep_thresholds(config.sample),
+            noise: AliasTable::new(&vocab.counts, 0.75),
+            sigmoid: Sigmoid::new(),
+            scanner: Scanner::new(&doc_vectors, dim),
+            config,
+            vocab,
+            word_vectors,
+            output_weights,
+            doc_ids,
+            doc_vectors,
+            corpus,
+            doc_index,
+        })
+    }
+
+    pub fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+
+    pub fn corpus(&self) -> &CorpusInfo {
+        &self.corpus
+    }
+
+    pub fn vocab(&self) -> &Vocab {
+        &self.vocab
+    }
+
+    /// The identifiers of the documents the model knows, in its order.
+    pub fn doc_ids(&self) -> &[i64] {
+        &self.doc_ids
+    }
+
+    pub fn contains(&self, id: i64) -> bool {
+        self.doc_index.contains_key(&id)
+    }
+
+    /// The trained vector of a known document.
+    pub fn document_vector(&self, id: i64) -> Option<&[f32]> {
+        let i = *self.doc_index.get(&id)?;
+        Some(&self.doc_vectors[i * self.config.dim..(i + 1) * self.config.dim])
+    }
+
+    /// The documents most similar to a known one (itself excluded), best first: at most
+    /// `limit`, each scoring at least `min_score`.
+    pub fn similar_to_document(
+        &self,
+        id: i64,
+        limit: usize,
+        min_score: f32,
+    ) -> Result<Vec<Similar>, Error> {
+        let v = self.document_vector(id).ok_or(Error::UnknownDocument(id))?;
+        Ok(self.similar_to_vector(v, limit, min_score, Some(id)))
+    }
+
+    /// A vector for a new text: deterministic (the same text always gives the same vector).
+    pub fn infer_vector(&self, text: &str) -> Vec<f32> {
+        let words = self.vocab.indices(text);
+        self.infer_indices(&words)
+    }
+
+    /// `infer_vector` on text already turned into vocabulary indices.
+    pub fn infer_indices(&self, words: &[u32]) -> Vec<f32> {
+        train::infer(
+            &self.config,
+            &self.keep,
+            &self.noise,
+            &self.sigmoid,
+            &self.word_vectors,
+            &self.output_weights,
+            words,
+            self.config.epochs,
+        )
+    }
+
+    /// The documents most similar to a new text, best first.
+    pub fn similar_to_text(&self, text: &str, limit: usize, min_score: f32) -> Vec<Similar> {
+        let v = self.infer_vector(text);
+        self.similar_to_vector(&v, limit, min_score, None)
+    }
+
+    /// The documents most similar to a vector, best first, `exclude` left out.
+    pub fn similar_to_vector(
+        &self,
+        v: &[f32],
+        limit: usize,
+        min_score: f32,
+        exclude: Option<i64>,
+    ) -> Vec<Similar> {
+        if limit == 0 || self.doc_ids.is_empty() {
+            return Vec::new();
+        }
+        let exclude = exclude.and_then(|id| self.doc_index.get(&id).copied());
+        self.scanner
+            .top(v, limit + usize::from(exclude.is_some()))
+            .into_iter()
+            .filter(|(i, _)| Some(*i) != exclude)
+            .take(limit)
+            .filter(|(_, s)| *s >= min_score)
+            .map(|(i, score)| Similar {
+                identifier: self.doc_ids[i],
+                score,
+            })
+            .collect()
+    }
+
+    /// Cosine similarity of two vectors.
+    pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+        let (ab, aa, bb) = (sgd::dot(a, b), sgd::dot(a, a), sgd::dot(b, b));
+        if aa == 0.0 || bb == 0.0 {
+            0.0
+        } else {
+            ab / (aa.sqrt() * bb.sqrt())
+        }
+    }
+
+    pub(crate) fn tables(&self) -> (&[f32], &[f32], &[f32]) {
+        (&self.word_vectors, &self.output_weights, &self.doc_vectors)
+    }
+}

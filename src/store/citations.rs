@@ -42,6 +42,20 @@ impl Store {
             .collect()
     }
 
+    /// (citing, cited) for every citation that links two collection documents.
+    pub async fn citation_links(&self) -> Result<Vec<(DocId, DocId)>> {
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT DISTINCT document_identifier, target_identifier FROM citations \
+             WHERE target_identifier IS NOT NULL",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(a, b)| (DocId(a), DocId(b)))
+            .collect())
+    }
+
     /// The identifiers of collection documents whose reference lists point at `id`.
     pub async fn cited_by(&self, id: DocId) -> Result<Vec<DocId>> {
         let rows: Vec<(i64,)> = sqlx::query_as(

@@ -94,6 +94,40 @@ impl Store {
         })
     }
 
+    /// Every document's text, in identifier order (what training reads).
+    pub async fn texts(&self) -> Result<Vec<(DocId, String)>> {
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT t.document_identifier, t.body FROM document_texts t \
+             JOIN documents d ON d.identifier = t.document_identifier \
+             WHERE d.unextractable = 0 ORDER BY t.document_identifier",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, body)| (DocId(id), body))
+            .collect())
+    }
+
+    /// (document, person) for every authorship.
+    pub async fn authorships(&self) -> Result<Vec<(DocId, i64)>> {
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT document_identifier, person_id FROM contributions WHERE role = 'author'",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.into_iter().map(|(d, p)| (DocId(d), p)).collect())
+    }
+
+    /// (document, department) for every department link.
+    pub async fn department_links(&self) -> Result<Vec<(DocId, i64)>> {
+        let rows: Vec<(i64, i64)> =
+            sqlx::query_as("SELECT document_identifier, department_id FROM document_departments")
+                .fetch_all(self.pool())
+                .await?;
+        Ok(rows.into_iter().map(|(d, p)| (DocId(d), p)).collect())
+    }
+
     /// The full text of a document, if it has one.
     pub async fn document_text(&self, id: DocId) -> Result<Option<String>> {
         let row: Option<(String,)> =

@@ -1,0 +1,143 @@
+//! `hamlet train`: learn paragraph vectors from the text of every document in the database and
+//! write the model file.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use indicatif::{HumanCount, ProgressBar, ProgressStyle};
+
+use super::model_opts::ModelOpts;
+use crate::config::AppConfig;
+use crate::model::train::{prepare, Trainer};
+use crate::model::{file, Doc2Vec, ModelConfig};
+use crate::store::Store;
+
+#[derive(Debug, clap::Args)]
+pub struct Opts {
+    #[command(flatten)]
+    pub model: ModelOpts,
+    /// Where to write the model [default: HAMLET_MODEL_PATH].
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Do nothing when the model file already exists (for first-run scripts).
+    #[arg(long)]
+    pub if_missing: bool,
+}
+
+/// What a training run did, for the summary line and the benchmarks.
+#[derive(Debug, Clone, Copy)]
+pub struct TrainStats {
+    pub documents: usize,
+    pub vocab: usize,
+    pub words: u64,
+    pub prepare_seconds: f64,
+    pub train_seconds: f64,
+}
+
+impl TrainStats {
+    pub fn words_per_second(&self) -> f64 {
+        self.words as f64 / self.train_seconds.max(1e-9)
+    }
+}
+
+pub async fn run(opts: Opts, cfg: &AppConfig) -> anyhow::Result<()> {
+    let output = opts
+        .output
+        .clone()
+        .unwrap_or_else(|| cfg.model_path.clone());
+    if opts.if_missing && output.exists() {
+        println!(
+            "{} exists; nothing trained (--if-missing)",
+            output.display()
+        );
+        return Ok(());
+    }
+    let config = opts.model.config();
+    config.validate()?;
+    let store = Store::connect(cfg.database_url(), 2)
+        .await
+        .context("connecting to DATABASE_URL")?;
+    store.migrate().await.context("applying migrations")?;
+    let texts: Vec<(i64, String)> = store
+        .texts()
+        .await?
+        .into_iter()
+        .map(|(id, t)| (id.0, t))
+        .collect();
+    store.close().await;
+    if texts.is_empty() {
+        anyhow::bail!(
+            "nothing to train on: the collection has no document with text (import one with `hamlet import`)"
+        );
+    }
+    let threads = opts.model.threads();
+    let (model, stats) =
+        tokio::task::spawn_blocking(move || train_model(&texts, config, threads, true)).await??;
+    let sha =
+        file::save(&model, &output).with_context(|| format!("writing {}", output.display()))?;
+    println!(
+        "trained {:?} on {} documents ({} words in the vocabulary) in {:.1} s: {} words at {:.2} M words/s on {threads} threads",
+        config.mode,
+        stats.documents,
+        stats.vocab,
+        stats.train_seconds,
+        HumanCount(stats.words),
+        stats.words_per_second() / 1e6,
+    );
+    println!("wrote {} (sha256 {sha})", output.display());
+    Ok(())
+}
+
+/// Prepares the corpus and trains, with progress bars on stderr when `progress` is set.
+pub fn train_model(
+    texts: &[(i64, String)],
+    config: ModelConfig,
+    threads: usize,
+    progress: bool,
+) -> anyhow::Result<(Doc2Vec, TrainStats)> {
+    config.validate()?;
+    let started = Instant::now();
+    let spinner = if progress {
+        ProgressBar::new_spinner()
+    } else {
+        ProgressBar::hidden()
+    };
+    spinner.set_message(format!("tokenising {} documents", texts.len()));
+    spinner.enable_steady_tick(Duration::from_millis(120));
+    let prepared = prepare(texts, config.min_count, threads)?;
+    spinner.finish_and_clear();
+    let prepare_seconds = started.elapsed().as_secs_f64();
+    let trainer = Trainer::new(config, &prepared.vocab, &prepared.docs);
+    let expected = trainer.expected_words_per_epoch() * config.epochs as u64;
+    let bar = if progress {
+        ProgressBar::new(expected.max(1))
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "training {msg} {bar:30.cyan/blue} {human_pos}/{human_len} words  {per_sec}  eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let trained = std::thread::scope(|scope| {
+        let job = scope.spawn(|| trainer.run(threads));
+        while !job.is_finished() {
+            bar.set_message(format!("epoch {}/{}", trainer.epoch() + 1, config.epochs));
+            bar.set_position(trainer.words_done().min(expected));
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        job.join()
+            .map_err(|_| anyhow::anyhow!("a training thread panicked"))
+    })?;
+    bar.finish_and_clear();
+    let stats = TrainStats {
+        documents: prepared.docs.len(),
+        vocab: prepared.vocab.len(),
+        words: trained.words,
+        prepare_seconds,
+        train_seconds: trained.seconds,
+    };
+    Ok((Doc2Vec::from_training(config, prepared, trained)?, stats))
+}

@@ -1,0 +1,368 @@
+//! The model file: one self-describing file in safetensors layout, so a Python user can open it
+//! with `safetensors.numpy.load_file` and read its header with any JSON parser.
+//!
+//! Tensors: `word_vectors` f32 [vocab, dim], `output_weights` f32 [vocab, dim] (the negative-
+//! sampling layer, needed to infer vectors for new texts), `doc_vectors` f32 [docs, dim],
+//! `doc_ids` i64 [docs], `vocab_counts` i64 [vocab], and the words themselves as UTF-8 bytes
+//! `vocab_utf8` u8 [bytes] cut at `vocab_offsets` i64 [vocab + 1].
+//! Metadata (`__metadata__`): `format` = "hamlet-doc2vec", `version` = "1", `config` (the
+//! hyper-parameters as JSON), `corpus` (a fingerprint of the training corpus as JSON),
+//! `created_by`.
+//!
+//! Written atomically (a temporary file in the same directory, fsync, rename), with
+//! `FILE.sha256` beside it in `sha256sum` format.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use sha2::{Digest, Sha256};
+
+use super::vocab::Vocab;
+use super::{CorpusInfo, Doc2Vec, Error, ModelConfig};
+
+pub const FORMAT: &str = "hamlet-doc2vec";
+pub const VERSION: &str = "1";
+
+/// What `hamlet model info` prints: everything but the tensors' values.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ModelInfo {
+    pub path: PathBuf,
+    pub size_bytes: u64,
+    pub sha256: String,
+    pub format: String,
+    pub version: String,
+    pub created_by: String,
+    pub config: ModelConfig,
+    pub corpus: CorpusInfo,
+    pub vocab: usize,
+    pub documents: usize,
+    pub tensors: Vec<(String, String, Vec<usize>)>,
+}
+
+/// Serialises `model` to `path` atomically and writes `path.sha256`; returns the sha256.
+pub fn save(model: &Doc2Vec, path: &Path) -> Result<String, Error> {
+    let io = |e| Error::Io {
+        path: path.to_path_buf(),
+        source: e,
+    };
+    let bytes = to_bytes(model).map_err(|reason| Error::Corrupt {
+        path: path.to_path_buf(),
+        reason,
+    })?;
+    let sha = hex(&Sha256::digest(&bytes));
+    write_atomically(path, &bytes).map_err(io)?;
+    let name = path
+        .file_name()
+        .map_or_else(|| "model".into(), |n| n.to_string_lossy().into_owned());
+    write_atomically(&sha_path(path), format!("{sha}  {name}\n").as_bytes()).map_err(io)?;
+    Ok(sha)
+}
+
+/// `FILE.sha256`.
+pub fn sha_path(path: &Path) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(".sha256");
+    PathBuf::from(p)
+}
+
+/// Reads and checks a model file.
+pub fn load(path: &Path) -> Result<Doc2Vec, Error> {
+    let bytes = std::fs::read(path).map_err(|e| Error::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    from_bytes(&bytes).map_err(|reason| Error::Corrupt {
+        path: path.to_path_buf(),
+        reason,
+    })
+}
+
+/// Reads a model file's header and shapes, and its sha256.
+pub fn info(path: &Path) -> Result<ModelInfo, Error> {
+    let bytes = std::fs::read(path).map_err(|e| Error::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    let corrupt = |reason: String| Error::Corrupt {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let st = SafeTensors::deserialize(&bytes).map_err(|e| corrupt(e.to_string()))?;
+    let meta = metadata(&bytes).map_err(corrupt)?;
+    let (config, corpus) = header(&meta).map_err(corrupt)?;
+    let mut tensors: Vec<(String, String, Vec<usize>)> = st
+        .tensors()
+        .into_iter()
+        .map(|(name, view)| (name, format!("{:?}", view.dtype()), view.shape().to_vec()))
+        .collect();
+    tensors.sort();
+    let shape = |name: &str| {
+        tensors
+            .iter()
+            .find(|t| t.0 == name)
+            .map_or(0, |t| t.2.first().copied().unwrap_or(0))
+    };
+    Ok(ModelInfo {
+        path: path.to_path_buf(),
+        size_bytes: bytes.len() as u64,
+        sha256: hex(&Sha256::digest(&bytes)),
+        format: meta.get("format").cloned().unwrap_or_default(),
+        version: meta.get("version").cloned().unwrap_or_default(),
+        created_by: meta.get("created_by").cloned().unwrap_or_default(),
+        config,
+        corpus,
+        vocab: shape("vocab_counts"),
+        documents: shape("doc_ids"),
+        tensors,
+    })
+}
+
+fn to_bytes(model: &Doc2Vec) -> Result<Vec<u8>, String> {
+    let dim = model.config().dim;
+    let vocab = model.vocab();
+    let (words, output, docs) = model.tables();
+    let f32_bytes = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    let i64_bytes =
+        |v: &mut dyn Iterator<Item = i64>| v.flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    let mut utf8 = Vec::new();
+    let mut offsets = vec![0i64];
+    for w in &vocab.words {
+        utf8.extend_from_slice(w.as_bytes());
+        offsets.push(utf8.len() as i64);
+    }
+    let n_docs = model.doc_ids().len();
+    let buffers: Vec<(&str, Dtype, Vec<usize>, Vec<u8>)> = vec![
+        (
+            "word_vectors",
+            Dtype::F32,
+            vec![vocab.len(), dim],
+            f32_bytes(words),
+        ),
+        (
+            "output_weights",
+            Dtype::F32,
+            vec![vocab.len(), dim],
+            f32_bytes(output),
+        ),
+        (
+            "doc_vectors",
+            Dtype::F32,
+            vec![n_docs, dim],
+            f32_bytes(docs),
+        ),
+        (
+            "doc_ids",
+            Dtype::I64,
+            vec![n_docs],
+            i64_bytes(&mut model.doc_ids().iter().copied()),
+        ),
+        (
+            "vocab_counts",
+            Dtype::I64,
+            vec![vocab.len()],
+            i64_bytes(&mut vocab.counts.iter().map(|&c| c as i64)),
+        ),
+        (
+            "vocab_offsets",
+            Dtype::I64,
+            vec![offsets.len()],
+            i64_bytes(&mut offsets.iter().copied()),
+        ),
+        ("vocab_utf8", Dtype::U8, vec![utf8.len()], utf8),
+    ];
+    let views: Vec<(&str, TensorView)> = buffers
+        .iter()
+        .map(|(name, dtype, shape, data)| {
+            TensorView::new(*dtype, shape.clone(), data)
+                .map(|v| (*name, v))
+                .map_err(|e| e.to_string())
+        })
+        .collect::<Result<_, _>>()?;
+    let meta: HashMap<String, String> = [
+        ("format", FORMAT.to_string()),
+        ("version", VERSION.to_string()),
+        (
+            "config",
+            serde_json::to_string(model.config()).map_err(|e| e.to_string())?,
+        ),
+        (
+            "corpus",
+            serde_json::to_string(model.corpus()).map_err(|e| e.to_string())?,
+        ),
+        (
+            "created_by",
+            format!("hamlet {}", env!("CARGO_PKG_VERSION")),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let bytes = safetensors::tensor::serialize(views, Some(meta)).map_err(|e| e.to_string())?;
+    canonical_header(bytes)
+}
+
+/// Rewrites the JSON header with its keys sorted: safetensors serialises the metadata from a
+/// `HashMap`, whose order changes from run to run, and the same model should always give the
+/// same file (and sha256). Offsets are relative to the data, so the header may change length;
+/// it is padded with spaces to a multiple of 8 bytes as the format requires.
+fn canonical_header(bytes: Vec<u8>) -> Result<Vec<u8>, String> {
+    let n = u64::from_le_bytes(
+        bytes
+            .get(..8)
+            .ok_or("short file")?
+            .try_into()
+            .map_err(|_| "short file")?,
+    ) as usize;
+    let header: serde_json::Value =
+        serde_json::from_slice(bytes.get(8..8 + n).ok_or("short header")?)
+            .map_err(|e| e.to_string())?;
+    // serde_json's Value keeps objects in a BTreeMap: keys come out sorted.
+    let mut json = serde_json::to_vec(&header).map_err(|e| e.to_string())?;
+    while json.len() % 8 != 0 {
+        json.push(b' ');
+    }
+    let mut out = Vec::with_capacity(8 + json.len() + bytes.len() - 8 - n);
+    out.extend_from_slice(&(json.len() as u64).to_le_bytes());
+    out.extend_from_slice(&json);
+    out.extend_from_slice(&bytes[8 + n..]);
+    Ok(out)
+}
+
+fn from_bytes(bytes: &[u8]) -> Result<Doc2Vec, String> {
+    let st = SafeTensors::deserialize(bytes).map_err(|e| e.to_string())?;
+    let meta = metadata(bytes)?;
+    let (config, corpus) = header(&meta)?;
+    let tensor = |name: &str, dtype: Dtype| -> Result<(Vec<usize>, &[u8]), String> {
+        let view = st
+            .tensor(name)
+            .map_err(|_| format!("tensor {name} is missing"))?;
+        if view.dtype() != dtype {
+            return Err(format!(
+                "tensor {name} is {:?}, expected {dtype:?}",
+                view.dtype()
+            ));
+        }
+        Ok((view.shape().to_vec(), view.data()))
+    };
+    let f32s = |b: &[u8]| {
+        b.chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect::<Vec<f32>>()
+    };
+    let i64s = |b: &[u8]| {
+        b.chunks_exact(8)
+            .map(|c| i64::from_le_bytes(c.try_into().expect("chunks of 8")))
+            .collect::<Vec<i64>>()
+    };
+    let (_, utf8) = tensor("vocab_utf8", Dtype::U8)?;
+    let offsets = i64s(tensor("vocab_offsets", Dtype::I64)?.1);
+    let counts = i64s(tensor("vocab_counts", Dtype::I64)?.1);
+    if offsets.len() != counts.len() + 1 {
+        return Err(format!(
+            "vocab_offsets has {} entries for {} words",
+            offsets.len(),
+            counts.len()
+        ));
+    }
+    let mut words = Vec::with_capacity(counts.len());
+    for pair in offsets.windows(2) {
+        let (a, b) = (
+            usize::try_from(pair[0]).map_err(|_| "negative vocab offset")?,
+            usize::try_from(pair[1]).map_err(|_| "negative vocab offset")?,
+        );
+        let w = utf8
+            .get(a..b)
+            .ok_or("vocab_offsets point outside vocab_utf8")?;
+        words.push(String::from_utf8(w.to_vec()).map_err(|_| "a vocabulary word is not UTF-8")?);
+    }
+    let vocab = Vocab::new(words, counts.iter().map(|&c| c.max(0) as u64).collect());
+    let dim = config.dim;
+    let matrix = |name: &str, rows: usize| -> Result<Vec<f32>, String> {
+        let (shape, data) = tensor(name, Dtype::F32)?;
+        if shape != [rows, dim] {
+            return Err(format!(
+                "tensor {name} has shape {shape:?}, expected [{rows}, {dim}]"
+            ));
+        }
+        Ok(f32s(data))
+    };
+    let doc_ids = i64s(tensor("doc_ids", Dtype::I64)?.1);
+    let word_vectors = matrix("word_vectors", vocab.len())?;
+    let output_weights = matrix("output_weights", vocab.len())?;
+    let doc_vectors = matrix("doc_vectors", doc_ids.len())?;
+    if word_vectors
+        .iter()
+        .chain(&output_weights)
+        .chain(&doc_vectors)
+        .any(|x| !x.is_finite())
+    {
+        return Err("the weights hold NaN or infinite values".into());
+    }
+    Doc2Vec::from_parts(
+        config,
+        vocab,
+        word_vectors,
+        output_weights,
+        doc_ids,
+        doc_vectors,
+        corpus,
+    )
+    .map_err(|e| e.to_string())
+}
+
+fn metadata(bytes: &[u8]) -> Result<HashMap<String, String>, String> {
+    let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| e.to_string())?;
+    let map = meta.metadata().clone().ok_or("no __metadata__ header")?;
+    match (
+        map.get("format").map(String::as_str),
+        map.get("version").map(String::as_str),
+    ) {
+        (Some(FORMAT), Some(VERSION)) => Ok(map),
+        (Some(FORMAT), v) => Err(format!(
+            "format version {v:?} is not supported (this build reads {VERSION})"
+        )),
+        (f, _) => Err(format!("format {f:?} is not {FORMAT}")),
+    }
+}
+
+fn header(meta: &HashMap<String, String>) -> Result<(ModelConfig, CorpusInfo), String> {
+    let config: ModelConfig =
+        serde_json::from_str(meta.get("config").ok_or("no config in the header")?)
+            .map_err(|e| format!("config: {e}"))?;
+    let corpus: CorpusInfo =
+        serde_json::from_str(meta.get("corpus").ok_or("no corpus in the header")?)
+            .map_err(|e| format!("corpus: {e}"))?;
+    config.validate().map_err(|e| e.to_string())?;
+    Ok((config, corpus))
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name()
+            .map_or_else(|| "model".into(), |n| n.to_string_lossy()),
+        std::process::id()
+    ));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Lower-case hex of a digest.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,448 @@
+//! The paragraph-vector update rules (Le & Mikolov 2014, "Distributed Representations of
+//! Sentences and Documents"; negative sampling from Mikolov et al. 2013), as gensim's
+//! `doc2vec_inner.pyx` applies them, shared by training and by inference.
+//!
+//! Shapes: every table is a flat `[rows * dim]` array of f32. Training shares the tables
+//! between threads without locks (Hogwild, Recht et al. 2011): rows are `AtomicU32` bit
+//! patterns read and written with relaxed ordering, so concurrent updates may overwrite each
+//! other (as in word2vec and gensim) but there is no undefined behaviour. Each step copies the
+//! rows it needs into local buffers, computes there (vectorisable), and writes back deltas.
+//! Inference reads plain `[f32]` tables and updates only its own document vector.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use super::vocab::AliasTable;
+
+/// Sigmoid inputs beyond +-MAX_EXP saturate, as in word2vec.
+const MAX_EXP: f32 = 6.0;
+const EXP_TABLE_SIZE: usize = 1024;
+
+/// A table of `dim`-wide rows that a step can read and (when training) update.
+pub(crate) trait Rows {
+    fn read(&self, row: usize, dim: usize, out: &mut [f32]);
+    fn add(&self, row: usize, dim: usize, delta: &[f32]);
+    /// Stores `base + g * x` into the row, where `base` is the row as this step read it: one
+    /// pass of stores instead of re-reading the row to add to it.
+    fn store_axpy(&self, row: usize, dim: usize, base: &[f32], g: f32, x: &[f32]);
+}
+
+impl Rows for [AtomicU32] {
+    #[inline]
+    fn read(&self, row: usize, dim: usize, out: &mut [f32]) {
+        for (o, a) in out.iter_mut().zip(&self[row * dim..(row + 1) * dim]) {
+            *o = f32::from_bits(a.load(Ordering::Relaxed));
+        }
+    }
+
+    #[inline]
+    fn add(&self, row: usize, dim: usize, delta: &[f32]) {
+        for (a, d) in self[row * dim..(row + 1) * dim].iter().zip(delta) {
+            let v = f32::from_bits(a.load(Ordering::Relaxed)) + d;
+            a.store(v.to_bits(), Ordering::Relaxed);
+        }
+    }
+
+    #[inline]
+    fn store_axpy(&self, row: usize, dim: usize, base: &[f32], g: f32, x: &[f32]) {
+        for ((a, b), x) in self[row * dim..(row + 1) * dim].iter().zip(base).zip(x) {
+            a.store((b + g * x).to_bits(), Ordering::Relaxed);
+        }
+    }
+}
+
+impl Rows for [f32] {
+    #[inline]
+    fn read(&self, row: usize, dim: usize, out: &mut [f32]) {
+        out.copy_from_slice(&self[row * dim..(row + 1) * dim]);
+    }
+
+    fn add(&self, _: usize, _: usize, _: &[f32]) {
+        unreachable!("read-only tables are never updated: inference learns only its own vector");
+    }
+
+    fn store_axpy(&self, _: usize, _: usize, _: &[f32], _: f32, _: &[f32]) {
+        unreachable!("read-only tables are never updated: inference learns only its own vector");
+    }
+}
+
+/// A table's rows as relaxed atomics, initialised from `values`.
+pub(crate) fn atomic_table(values: &[f32]) -> Vec<AtomicU32> {
+    values.iter().map(|v| AtomicU32::new(v.to_bits())).collect()
+}
+
+/// The plain values of an atomic table (after training, when no thread writes any more).
+pub(crate) fn plain_table(table: &[AtomicU32]) -> Vec<f32> {
+    table
+        .iter()
+        .map(|a| f32::from_bits(a.load(Ordering::Relaxed)))
+        .collect()
+}
+
+#[inline(always)]
+pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
+    // Eight accumulators let the compiler use SIMD lanes without reassociating one sum.
+    let mut acc = [0.0f32; 8];
+    let chunks = a.len() / 8 * 8;
+    for i in (0..chunks).step_by(8) {
+        for l in 0..8 {
+            acc[l] += a[i + l] * b[i + l];
+        }
+    }
+    let mut s: f32 = acc.iter().sum();
+    for i in chunks..a.len() {
+        s += a[i] * b[i];
+    }
+    s
+}
+
+#[inline(always)]
+pub(crate) fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
+    for (y, x) in y.iter_mut().zip(x) {
+        *y += alpha * x;
+    }
+}
+
+/// The precomputed logistic function over [-MAX_EXP, MAX_EXP].
+pub(crate) struct Sigmoid([f32; EXP_TABLE_SIZE]);
+
+impl Sigmoid {
+    pub(crate) fn new() -> Sigmoid {
+        let mut t = [0.0f32; EXP_TABLE_SIZE];
+        for (i, v) in t.iter_mut().enumerate() {
+            let x = (i as f32 / EXP_TABLE_SIZE as f32 * 2.0 - 1.0) * MAX_EXP;
+            *v = 1.0 / (1.0 + (-x).exp());
+        }
+        Sigmoid(t)
+    }
+
+    #[inline]
+    fn at(&self, f: f32) -> f32 {
+        if f >= MAX_EXP {
+            1.0
+        } else if f <= -MAX_EXP {
+            0.0
+        } else {
+            // Rounding can land just past the end for f a hair below MAX_EXP.
+            let i = ((f + MAX_EXP) * (EXP_TABLE_SIZE as f32 / MAX_EXP / 2.0)) as usize;
+            self.0[i.min(EXP_TABLE_SIZE - 1)]
+        }
+    }
+}
+
+/// A small, fast generator (64-bit LCG as in word2vec, output mixed), seeded per document so
+/// results do not depend on which thread processed which document.
+#[derive(Debug, Clone)]
+pub(crate) struct Rng(u64);
+
+impl Rng {
+    pub(crate) fn new(seed: u64) -> Rng {
+        Rng(splitmix(seed))
+    }
+
+    #[inline]
+    pub(crate) fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let x = self.0;
+        (x ^ (x >> 29)).wrapping_mul(0xBF58476D1CE4E5B9) ^ (x >> 32)
+    }
+
+    /// Uniform in [0, n).
+    #[inline]
+    pub(crate) fn below(&mut self, n: u32) -> u32 {
+        (((self.next() >> 32) * u64::from(n)) >> 32) as u32
+    }
+
+    #[inline]
+    pub(crate) fn unit(&mut self) -> f32 {
+        (self.next() >> 40) as f32 / (1u64 << 24) as f32
+    }
+}
+
+pub(crate) fn splitmix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E3779B97F4A7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58476D1CE4E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D049BB133111EB);
+    x ^ (x >> 31)
+}
+
+/// What a step may change: word (input) vectors, output weights.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Learn {
+    pub words: bool,
+    pub hidden: bool,
+}
+
+/// The fixed parts of every step.
+pub(crate) struct Ctx<'a> {
+    pub dim: usize,
+    pub window: usize,
+    pub negative: usize,
+    pub sigmoid: &'a Sigmoid,
+    pub noise: &'a AliasTable,
+    pub learn: Learn,
+}
+
+/// Scratch buffers of one worker.
+pub(crate) struct Scratch {
+    l1: Vec<f32>,
+    work: Vec<f32>,
+    row: Vec<f32>,
+    /// PV-DM: the context rows as read for the input sum, reused for their update.
+    context: Vec<f32>,
+    /// Negative sampling: this step's target words and their output rows.
+    targets: Vec<u32>,
+    rows: Vec<f32>,
+}
+
+impl Scratch {
+    pub(crate) fn new(dim: usize, window: usize, negative: usize) -> Scratch {
+        Scratch {
+            l1: vec![0.0; dim],
+            work: vec![0.0; dim],
+            row: vec![0.0; dim],
+            context: vec![0.0; 2 * window.max(1) * dim],
+            targets: Vec::with_capacity(16),
+            rows: vec![0.0; (negative + 1) * dim],
+        }
+    }
+}
+
+/// One positive and `negative` noise targets for `input`: accumulates the input's gradient in
+/// `work` and, when learning the hidden layer, updates the output rows.
+///
+/// All targets are drawn and their rows loaded before any arithmetic: the rows are scattered
+/// over tens of MB, and independent loads issued together wait for memory in parallel, where
+/// load-compute-store per target waits for each in turn.
+#[inline]
+fn negative_sampling<O: Rows + ?Sized>(
+    ctx: &Ctx,
+    out: &O,
+    input: &[f32],
+    target: u32,
+    alpha: f32,
+    rng: &mut Rng,
+    s: &mut Scratch,
+) {
+    let dim = ctx.dim;
+    s.targets.clear();
+    s.targets.push(target);
+    for _ in 0..ctx.negative {
+        let w = ctx.noise.sample(rng.next());
+        if w != target {
+            s.targets.push(w);
+        }
+    }
+    for (k, &w) in s.targets.iter().enumerate() {
+        out.read(w as usize, dim, &mut s.rows[k * dim..(k + 1) * dim]);
+    }
+    for (k, &w) in s.targets.iter().enumerate() {
+        let row = &s.rows[k * dim..(k + 1) * dim];
+        let label = if k == 0 { 1.0 } else { 0.0 };
+        let f = dot(input, row);
+        if !(-MAX_EXP..MAX_EXP).contains(&f) {
+            // Saturated: gensim skips the update whatever the label (word2vec.c would still
+            // push a wrong saturated guess back). We follow gensim, the model we must match.
+            continue;
+        }
+        let g = (label - ctx.sigmoid.at(f)) * alpha;
+        axpy(g, row, &mut s.work);
+        if ctx.learn.hidden {
+            out.store_axpy(w as usize, dim, row, g, input);
+        }
+    }
+}
+
+/// PV-DBOW over one document: the document vector `doc` predicts each of its words.
+pub(crate) fn dbow_document<O: Rows + ?Sized>(
+    ctx: &Ctx,
+    out: &O,
+    words: &[u32],
+    doc: &mut [f32],
+    alpha: f32,
+    rng: &mut Rng,
+    s: &mut Scratch,
+) {
+    for &w in words {
+        s.work.fill(0.0);
+        negative_sampling(ctx, out, doc, w, alpha, rng, s);
+        axpy(1.0, &s.work, doc);
+    }
+}
+
+/// Skip-gram over one document's words (PV-DBOW with word training, gensim's `dbow_words`).
+pub(crate) fn skipgram_document<W: Rows + ?Sized, O: Rows + ?Sized>(
+    ctx: &Ctx,
+    input: &W,
+    out: &O,
+    words: &[u32],
+    alpha: f32,
+    rng: &mut Rng,
+    s: &mut Scratch,
+) {
+    let n = words.len();
+    for i in 0..n {
+        let b = rng.below(ctx.window as u32) as usize;
+        let (lo, hi) = (
+            (i + b).saturating_sub(ctx.window),
+            (i + ctx.window + 1 - b).min(n),
+        );
+        for j in lo..hi {
+            if j == i {
+                continue;
+            }
+            input.read(words[j] as usize, ctx.dim, &mut s.row);
+            s.work.fill(0.0);
+            let l1 = std::mem::take(&mut s.row);
+            negative_sampling(ctx, out, &l1, words[i], alpha, rng, s);
+            s.row = l1;
+            if ctx.learn.words {
+                input.add(words[j] as usize, ctx.dim, &s.work);
+            }
+        }
+    }
+}
+
+/// PV-DM over one document: the sum (or mean) of the document vector and the context word
+/// vectors within a randomly reduced window predicts the centre word.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the hot loop takes its tables as separate borrows"
+)]
+pub(crate) fn dm_document<W: Rows + ?Sized, O: Rows + ?Sized>(
+    ctx: &Ctx,
+    input: &W,
+    out: &O,
+    words: &[u32],
+    doc: &mut [f32],
+    alpha: f32,
+    mean: bool,
+    rng: &mut Rng,
+    s: &mut Scratch,
+) {
+    let n = words.len();
+    for i in 0..n {
+        let b = rng.below(ctx.window as u32) as usize;
+        let (lo, hi) = (
+            (i + b).saturating_sub(ctx.window),
+            (i + ctx.window + 1 - b).min(n),
+        );
+        s.l1.copy_from_slice(doc);
+        let mut count = 1.0f32;
+        let mut c = 0;
+        for (j, &w) in words.iter().enumerate().take(hi).skip(lo) {
+            if j != i {
+                let row = &mut s.context[c * ctx.dim..(c + 1) * ctx.dim];
+                input.read(w as usize, ctx.dim, row);
+                axpy(1.0, row, &mut s.l1);
+                count += 1.0;
+                c += 1;
+            }
+        }
+        let inv = 1.0 / count;
+        if mean {
+            s.l1.iter_mut().for_each(|x| *x *= inv);
+        }
+        s.work.fill(0.0);
+        let l1 = std::mem::take(&mut s.l1);
+        negative_sampling(ctx, out, &l1, words[i], alpha, rng, s);
+        s.l1 = l1;
+        if !mean {
+            // gensim (dm_mean=0): the summed input's error is shared among its parts.
+            s.work.iter_mut().for_each(|x| *x *= inv);
+        }
+        axpy(1.0, &s.work, doc);
+        if ctx.learn.words {
+            let mut c = 0;
+            for (j, &w) in words.iter().enumerate().take(hi).skip(lo) {
+                if j != i {
+                    input.store_axpy(
+                        w as usize,
+                        ctx.dim,
+                        &s.context[c * ctx.dim..(c + 1) * ctx.dim],
+                        1.0,
+                        &s.work,
+                    );
+                    c += 1;
+                }
+            }
+        }
+    }
+}
+
+/// The words of a document that one pass trains on: frequent words randomly dropped
+/// (`keep[w]` is the keep probability scaled to u32), at most `max_words` (0: no limit).
+pub(crate) fn effective_words(
+    words: &[u32],
+    keep: &[u32],
+    max_words: usize,
+    rng: &mut Rng,
+    out: &mut Vec<u32>,
+) {
+    out.clear();
+    for &w in words {
+        let k = keep[w as usize];
+        if k != u32::MAX && (rng.next() as u32) >= k {
+            continue;
+        }
+        out.push(w);
+        if max_words > 0 && out.len() == max_words {
+            break;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dot_and_axpy() {
+        let a: Vec<f32> = (0..52).map(|i| i as f32).collect();
+        let b = vec![2.0f32; 52];
+        assert_eq!(dot(&a, &b), 2.0 * (0..52).sum::<i32>() as f32);
+        let mut y = vec![1.0f32; 52];
+        axpy(0.5, &b, &mut y);
+        assert!(y.iter().all(|&v| v == 2.0));
+    }
+
+    #[test]
+    fn sigmoid_table() {
+        let s = Sigmoid::new();
+        assert!((s.at(0.0) - 0.5).abs() < 0.01);
+        assert_eq!(s.at(7.0), 1.0);
+        assert_eq!(s.at(-7.0), 0.0);
+        assert!((s.at(2.0) - 0.8808).abs() < 0.01);
+        assert!(
+            s.at(MAX_EXP - f32::EPSILON * 4.0) > 0.99,
+            "the last slot, not past it"
+        );
+    }
+
+    #[test]
+    fn atomic_rows_round_trip() {
+        let t = atomic_table(&[1.0, 2.0, 3.0, 4.0]);
+        let mut out = [0.0; 2];
+        t.read(1, 2, &mut out);
+        assert_eq!(out, [3.0, 4.0]);
+        t[..].add(1, 2, &[0.5, -1.0]);
+        assert_eq!(plain_table(&t), [1.0, 2.0, 3.5, 3.0]);
+    }
+
+    #[test]
+    fn rng_is_uniform_enough() {
+        let mut r = Rng::new(1);
+        let mut hist = [0u32; 4];
+        for _ in 0..40_000 {
+            hist[r.below(4) as usize] += 1;
+        }
+        assert!(
+            hist.iter().all(|&h| (9_000..11_000).contains(&h)),
+            "{hist:?}"
+        );
+        let u = r.unit();
+        assert!((0.0..1.0).contains(&u));
+    }
+}

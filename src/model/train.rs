@@ -1,0 +1,418 @@
+//! Training paragraph vectors on the CPU: several threads update shared tables without locks
+//! (Hogwild), each taking the next unclaimed chunk of documents.
+//!
+//! Determinism: every document's random stream (downsampling, reduced windows, negatives) is
+//! seeded from (seed, epoch, document), so with one thread the same corpus and seed give the
+//! same model bit for bit. With more threads, updates of shared rows interleave in scheduling
+//! order, so results differ slightly from run to run (as gensim's with workers > 1).
+//!
+//! Word counts reported (and words/s) are gensim's "effective words": in-vocabulary words that
+//! survive downsampling and the per-document cap.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::time::Instant;
+
+use std::collections::HashMap;
+
+use sha2::{Digest, Sha256};
+
+use super::sgd::{self, Ctx, Learn, Rng, Rows, Scratch, Sigmoid};
+use super::vocab::{AliasTable, Vocab};
+use super::{CorpusInfo, Doc2Vec, Error, Mode, ModelConfig};
+
+/// A training corpus: its vocabulary, and each document as vocabulary indices.
+pub struct Prepared {
+    pub vocab: Vocab,
+    pub ids: Vec<i64>,
+    pub docs: Vec<Vec<u32>>,
+    pub corpus: CorpusInfo,
+}
+
+/// One tokeniser thread's word counts and per-document digests.
+type CountsAndDigests = (HashMap<String, u64>, Vec<[u8; 32]>);
+
+/// Tokenises `texts` (identifier, text) on `threads` threads, keeps the words seen at least
+/// `min_count` times, and fingerprints the corpus. Documents are taken in identifier order.
+pub fn prepare(texts: &[(i64, String)], min_count: u64, threads: usize) -> Result<Prepared, Error> {
+    if texts.is_empty() {
+        return Err(Error::Empty("no document has text".into()));
+    }
+    let mut order: Vec<usize> = (0..texts.len()).collect();
+    order.sort_by_key(|&i| texts[i].0);
+    let chunk = order.len().div_ceil(threads.max(1));
+    // Pass 1: counts and per-document digests, in parallel.
+    let parts: Vec<CountsAndDigests> = std::thread::scope(|scope| {
+        let handles: Vec<_> = order
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    let mut counts: HashMap<String, u64> = HashMap::new();
+                    let mut digests = Vec::with_capacity(part.len());
+                    for &i in part {
+                        let (id, text) = &texts[i];
+                        super::tokenize::for_each_token(text, |t| match counts.get_mut(t) {
+                            Some(c) => *c += 1,
+                            None => {
+                                counts.insert(t.to_string(), 1);
+                            }
+                        });
+                        let mut h = Sha256::new();
+                        h.update(id.to_le_bytes());
+                        h.update((text.len() as u64).to_le_bytes());
+                        h.update(text.as_bytes());
+                        digests.push(h.finalize().into());
+                    }
+                    (counts, digests)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("tokenizer thread panicked"))
+            .collect()
+    });
+    let mut counts: HashMap<String, u64> = HashMap::new();
+    let mut corpus_hash = Sha256::new();
+    for (part, digests) in parts {
+        if counts.is_empty() {
+            counts = part;
+        } else {
+            for (w, c) in part {
+                *counts.entry(w).or_insert(0) += c;
+            }
+        }
+        digests.iter().for_each(|d| corpus_hash.update(d));
+    }
+    let vocab = Vocab::from_counts(counts, min_count);
+    if vocab.is_empty() {
+        return Err(Error::Empty(format!(
+            "no word occurs {min_count} times or more"
+        )));
+    }
+    // Pass 2: documents as indices, in parallel.
+    let docs: Vec<Vec<u32>> = std::thread::scope(|scope| {
+        let vocab = &vocab;
+        let handles: Vec<_> = order
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|&i| vocab.indices(&texts[i].1))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("tokenizer thread panicked"))
+            .collect()
+    });
+    let corpus = CorpusInfo {
+        documents: docs.len() as u64,
+        words: docs.iter().map(|d| d.len() as u64).sum(),
+        sha256: super::file::hex(&corpus_hash.finalize()),
+    };
+    Ok(Prepared {
+        vocab,
+        ids: order.iter().map(|&i| texts[i].0).collect(),
+        docs,
+        corpus,
+    })
+}
+
+impl Doc2Vec {
+    /// The model made of a prepared corpus and its trained tables.
+    pub fn from_training(
+        config: ModelConfig,
+        prepared: Prepared,
+        trained: Trained,
+    ) -> Result<Doc2Vec, Error> {
+        Doc2Vec::from_parts(
+            config,
+            prepared.vocab,
+            trained.word_vectors,
+            trained.output_weights,
+            prepared.ids,
+            trained.doc_vectors,
+            prepared.corpus,
+        )
+    }
+}
+
+/// Documents claimed at a time by a thread.
+const CHUNK: usize = 16;
+
+/// A training run's tables and progress; `run` trains, `words_done` may be polled meanwhile.
+pub struct Trainer<'a> {
+    cfg: ModelConfig,
+    docs: &'a [Vec<u32>],
+    words: Vec<AtomicU32>,
+    out: Vec<AtomicU32>,
+    doc_vectors: Vec<AtomicU32>,
+    keep: Vec<u32>,
+    noise: AliasTable,
+    words_done: AtomicU64,
+    epoch: AtomicUsize,
+    expected_words_per_epoch: u64,
+}
+
+/// The trained tables, as plain arrays.
+pub struct Trained {
+    pub word_vectors: Vec<f32>,
+    pub output_weights: Vec<f32>,
+    pub doc_vectors: Vec<f32>,
+    /// Effective words trained on, over all epochs.
+    pub words: u64,
+    pub seconds: f64,
+}
+
+impl<'a> Trainer<'a> {
+    /// Sets up the tables: input vectors uniform in +-0.5/dim (seeded per row), output weights
+    /// zero, as gensim initialises them.
+    pub fn new(cfg: ModelConfig, vocab: &'a Vocab, docs: &'a [Vec<u32>]) -> Trainer<'a> {
+        let dim = cfg.dim;
+        let init = |rows: usize, salt: u64| -> Vec<f32> {
+            let mut v = Vec::with_capacity(rows * dim);
+            for r in 0..rows {
+                let mut rng =
+                    Rng::new(cfg.seed ^ salt ^ (r as u64).wrapping_mul(0x9E3779B97F4A7C15));
+                v.extend((0..dim).map(|_| (rng.unit() - 0.5) / dim as f32));
+            }
+            v
+        };
+        Trainer {
+            words: sgd::atomic_table(&init(vocab.len(), 0x5157)),
+            out: sgd::atomic_table(&vec![0.0; vocab.len() * dim]),
+            doc_vectors: sgd::atomic_table(&init(docs.len(), 0xD0C5)),
+            keep: vocab.keep_thresholds(cfg.sample),
+            noise: AliasTable::new(&vocab.counts, 0.75),
+            words_done: AtomicU64::new(0),
+            epoch: AtomicUsize::new(0),
+            expected_words_per_epoch: expected_words(
+                docs,
+                &vocab.keep_thresholds(cfg.sample),
+                cfg.max_doc_words,
+            ),
+            cfg,
+            docs,
+        }
+    }
+
+    /// Effective words trained so far (all threads, all epochs).
+    pub fn words_done(&self) -> u64 {
+        self.words_done.load(Ordering::Relaxed)
+    }
+
+    /// The epoch in progress (0-based).
+    pub fn epoch(&self) -> usize {
+        self.epoch.load(Ordering::Relaxed)
+    }
+
+    /// The expected effective words of one epoch (for progress bars and ETAs).
+    pub fn expected_words_per_epoch(&self) -> u64 {
+        self.expected_words_per_epoch
+    }
+
+    /// Trains for `cfg.epochs` epochs on `threads` threads.
+    pub fn run(&self, threads: usize) -> Trained {
+        let started = Instant::now();
+        let sigmoid = Sigmoid::new();
+        let threads = threads.max(1);
+        let total_docs = (self.docs.len() * self.cfg.epochs).max(1) as f32;
+        let docs_done = AtomicUsize::new(0);
+        for epoch in 0..self.cfg.epochs {
+            self.epoch.store(epoch, Ordering::Relaxed);
+            let next = AtomicUsize::new(0);
+            std::thread::scope(|scope| {
+                for _ in 0..threads {
+                    scope.spawn(|| self.worker(epoch, &next, &docs_done, total_docs, &sigmoid));
+                }
+            });
+        }
+        Trained {
+            word_vectors: sgd::plain_table(&self.words),
+            output_weights: sgd::plain_table(&self.out),
+            doc_vectors: sgd::plain_table(&self.doc_vectors),
+            words: self.words_done(),
+            seconds: started.elapsed().as_secs_f64(),
+        }
+    }
+
+    fn worker(
+        &self,
+        epoch: usize,
+        next: &AtomicUsize,
+        docs_done: &AtomicUsize,
+        total_docs: f32,
+        sigmoid: &Sigmoid,
+    ) {
+        let cfg = &self.cfg;
+        let ctx = Ctx {
+            dim: cfg.dim,
+            window: cfg.window.max(1),
+            negative: cfg.negative,
+            sigmoid,
+            noise: &self.noise,
+            learn: Learn {
+                words: true,
+                hidden: true,
+            },
+        };
+        let mut scratch = Scratch::new(cfg.dim, cfg.window, cfg.negative);
+        let mut doc = vec![0.0f32; cfg.dim];
+        let mut words = Vec::new();
+        let mut local_words = 0u64;
+        loop {
+            let start = next.fetch_add(CHUNK, Ordering::Relaxed);
+            if start >= self.docs.len() {
+                break;
+            }
+            for d in start..(start + CHUNK).min(self.docs.len()) {
+                // Linear decay by documents processed, as gensim decays by progress.
+                let progress = docs_done.fetch_add(1, Ordering::Relaxed) as f32 / total_docs;
+                let alpha = cfg.alpha - (cfg.alpha - cfg.min_alpha) * progress;
+                let mut rng = Rng::new(
+                    cfg.seed ^ ((epoch as u64) << 40) ^ (d as u64).wrapping_mul(0xA24BAED4963EE407),
+                );
+                sgd::effective_words(
+                    &self.docs[d],
+                    &self.keep,
+                    cfg.max_doc_words,
+                    &mut rng,
+                    &mut words,
+                );
+                self.doc_vectors[..].read(d, cfg.dim, &mut doc);
+                let before = doc.clone();
+                match cfg.mode {
+                    Mode::Dbow => {
+                        sgd::dbow_document(
+                            &ctx,
+                            &self.out[..],
+                            &words,
+                            &mut doc,
+                            alpha,
+                            &mut rng,
+                            &mut scratch,
+                        );
+                        if cfg.dbow_words {
+                            sgd::skipgram_document(
+                                &ctx,
+                                &self.words[..],
+                                &self.out[..],
+                                &words,
+                                alpha,
+                                &mut rng,
+                                &mut scratch,
+                            );
+                        }
+                    }
+                    Mode::Dm => sgd::dm_document(
+                        &ctx,
+                        &self.words[..],
+                        &self.out[..],
+                        &words,
+                        &mut doc,
+                        alpha,
+                        cfg.dm_mean,
+                        &mut rng,
+                        &mut scratch,
+                    ),
+                }
+                // A document is trained by one thread at a time: write its change back once.
+                for (x, b) in doc.iter_mut().zip(&before) {
+                    *x -= b;
+                }
+                self.doc_vectors[..].add(d, cfg.dim, &doc);
+                local_words += words.len() as u64;
+            }
+            self.words_done.fetch_add(local_words, Ordering::Relaxed);
+            local_words = 0;
+        }
+    }
+}
+
+/// The expected number of words a pass keeps: per document, the sum of the keep probabilities
+/// of its words, up to the cap.
+fn expected_words(docs: &[Vec<u32>], keep: &[u32], cap: usize) -> u64 {
+    docs.iter()
+        .map(|d| {
+            let e: f64 = d
+                .iter()
+                .map(|&w| f64::from(keep[w as usize]) / f64::from(u32::MAX))
+                .sum();
+            if cap > 0 {
+                e.min(cap as f64)
+            } else {
+                e
+            }
+        })
+        .sum::<f64>() as u64
+}
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the frozen tables are borrowed separately from the model"
+)]
+/// Infers the vector of a new document from its in-vocabulary word indices, with the trained
+/// tables frozen: the document vector starts from a point seeded by the words themselves and is
+/// trained for `cfg.epochs` epochs. The same words always give the same vector.
+pub(crate) fn infer(
+    cfg: &ModelConfig,
+    keep: &[u32],
+    noise: &AliasTable,
+    sigmoid: &Sigmoid,
+    word_vectors: &[f32],
+    output: &[f32],
+    words: &[u32],
+    epochs: usize,
+) -> Vec<f32> {
+    let seed = words.iter().fold(cfg.seed ^ 0x1F3D_5B79, |h, &w| {
+        sgd::splitmix(h ^ u64::from(w))
+    });
+    let mut init = Rng::new(seed);
+    let mut doc: Vec<f32> = (0..cfg.dim)
+        .map(|_| (init.unit() - 0.5) / cfg.dim as f32)
+        .collect();
+    let ctx = Ctx {
+        dim: cfg.dim,
+        window: cfg.window.max(1),
+        negative: cfg.negative,
+        sigmoid,
+        noise,
+        learn: Learn {
+            words: false,
+            hidden: false,
+        },
+    };
+    let mut scratch = Scratch::new(cfg.dim, cfg.window, cfg.negative);
+    let mut effective = Vec::new();
+    let epochs = epochs.max(1);
+    for epoch in 0..epochs {
+        let alpha = cfg.alpha - (cfg.alpha - cfg.min_alpha) * epoch as f32 / epochs as f32;
+        let mut rng = Rng::new(seed ^ ((epoch as u64 + 1) << 48));
+        sgd::effective_words(words, keep, cfg.max_doc_words, &mut rng, &mut effective);
+        match cfg.mode {
+            Mode::Dbow => sgd::dbow_document(
+                &ctx,
+                output,
+                &effective,
+                &mut doc,
+                alpha,
+                &mut rng,
+                &mut scratch,
+            ),
+            Mode::Dm => sgd::dm_document(
+                &ctx,
+                word_vectors,
+                output,
+                &effective,
+                &mut doc,
+                alpha,
+                cfg.dm_mean,
+                &mut rng,
+                &mut scratch,
+            ),
+        }
+    }
+    doc
+}

@@ -1,0 +1,155 @@
+//! The `hamlet` binary as an operator uses it: import, train, inspect, and the one-line errors
+//! for bad settings and bad flags.
+
+mod common;
+
+use std::process::{Command, Output};
+
+fn hamlet(db: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hamlet"));
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", db);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run hamlet")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn import_train_and_inspect() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/h.sqlite3", dir.path().display());
+    let corpus = common::rfc_dir();
+    let out = hamlet(
+        &db,
+        &[
+            "import",
+            "rfc",
+            corpus.to_str().unwrap(),
+            "--only",
+            "9000-9002,9114,791,793",
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("imported 6 documents"),
+        "{}",
+        text(&out)
+    );
+    let again = hamlet(
+        &db,
+        &["import", "rfc", corpus.to_str().unwrap(), "--if-empty"],
+        &[],
+    );
+    assert!(
+        text(&again).contains("nothing imported (--if-empty)"),
+        "{}",
+        text(&again)
+    );
+
+    let model = dir.path().join("m.safetensors");
+    let m = model.to_str().unwrap();
+    let out = hamlet(
+        &db,
+        &[
+            "train",
+            "--epochs",
+            "2",
+            "--min-count",
+            "2",
+            "--threads",
+            "1",
+            "--output",
+            m,
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("trained Dm on 6 documents"),
+        "{}",
+        text(&out)
+    );
+    assert!(dir.path().join("m.safetensors.sha256").exists());
+    let out = hamlet(&db, &["train", "--if-missing", "--output", m], &[]);
+    assert!(
+        text(&out).contains("nothing trained (--if-missing)"),
+        "{}",
+        text(&out)
+    );
+
+    let out = hamlet(&db, &["model", "info", m], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let info = text(&out);
+    assert!(
+        info.contains("hamlet-doc2vec v1") && info.contains("documents   6"),
+        "{info}"
+    );
+    let out = hamlet(
+        &db,
+        &["model", "info", "--json"],
+        &[("HAMLET_MODEL_PATH", m)],
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["config"]["dim"], 52);
+}
+
+#[test]
+fn errors_are_one_line_naming_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/h.sqlite3", dir.path().display());
+    let out = hamlet(&db, &["migrate"], &[("PORT", "eighty")]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("error: PORT:") && err.lines().count() == 1,
+        "{err}"
+    );
+    let out = hamlet("mysql://x/y", &["migrate"], &[]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .starts_with("error: DATABASE_URL: unsupported database URL scheme"),
+        "{}",
+        text(&out)
+    );
+    let out = hamlet(&db, &["train", "--dim", "0", "--output", "x"], &[]);
+    assert!(
+        text(&out).contains("dim must be between 1 and 4096"),
+        "{}",
+        text(&out)
+    );
+    let out = hamlet(&db, &["model", "info", "/nonexistent/m.safetensors"], &[]);
+    assert!(
+        text(&out).contains("error: /nonexistent/m.safetensors"),
+        "{}",
+        text(&out)
+    );
+    let out = hamlet(
+        &db,
+        &[
+            "train",
+            "--threads",
+            "1",
+            "--output",
+            dir.path().join("m").to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("nothing to train on"),
+        "an empty collection says so: {}",
+        text(&out)
+    );
+}

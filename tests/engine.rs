@@ -1,0 +1,222 @@
+//! The paragraph-vector engine on real RFCs: it learns topical similarity, infers the same
+//! vector for the same text every time, trains reproducibly on one thread, survives a round
+//! trip through its file (and refuses corrupt files), and `hamlet evaluate` scores it.
+
+mod common;
+
+use common::{import_rfc, rfc_dir, Kind, TestDb};
+use hamlet::cli::evaluate::{evaluate, Opts as EvalOpts, SplitArg};
+use hamlet::cli::model_opts::{ModeArg, ModelOpts};
+use hamlet::cli::train::train_model;
+use hamlet::model::{file, Doc2Vec, Mode, ModelConfig};
+
+/// QUIC and its companions, and unrelated classics (IP, TCP, mail, DNS, BGP, HTTP/1.1).
+const QUIC: [i64; 11] = [
+    9000, 9001, 9002, 9114, 9221, 9250, 9287, 9308, 9312, 9368, 9369,
+];
+const TOPICS: &str = "9000-9002,9114,9221,9250,9287,9308,9312,9368,9369,791,793,5321,5322,3501,1034,1035,4271,2328,7230-7235,8446";
+
+fn small_config() -> ModelConfig {
+    ModelConfig {
+        mode: Mode::Dbow,
+        dim: 32,
+        min_count: 2,
+        epochs: 20,
+        max_doc_words: 0,
+        ..ModelConfig::default()
+    }
+}
+
+async fn texts(only: &str) -> (TestDb, Vec<(i64, String)>) {
+    let db = TestDb::new(Kind::Sqlite).await.unwrap();
+    let store = db.store().await;
+    import_rfc(&store, rfc_dir(), only).await.unwrap();
+    let texts = store
+        .texts()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(id, t)| (id.0, t))
+        .collect();
+    (db, texts)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn learns_which_rfcs_are_about_quic_and_infers_deterministically() {
+    let (_db, texts) = texts(TOPICS).await;
+    let (model, stats) = train_model(&texts, small_config(), 2, false).unwrap();
+    assert_eq!(stats.documents, texts.len());
+    let top: Vec<i64> = model
+        .similar_to_document(9000, 5, -1.0)
+        .unwrap()
+        .iter()
+        .map(|s| s.identifier)
+        .collect();
+    assert!(
+        !top.contains(&9000),
+        "a document is not similar to itself: {top:?}"
+    );
+    let quic = top.iter().filter(|d| QUIC.contains(d)).count();
+    assert!(
+        quic >= 3,
+        "RFC 9000's neighbours should be mostly QUIC documents: {top:?}"
+    );
+
+    // A new text about the same topic: a rewritten QUIC abstract, not in the collection.
+    let draft = "We describe a transport protocol over UDP with streams, connection IDs, packet \
+                 number spaces, loss detection, congestion control, TLS handshake keys, 0-RTT, \
+                 path migration and version negotiation for QUIC endpoints.";
+    let first = model.infer_vector(draft);
+    assert_eq!(
+        model.infer_vector(draft),
+        first,
+        "inference is deterministic"
+    );
+    let hits = model.similar_to_text(draft, 3, -1.0);
+    assert!(
+        hits.iter().filter(|h| QUIC.contains(&h.identifier)).count() >= 2,
+        "{hits:?}"
+    );
+    assert!(
+        hits.windows(2).all(|w| w[0].score >= w[1].score),
+        "best first"
+    );
+    // Thresholds filter: nothing is 0.999 similar to this draft.
+    assert!(model.similar_to_text(draft, 10, 0.999).is_empty());
+    assert!(model.similar_to_document(424242, 5, 0.0).is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_thread_is_reproducible_and_the_file_round_trips() {
+    let (_db, texts) = texts("9000-9002,9114,791,793").await;
+    let config = ModelConfig {
+        epochs: 3,
+        min_count: 2,
+        mode: Mode::Dm,
+        ..ModelConfig::default()
+    };
+    let (a, _) = train_model(&texts, config, 1, false).unwrap();
+    let (b, _) = train_model(&texts, config, 1, false).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (pa, pb) = (
+        dir.path().join("a.safetensors"),
+        dir.path().join("b.safetensors"),
+    );
+    let sha_a = file::save(&a, &pa).unwrap();
+    let sha_b = file::save(&b, &pb).unwrap();
+    assert_eq!(
+        sha_a, sha_b,
+        "same corpus, seed and one thread: the same model, bit for bit"
+    );
+    let sidecar = std::fs::read_to_string(file::sha_path(&pa)).unwrap();
+    assert_eq!(sidecar, format!("{sha_a}  a.safetensors\n"));
+
+    let loaded = file::load(&pa).unwrap();
+    assert_eq!(loaded.config(), a.config());
+    assert_eq!(loaded.doc_ids(), a.doc_ids());
+    assert_eq!(
+        loaded.similar_to_document(9000, 3, -1.0).unwrap(),
+        a.similar_to_document(9000, 3, -1.0).unwrap()
+    );
+    assert_eq!(
+        loaded.infer_vector("quic streams"),
+        a.infer_vector("quic streams")
+    );
+    let info = file::info(&pa).unwrap();
+    assert_eq!(
+        (info.format.as_str(), info.documents, info.vocab),
+        ("hamlet-doc2vec", a.doc_ids().len(), a.vocab().len())
+    );
+    assert_eq!(info.corpus.documents as usize, texts.len());
+
+    // Corrupt files are refused with the path in the message, never half-loaded.
+    let bytes = std::fs::read(&pa).unwrap();
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("truncated", bytes[..bytes.len() / 2].to_vec()),
+        ("empty", Vec::new()),
+        ("garbage header", [&[0xff; 8][..], &bytes[8..]].concat()),
+        ("not a model", b"{\"hello\": \"world\"}".to_vec()),
+    ];
+    for (what, data) in cases {
+        let p = dir
+            .path()
+            .join(format!("{}.safetensors", what.replace(' ', "_")));
+        std::fs::write(&p, data).unwrap();
+        let err = file::load(&p).unwrap_err().to_string();
+        assert!(
+            err.contains(&p.display().to_string()) && err.contains("not a valid Hamlet model file"),
+            "{what}: {err}"
+        );
+    }
+    // A valid safetensors file that is not ours.
+    let other = dir.path().join("other.safetensors");
+    let data = vec![0u8; 16];
+    let view =
+        safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![4], &data).unwrap();
+    std::fs::write(
+        &other,
+        safetensors::tensor::serialize(vec![("x", view)], None).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        file::load(&other)
+            .unwrap_err()
+            .to_string()
+            .contains("no __metadata__"),
+        "foreign safetensors"
+    );
+    assert!(file::load(&dir.path().join("missing.safetensors"))
+        .unwrap_err()
+        .to_string()
+        .contains("missing.safetensors"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evaluate_scores_citation_retrieval_far_above_chance() {
+    let db = TestDb::new(Kind::Sqlite).await.unwrap();
+    let store = db.store().await;
+    import_rfc(&store, rfc_dir(), "8000-9400").await.unwrap();
+    let opts = EvalOpts {
+        model: ModelOpts {
+            mode: ModeArg::Dbow,
+            dim: 32,
+            window: 4,
+            min_count: 5,
+            negative: 5,
+            sample: 1e-3,
+            alpha: 0.025,
+            min_alpha: 0.0001,
+            epochs: 5,
+            max_doc_words: 3000,
+            dm_mean: false,
+            dbow_words: false,
+            seed: 1,
+            threads: 2,
+        },
+        split: SplitArg::Test,
+        split_seed: 1,
+        triples: 300,
+        json: true,
+    };
+    let e = evaluate(&store, &opts).await.unwrap();
+    assert!(e.retrieval.queries >= 30, "{e:?}");
+    // Each query cites a handful of ~1,300 documents: chance puts one in the top 10 about 4%
+    // of the time.
+    assert!(e.retrieval.hit_at_10 > 0.4, "{e:?}");
+    assert!(
+        e.retrieval.mrr_at_10 > 0.2 && e.retrieval.recall_at_10 > 0.1,
+        "{e:?}"
+    );
+    assert!(
+        e.odd_one_out.triples >= 150 && e.odd_one_out.accuracy > 0.5,
+        "{e:?}"
+    );
+    assert!(e.latency.infer_median_ms > 0.0 && e.latency.similar_median_ms > 0.0);
+}
+
+#[test]
+fn cosine_of_vectors() {
+    assert!((Doc2Vec::cosine(&[1.0, 0.0], &[2.0, 0.0]) - 1.0).abs() < 1e-6);
+    assert!(Doc2Vec::cosine(&[1.0, 0.0], &[0.0, 3.0]).abs() < 1e-6);
+    assert_eq!(Doc2Vec::cosine(&[0.0, 0.0], &[1.0, 0.0]), 0.0);
+}
