@@ -11,6 +11,7 @@
 
 pub mod eval;
 pub mod file;
+mod prefetch;
 pub mod runtime;
 mod scan;
 pub(crate) mod sgd;

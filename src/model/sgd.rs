@@ -3,13 +3,13 @@
 //! `doc2vec_inner.pyx` applies them, shared by training and by inference.
 //!
 //! Shapes: every table is a flat `[rows * dim]` array of f32. Training shares the tables
-//! between threads without locks (Hogwild, Recht et al. 2011): rows are `AtomicU32` bit
-//! patterns read and written with relaxed ordering, so concurrent updates may overwrite each
-//! other (as in word2vec and gensim) but there is no undefined behaviour. Each step copies the
+//! between threads without locks (Hogwild, Recht et al. 2011): rows live in relaxed atomics
+//! (`SharedTable`), so concurrent updates may overwrite each other (as in word2vec and gensim)
+//! but there is no undefined behaviour. Each step copies the
 //! rows it needs into local buffers, computes there (vectorisable), and writes back deltas.
 //! Inference reads plain `[f32]` tables and updates only its own document vector.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::vocab::AliasTable;
 
@@ -21,31 +21,120 @@ const EXP_TABLE_SIZE: usize = 1024;
 pub(crate) trait Rows {
     fn read(&self, row: usize, dim: usize, out: &mut [f32]);
     fn add(&self, row: usize, dim: usize, delta: &[f32]);
-    /// Stores `base + g * x` into the row, where `base` is the row as this step read it: one
+    /// Overwrites the row with `values` (the row as this step read it, plus its update): one
     /// pass of stores instead of re-reading the row to add to it.
-    fn store_axpy(&self, row: usize, dim: usize, base: &[f32], g: f32, x: &[f32]);
+    fn store(&self, row: usize, dim: usize, values: &[f32]);
+    /// Hints that the row will be read soon.
+    fn prefetch(&self, row: usize, dim: usize);
 }
 
-impl Rows for [AtomicU32] {
+/// Prefetches `bytes` bytes from `p`, a cache line at a time.
+#[inline(always)]
+fn prefetch_bytes<T>(p: *const T, bytes: usize) {
+    let p = p.cast::<u8>();
+    for offset in (0..bytes).step_by(64) {
+        super::prefetch::prefetch(p.wrapping_add(offset));
+    }
+}
+
+/// A table shared by training threads: rows of `stride` values (the model's dimension rounded
+/// up to even), kept as pairs of f32 bit patterns in relaxed `AtomicU64`s. Pairs halve the
+/// number of atomic loads and stores, which LLVM cannot merge or vectorise: on this workload
+/// that is most of the cost. The padding lane of an odd dimension starts at 0 and stays 0 (every
+/// update to it is a product with another padding lane).
+pub(crate) struct SharedTable {
+    cells: Vec<AtomicU64>,
+    dim: usize,
+    stride: usize,
+}
+
+impl SharedTable {
+    /// The even row width used for a model dimension.
+    pub(crate) fn stride(dim: usize) -> usize {
+        dim + dim % 2
+    }
+
+    /// A table of `values.len() / dim` rows.
+    pub(crate) fn new(values: &[f32], dim: usize) -> SharedTable {
+        let stride = SharedTable::stride(dim);
+        let mut cells = Vec::with_capacity(values.len() / dim.max(1) * stride / 2);
+        for row in values.chunks(dim.max(1)) {
+            let mut padded = row.to_vec();
+            padded.resize(stride, 0.0);
+            cells.extend(padded.chunks(2).map(|p| AtomicU64::new(pack(p[0], p[1]))));
+        }
+        SharedTable { cells, dim, stride }
+    }
+
+    /// The rows as plain `dim`-wide values (after training, when no thread writes any more).
+    pub(crate) fn to_plain(&self) -> Vec<f32> {
+        let mut out = Vec::with_capacity(self.cells.len() * 2 / self.stride.max(1) * self.dim);
+        let mut row = vec![0.0f32; self.stride];
+        for r in 0..self.cells.len() * 2 / self.stride.max(1) {
+            self.read(r, self.stride, &mut row);
+            out.extend_from_slice(&row[..self.dim]);
+        }
+        out
+    }
+}
+
+/// Two f32 as one u64, the first in the low half: the same bits as the pair in memory on a
+/// little-endian machine, which the cast paths in `read` and `store` rely on.
+#[inline(always)]
+fn pack(a: f32, b: f32) -> u64 {
+    u64::from(a.to_bits()) | (u64::from(b.to_bits()) << 32)
+}
+
+impl Rows for SharedTable {
     #[inline]
-    fn read(&self, row: usize, dim: usize, out: &mut [f32]) {
-        for (o, a) in out.iter_mut().zip(&self[row * dim..(row + 1) * dim]) {
-            *o = f32::from_bits(a.load(Ordering::Relaxed));
+    fn read(&self, row: usize, stride: usize, out: &mut [f32]) {
+        let cells = &self.cells[row * stride / 2..(row + 1) * stride / 2];
+        // Scratch rows start 8-byte aligned (heap buffers, even offsets): move the pairs as they
+        // are. The checked cast falls back to unpacking when they do not.
+        if let Ok(out64) = bytemuck::try_cast_slice_mut::<f32, u64>(out) {
+            for (o, c) in out64.iter_mut().zip(cells) {
+                *o = c.load(Ordering::Relaxed);
+            }
+            return;
+        }
+        for (pair, c) in out.chunks_exact_mut(2).zip(cells) {
+            let bits = c.load(Ordering::Relaxed);
+            pair[0] = f32::from_bits(bits as u32);
+            pair[1] = f32::from_bits((bits >> 32) as u32);
         }
     }
 
     #[inline]
-    fn add(&self, row: usize, dim: usize, delta: &[f32]) {
-        for (a, d) in self[row * dim..(row + 1) * dim].iter().zip(delta) {
-            let v = f32::from_bits(a.load(Ordering::Relaxed)) + d;
-            a.store(v.to_bits(), Ordering::Relaxed);
+    fn add(&self, row: usize, stride: usize, delta: &[f32]) {
+        let cells = &self.cells[row * stride / 2..(row + 1) * stride / 2];
+        for (d, c) in delta.chunks_exact(2).zip(cells) {
+            let bits = c.load(Ordering::Relaxed);
+            let (a, b) = (
+                f32::from_bits(bits as u32),
+                f32::from_bits((bits >> 32) as u32),
+            );
+            c.store(pack(a + d[0], b + d[1]), Ordering::Relaxed);
         }
     }
 
     #[inline]
-    fn store_axpy(&self, row: usize, dim: usize, base: &[f32], g: f32, x: &[f32]) {
-        for ((a, b), x) in self[row * dim..(row + 1) * dim].iter().zip(base).zip(x) {
-            a.store((b + g * x).to_bits(), Ordering::Relaxed);
+    fn store(&self, row: usize, stride: usize, values: &[f32]) {
+        let cells = &self.cells[row * stride / 2..(row + 1) * stride / 2];
+        if let Ok(v64) = bytemuck::try_cast_slice::<f32, u64>(values) {
+            for (v, c) in v64.iter().zip(cells) {
+                c.store(*v, Ordering::Relaxed);
+            }
+            return;
+        }
+        for (v, c) in values.chunks_exact(2).zip(cells) {
+            c.store(pack(v[0], v[1]), Ordering::Relaxed);
+        }
+    }
+
+    #[inline]
+    fn prefetch(&self, row: usize, stride: usize) {
+        if let Some(cells) = self.cells.get(row * stride / 2..(row + 1) * stride / 2) {
+            prefetch_bytes(cells.as_ptr(), stride * 4);
         }
     }
 }
@@ -60,22 +149,16 @@ impl Rows for [f32] {
         unreachable!("read-only tables are never updated: inference learns only its own vector");
     }
 
-    fn store_axpy(&self, _: usize, _: usize, _: &[f32], _: f32, _: &[f32]) {
+    fn store(&self, _: usize, _: usize, _: &[f32]) {
         unreachable!("read-only tables are never updated: inference learns only its own vector");
     }
-}
 
-/// A table's rows as relaxed atomics, initialised from `values`.
-pub(crate) fn atomic_table(values: &[f32]) -> Vec<AtomicU32> {
-    values.iter().map(|v| AtomicU32::new(v.to_bits())).collect()
-}
-
-/// The plain values of an atomic table (after training, when no thread writes any more).
-pub(crate) fn plain_table(table: &[AtomicU32]) -> Vec<f32> {
-    table
-        .iter()
-        .map(|a| f32::from_bits(a.load(Ordering::Relaxed)))
-        .collect()
+    #[inline]
+    fn prefetch(&self, row: usize, dim: usize) {
+        if let Some(r) = self.get(row * dim..(row + 1) * dim) {
+            prefetch_bytes(r.as_ptr(), dim * 4);
+        }
+    }
 }
 
 #[inline(always)]
@@ -192,8 +275,10 @@ pub(crate) struct Scratch {
     row: Vec<f32>,
     /// PV-DM: the context rows as read for the input sum, reused for their update.
     context: Vec<f32>,
-    /// Negative sampling: this step's target words and their output rows.
+    /// Negative sampling: this step's target words and their output rows, and the next
+    /// step's targets, drawn ahead.
     targets: Vec<u32>,
+    next: Vec<u32>,
     rows: Vec<f32>,
 }
 
@@ -205,41 +290,55 @@ impl Scratch {
             row: vec![0.0; dim],
             context: vec![0.0; 2 * window.max(1) * dim],
             targets: Vec::with_capacity(16),
+            next: Vec::with_capacity(16),
             rows: vec![0.0; (negative + 1) * dim],
         }
     }
 }
 
-/// One positive and `negative` noise targets for `input`: accumulates the input's gradient in
-/// `work` and, when learning the hidden layer, updates the output rows.
+/// Draws the targets of one prediction: the word itself, then `negative` noise words (a noise
+/// word equal to the target is dropped, as gensim does).
+#[inline]
+fn draw_targets(ctx: &Ctx, target: u32, rng: &mut Rng, into: &mut Vec<u32>) {
+    into.clear();
+    into.push(target);
+    for _ in 0..ctx.negative {
+        let w = ctx.noise.sample(rng.next());
+        if w != target {
+            into.push(w);
+        }
+    }
+}
+
+/// Draws the targets for `target` into `s.next` and prefetches their output rows, so they are
+/// on their way while the current prediction is computed.
+#[inline]
+fn draw_ahead<O: Rows + ?Sized>(ctx: &Ctx, out: &O, target: u32, rng: &mut Rng, s: &mut Scratch) {
+    draw_targets(ctx, target, rng, &mut s.next);
+    for &w in &s.next {
+        out.prefetch(w as usize, ctx.dim);
+    }
+}
+
+/// The prediction of `s.targets` (drawn by `draw_targets`) from `input`: accumulates the
+/// input's gradient in `work` and, when learning the hidden layer, updates the output rows.
 ///
-/// All targets are drawn and their rows loaded before any arithmetic: the rows are scattered
-/// over tens of MB, and independent loads issued together wait for memory in parallel, where
-/// load-compute-store per target waits for each in turn.
+/// All rows are loaded before any arithmetic: they are scattered over tens of MB, and loads
+/// issued together wait for memory in parallel.
 #[inline]
 fn negative_sampling<O: Rows + ?Sized>(
     ctx: &Ctx,
     out: &O,
     input: &[f32],
-    target: u32,
     alpha: f32,
-    rng: &mut Rng,
     s: &mut Scratch,
 ) {
     let dim = ctx.dim;
-    s.targets.clear();
-    s.targets.push(target);
-    for _ in 0..ctx.negative {
-        let w = ctx.noise.sample(rng.next());
-        if w != target {
-            s.targets.push(w);
-        }
-    }
     for (k, &w) in s.targets.iter().enumerate() {
         out.read(w as usize, dim, &mut s.rows[k * dim..(k + 1) * dim]);
     }
     for (k, &w) in s.targets.iter().enumerate() {
-        let row = &s.rows[k * dim..(k + 1) * dim];
+        let row = &mut s.rows[k * dim..(k + 1) * dim];
         let label = if k == 0 { 1.0 } else { 0.0 };
         let f = dot(input, row);
         if !(-MAX_EXP..MAX_EXP).contains(&f) {
@@ -250,7 +349,8 @@ fn negative_sampling<O: Rows + ?Sized>(
         let g = (label - ctx.sigmoid.at(f)) * alpha;
         axpy(g, row, &mut s.work);
         if ctx.learn.hidden {
-            out.store_axpy(w as usize, dim, row, g, input);
+            axpy(g, input, row);
+            out.store(w as usize, dim, row);
         }
     }
 }
@@ -265,9 +365,15 @@ pub(crate) fn dbow_document<O: Rows + ?Sized>(
     rng: &mut Rng,
     s: &mut Scratch,
 ) {
-    for &w in words {
+    let Some(&first) = words.first() else { return };
+    draw_ahead(ctx, out, first, rng, s);
+    for i in 0..words.len() {
+        std::mem::swap(&mut s.targets, &mut s.next);
+        if let Some(&w) = words.get(i + 1) {
+            draw_ahead(ctx, out, w, rng, s);
+        }
         s.work.fill(0.0);
-        negative_sampling(ctx, out, doc, w, alpha, rng, s);
+        negative_sampling(ctx, out, doc, alpha, s);
         axpy(1.0, &s.work, doc);
     }
 }
@@ -296,7 +402,10 @@ pub(crate) fn skipgram_document<W: Rows + ?Sized, O: Rows + ?Sized>(
             input.read(words[j] as usize, ctx.dim, &mut s.row);
             s.work.fill(0.0);
             let l1 = std::mem::take(&mut s.row);
-            negative_sampling(ctx, out, &l1, words[i], alpha, rng, s);
+            let mut targets = std::mem::take(&mut s.targets);
+            draw_targets(ctx, words[i], rng, &mut targets);
+            s.targets = targets;
+            negative_sampling(ctx, out, &l1, alpha, s);
             s.row = l1;
             if ctx.learn.words {
                 input.add(words[j] as usize, ctx.dim, &s.work);
@@ -323,7 +432,17 @@ pub(crate) fn dm_document<W: Rows + ?Sized, O: Rows + ?Sized>(
     s: &mut Scratch,
 ) {
     let n = words.len();
+    let Some(&first) = words.first() else { return };
+    draw_ahead(ctx, out, first, rng, s);
     for i in 0..n {
+        std::mem::swap(&mut s.targets, &mut s.next);
+        if let Some(&w) = words.get(i + 1) {
+            draw_ahead(ctx, out, w, rng, s);
+        }
+        // The word entering the widest window next step.
+        if let Some(&w) = words.get(i + 1 + ctx.window) {
+            input.prefetch(w as usize, ctx.dim);
+        }
         let b = rng.below(ctx.window as u32) as usize;
         let (lo, hi) = (
             (i + b).saturating_sub(ctx.window),
@@ -347,7 +466,7 @@ pub(crate) fn dm_document<W: Rows + ?Sized, O: Rows + ?Sized>(
         }
         s.work.fill(0.0);
         let l1 = std::mem::take(&mut s.l1);
-        negative_sampling(ctx, out, &l1, words[i], alpha, rng, s);
+        negative_sampling(ctx, out, &l1, alpha, s);
         s.l1 = l1;
         if !mean {
             // gensim (dm_mean=0): the summed input's error is shared among its parts.
@@ -358,13 +477,9 @@ pub(crate) fn dm_document<W: Rows + ?Sized, O: Rows + ?Sized>(
             let mut c = 0;
             for (j, &w) in words.iter().enumerate().take(hi).skip(lo) {
                 if j != i {
-                    input.store_axpy(
-                        w as usize,
-                        ctx.dim,
-                        &s.context[c * ctx.dim..(c + 1) * ctx.dim],
-                        1.0,
-                        &s.work,
-                    );
+                    let row = &mut s.context[c * ctx.dim..(c + 1) * ctx.dim];
+                    axpy(1.0, &s.work, row);
+                    input.store(w as usize, ctx.dim, row);
                     c += 1;
                 }
             }
@@ -422,13 +537,23 @@ mod tests {
     }
 
     #[test]
-    fn atomic_rows_round_trip() {
-        let t = atomic_table(&[1.0, 2.0, 3.0, 4.0]);
-        let mut out = [0.0; 2];
-        t.read(1, 2, &mut out);
-        assert_eq!(out, [3.0, 4.0]);
-        t[..].add(1, 2, &[0.5, -1.0]);
-        assert_eq!(plain_table(&t), [1.0, 2.0, 3.5, 3.0]);
+    fn shared_rows_round_trip_with_odd_dimensions() {
+        // Two rows of dimension 3: stored with a fourth, padding lane.
+        let t = SharedTable::new(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 3);
+        let stride = SharedTable::stride(3);
+        assert_eq!(stride, 4);
+        let mut out = [9.0; 4];
+        t.read(1, stride, &mut out);
+        assert_eq!(out, [4.0, 5.0, 6.0, 0.0]);
+        t.add(1, stride, &[0.5, -1.0, 0.0, 0.0]);
+        t.store(0, stride, &[3.0, 4.0, 5.0, 0.0]);
+        let odd = [7.0f32, 8.0, 9.0, 10.0, 0.0];
+        t.store(0, stride, &odd[1..]); // possibly misaligned: either path must agree
+        let mut out = [0.0; 4];
+        t.read(0, stride, &mut out);
+        assert_eq!(out, [8.0, 9.0, 10.0, 0.0]);
+        t.store(0, stride, &[3.0, 4.0, 5.0, 0.0]);
+        assert_eq!(t.to_plain(), [3.0, 4.0, 5.0, 4.5, 4.0, 6.0]);
     }
 
     #[test]

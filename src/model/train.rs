@@ -9,14 +9,14 @@
 //! Word counts reported (and words/s) are gensim's "effective words": in-vocabulary words that
 //! survive downsampling and the per-document cap.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use std::collections::HashMap;
 
 use sha2::{Digest, Sha256};
 
-use super::sgd::{self, Ctx, Learn, Rng, Rows, Scratch, Sigmoid};
+use super::sgd::{self, Ctx, Learn, Rng, Rows, Scratch, SharedTable, Sigmoid};
 use super::vocab::{AliasTable, Vocab};
 use super::{CorpusInfo, Doc2Vec, Error, Mode, ModelConfig};
 
@@ -146,9 +146,9 @@ const CHUNK: usize = 16;
 pub struct Trainer<'a> {
     cfg: ModelConfig,
     docs: &'a [Vec<u32>],
-    words: Vec<AtomicU32>,
-    out: Vec<AtomicU32>,
-    doc_vectors: Vec<AtomicU32>,
+    words: SharedTable,
+    out: SharedTable,
+    doc_vectors: SharedTable,
     keep: Vec<u32>,
     noise: AliasTable,
     words_done: AtomicU64,
@@ -181,9 +181,9 @@ impl<'a> Trainer<'a> {
             v
         };
         Trainer {
-            words: sgd::atomic_table(&init(vocab.len(), 0x5157)),
-            out: sgd::atomic_table(&vec![0.0; vocab.len() * dim]),
-            doc_vectors: sgd::atomic_table(&init(docs.len(), 0xD0C5)),
+            words: SharedTable::new(&init(vocab.len(), 0x5157), dim),
+            out: SharedTable::new(&vec![0.0; vocab.len() * dim], dim),
+            doc_vectors: SharedTable::new(&init(docs.len(), 0xD0C5), dim),
             keep: vocab.keep_thresholds(cfg.sample),
             noise: AliasTable::new(&vocab.counts, 0.75),
             words_done: AtomicU64::new(0),
@@ -230,9 +230,9 @@ impl<'a> Trainer<'a> {
             });
         }
         Trained {
-            word_vectors: sgd::plain_table(&self.words),
-            output_weights: sgd::plain_table(&self.out),
-            doc_vectors: sgd::plain_table(&self.doc_vectors),
+            word_vectors: self.words.to_plain(),
+            output_weights: self.out.to_plain(),
+            doc_vectors: self.doc_vectors.to_plain(),
             words: self.words_done(),
             seconds: started.elapsed().as_secs_f64(),
         }
@@ -247,8 +247,10 @@ impl<'a> Trainer<'a> {
         sigmoid: &Sigmoid,
     ) {
         let cfg = &self.cfg;
+        // Training works on rows padded to an even width (see `SharedTable`).
+        let stride = SharedTable::stride(cfg.dim);
         let ctx = Ctx {
-            dim: cfg.dim,
+            dim: stride,
             window: cfg.window.max(1),
             negative: cfg.negative,
             sigmoid,
@@ -258,8 +260,8 @@ impl<'a> Trainer<'a> {
                 hidden: true,
             },
         };
-        let mut scratch = Scratch::new(cfg.dim, cfg.window, cfg.negative);
-        let mut doc = vec![0.0f32; cfg.dim];
+        let mut scratch = Scratch::new(stride, cfg.window, cfg.negative);
+        let mut doc = vec![0.0f32; stride];
         let mut words = Vec::new();
         let mut local_words = 0u64;
         loop {
@@ -281,13 +283,13 @@ impl<'a> Trainer<'a> {
                     &mut rng,
                     &mut words,
                 );
-                self.doc_vectors[..].read(d, cfg.dim, &mut doc);
+                self.doc_vectors.read(d, stride, &mut doc);
                 let before = doc.clone();
                 match cfg.mode {
                     Mode::Dbow => {
                         sgd::dbow_document(
                             &ctx,
-                            &self.out[..],
+                            &self.out,
                             &words,
                             &mut doc,
                             alpha,
@@ -297,8 +299,8 @@ impl<'a> Trainer<'a> {
                         if cfg.dbow_words {
                             sgd::skipgram_document(
                                 &ctx,
-                                &self.words[..],
-                                &self.out[..],
+                                &self.words,
+                                &self.out,
                                 &words,
                                 alpha,
                                 &mut rng,
@@ -308,8 +310,8 @@ impl<'a> Trainer<'a> {
                     }
                     Mode::Dm => sgd::dm_document(
                         &ctx,
-                        &self.words[..],
-                        &self.out[..],
+                        &self.words,
+                        &self.out,
                         &words,
                         &mut doc,
                         alpha,
@@ -322,7 +324,7 @@ impl<'a> Trainer<'a> {
                 for (x, b) in doc.iter_mut().zip(&before) {
                     *x -= b;
                 }
-                self.doc_vectors[..].add(d, cfg.dim, &doc);
+                self.doc_vectors.add(d, stride, &doc);
                 local_words += words.len() as u64;
             }
             self.words_done.fetch_add(local_words, Ordering::Relaxed);
