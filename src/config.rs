@@ -236,6 +236,8 @@ impl AppConfig {
             database_url: Some(Secret::new(database_url)),
             templates_dir: root.join("templates"),
             public_dir: root.join("public"),
+            // No model unless a test trains one: never a developer's local data/ file.
+            model_path: PathBuf::new(),
             port: 0,
             ..AppConfig::defaults(Profile::Local)
         }

@@ -39,9 +39,13 @@ pub fn rocket(cfg: AppConfig) -> Rocket<Build> {
         .merge(("cli_colors", cfg.profile == Profile::Local))
         .merge(("template_dir", cfg.templates_dir.clone()));
     let public_dir = cfg.public_dir.clone();
+    let model_path = cfg.model_path.clone();
     let rocket = rocket::custom(figment)
         .manage(torch)
         .attach(Template::fairing())
+        .attach(AdHoc::on_ignite("model", move |rocket| async move {
+            rocket.manage(web::similar::ModelSlot(load_model(model_path).await))
+        }))
         .attach(AdHoc::try_on_ignite("collection store", move |rocket| async move {
             match open_store(&cfg).await {
                 Ok(store) => Ok(rocket.manage(store).manage(cfg)),
@@ -58,6 +62,30 @@ pub fn rocket(cfg: AppConfig) -> Rocket<Build> {
             })
         }));
     web::mount(rocket, &public_dir)
+}
+
+/// Loads the model file, if there is one. Without it the server still serves the collection,
+/// and the routes that need a model answer 503.
+async fn load_model(path: std::path::PathBuf) -> Option<std::sync::Arc<model::Doc2Vec>> {
+    if path.as_os_str().is_empty() || !path.exists() {
+        tracing::warn!(path = %path.display(), "no model file: similar-document routes answer 503 until `hamlet train` writes one");
+        return None;
+    }
+    let shown = path.display().to_string();
+    match rocket::tokio::task::spawn_blocking(move || model::file::load(&path)).await {
+        Ok(Ok(m)) => {
+            tracing::info!(path = %shown, documents = m.doc_ids().len(), vocab = m.vocab().len(), "model loaded");
+            Some(std::sync::Arc::new(m))
+        }
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "the model file cannot be used; serving without a model");
+            None
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "loading the model panicked; serving without a model");
+            None
+        }
+    }
 }
 
 /// Connects to the configured database and applies pending migrations.

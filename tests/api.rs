@@ -3,13 +3,19 @@
 
 mod common;
 
-use common::{import_subset, TestDb};
+use common::{import_rfc, import_subset, rfc_dir, TestDb};
 use hamlet::config::AppConfig;
+use hamlet::model::{file, Mode, ModelConfig};
 use rocket::http::{ContentType, Status};
 use rocket::local::asynchronous::Client;
 use serde_json::Value;
 
-both_backends!(health_and_documents, errors_have_one_shape, pages_render);
+both_backends!(
+    health_and_documents,
+    errors_have_one_shape,
+    pages_render,
+    similar_documents_and_recommendations
+);
 
 async fn client(db: &TestDb) -> Client {
     import_subset(&db.store().await).await;
@@ -127,4 +133,142 @@ async fn a_database_that_cannot_be_opened_stops_ignition() {
             "{e:?}"
         ),
     }
+}
+
+/// A small PV-DBOW model of QUIC and unrelated RFCs, served: similar documents by identifier
+/// and for a new text, with the result shape, limits, thresholds and errors.
+async fn similar_documents_and_recommendations(db: TestDb) {
+    let store = db.store().await;
+    let topics = "9000-9002,9114,9221,9250,9287,9308,9312,9368,9369,791,793,5321,5322,3501,1034,1035,4271,2328";
+    import_rfc(&store, rfc_dir(), topics).await.unwrap();
+    let texts: Vec<(i64, String)> = store
+        .texts()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(i, t)| (i.0, t))
+        .collect();
+    let config = ModelConfig {
+        mode: Mode::Dbow,
+        dim: 32,
+        min_count: 2,
+        epochs: 20,
+        max_doc_words: 0,
+        ..ModelConfig::default()
+    };
+    let (model, _) = hamlet::cli::train::train_model(&texts, config, 2, false).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.safetensors");
+    file::save(&model, &path).unwrap();
+    let mut cfg = AppConfig::for_tests(&db.url);
+    cfg.model_path = path;
+    let client = Client::tracked(hamlet::rocket(cfg))
+        .await
+        .expect("valid rocket");
+
+    let (status, health) = json(&client, "/health/").await;
+    assert_eq!(
+        (status, &health["model"]["loaded"]),
+        (Status::Ok, &Value::from(true))
+    );
+    let (status, body) = json(&client, "/api/documents/9000/similar?limit=5&min_score=-1").await;
+    assert_eq!(status, Status::Ok, "{body}");
+    let results = body["results"].as_array().unwrap();
+    assert_eq!(results.len(), 5);
+    for r in results {
+        for field in [
+            "identifier",
+            "title",
+            "year",
+            "authors",
+            "departments",
+            "url",
+            "score",
+        ] {
+            assert!(!r[field].is_null(), "result lacks {field}: {r}");
+        }
+    }
+    let ids: Vec<i64> = results
+        .iter()
+        .map(|r| r["identifier"].as_i64().unwrap())
+        .collect();
+    assert!(
+        !ids.contains(&9000) && (ids.contains(&9001) || ids.contains(&9002)),
+        "{ids:?}"
+    );
+    let scores: Vec<f64> = results
+        .iter()
+        .map(|r| r["score"].as_f64().unwrap())
+        .collect();
+    assert!(
+        scores.windows(2).all(|w| w[0] >= w[1]),
+        "best first: {scores:?}"
+    );
+    let (_, none) = json(&client, "/api/documents/9000/similar?min_score=0.9999").await;
+    assert_eq!(
+        none["results"].as_array().unwrap().len(),
+        0,
+        "the threshold filters"
+    );
+    let (status, _) = json(&client, "/api/documents/424242/similar").await;
+    assert_eq!(status, Status::NotFound);
+
+    let draft = serde_json::json!({"text": "A UDP transport with streams, connection IDs, loss recovery, congestion control and TLS 1.3 handshakes for QUIC.", "limit": 3, "min_score": -1.0});
+    let res = client
+        .post("/api/recommend")
+        .header(ContentType::JSON)
+        .body(draft.to_string())
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    let body: Value = res.into_json().await.unwrap();
+    let ids: Vec<i64> = body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["identifier"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 3);
+    assert!(
+        ids.iter()
+            .filter(
+                |i| [9000, 9001, 9002, 9114, 9221, 9250, 9287, 9308, 9312, 9368, 9369].contains(i)
+            )
+            .count()
+            >= 2,
+        "{ids:?}"
+    );
+    for (body, why) in [
+        ("{\"text\": \"   \"}", "empty"),
+        ("{\"txt\": 1}", "malformed"),
+        ("not json", "not JSON"),
+    ] {
+        let res = client
+            .post("/api/recommend")
+            .header(ContentType::JSON)
+            .body(body)
+            .dispatch()
+            .await;
+        assert_eq!(res.status(), Status::BadRequest, "{why}");
+        let err: Value = res.into_json().await.unwrap();
+        assert!(
+            err["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{why}: {err}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn without_a_model_the_model_routes_answer_503() {
+    let db = TestDb::new(common::Kind::Sqlite).await.unwrap();
+    let client = client(&db).await;
+    let res = client.get("/api/documents/9000/similar").dispatch().await;
+    assert_eq!(res.status(), Status::ServiceUnavailable);
+    assert_eq!(res.headers().get_one("Retry-After"), Some("5"));
+    let body: Value = res.into_json().await.unwrap();
+    assert!(body["error"]["message"].as_str().unwrap().contains("model"));
+    let (_, health) = json(&client, "/health").await;
+    assert_eq!(health["model"]["loaded"], false);
 }

@@ -167,8 +167,8 @@ pub struct Trained {
 }
 
 impl<'a> Trainer<'a> {
-    /// Sets up the tables: input vectors uniform in +-0.5/dim (seeded per row), output weights
-    /// zero, as gensim initialises them.
+    /// Sets up the tables: input vectors uniform in +-1/dim (seeded per row), output weights
+    /// zero, as gensim 4 initialises them.
     pub fn new(cfg: ModelConfig, vocab: &'a Vocab, docs: &'a [Vec<u32>]) -> Trainer<'a> {
         let dim = cfg.dim;
         let init = |rows: usize, salt: u64| -> Vec<f32> {
@@ -176,7 +176,9 @@ impl<'a> Trainer<'a> {
             for r in 0..rows {
                 let mut rng =
                     Rng::new(cfg.seed ^ salt ^ (r as u64).wrapping_mul(0x9E3779B97F4A7C15));
-                v.extend((0..dim).map(|_| (rng.unit() - 0.5) / dim as f32));
+                // gensim 4's prep_vectors: uniform in [-1, 1) / dim (inferred vectors start at
+                // half that range, as its pseudorandom_weak_vector does).
+                v.extend((0..dim).map(|_| (rng.unit() * 2.0 - 1.0) / dim as f32));
             }
             v
         };

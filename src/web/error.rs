@@ -19,6 +19,9 @@ pub enum Error {
     /// 400, with what is wrong with the request.
     #[error("{0}")]
     BadRequest(String),
+    /// 503: no model is loaded yet (train one, then restart the server).
+    #[error("the recommendation model is not loaded yet; try again later")]
+    ModelNotReady,
     /// 503: a dependency (the database) is down; the request may succeed later.
     #[error("the service is temporarily unavailable; try again shortly")]
     Unavailable(#[source] anyhow::Error),
@@ -51,7 +54,7 @@ impl Error {
         match self {
             Error::NotFound(_) => Status::NotFound,
             Error::BadRequest(_) => Status::BadRequest,
-            Error::Unavailable(_) => Status::ServiceUnavailable,
+            Error::Unavailable(_) | Error::ModelNotReady => Status::ServiceUnavailable,
             Error::Internal(_) => Status::InternalServerError,
         }
     }

@@ -6,6 +6,7 @@ use rocket::http::Status;
 use rocket::serde::json::Json;
 use rocket::State;
 
+use super::similar::ModelSlot;
 use crate::model::runtime::RuntimeInfo;
 use crate::store::Store;
 
@@ -13,6 +14,7 @@ use crate::store::Store;
 pub(crate) async fn health(
     store: &State<Store>,
     torch: &State<RuntimeInfo>,
+    model: &State<ModelSlot>,
 ) -> (Status, Json<serde_json::Value>) {
     let stats = store.stats().await;
     let (status, database) = match &stats {
@@ -33,6 +35,10 @@ pub(crate) async fn health(
         "database": database,
         "documents": stats.as_ref().map(|s| s.documents).ok(),
         "torch": torch.inner(),
+        "model": match &model.0 {
+            Some(m) => serde_json::json!({ "loaded": true, "documents": m.doc_ids().len(), "corpus_sha256": m.corpus().sha256 }),
+            None => serde_json::json!({ "loaded": false }),
+        },
     });
     (status, Json(body))
 }

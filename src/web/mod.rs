@@ -9,6 +9,7 @@ pub(crate) mod api;
 pub(crate) mod error;
 pub(crate) mod health;
 pub(crate) mod pages;
+pub(crate) mod similar;
 pub(crate) mod views;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,7 +27,14 @@ pub(crate) fn mount(rocket: Rocket<Build>, public_dir: &std::path::Path) -> Rock
     rocket
         .mount(
             "/",
-            rocket::routes![pages::home, pages::robots, health::health, api::document],
+            rocket::routes![
+                pages::home,
+                pages::robots,
+                health::health,
+                api::document,
+                similar::similar_documents,
+                similar::upload_and_match,
+            ],
         )
         .mount("/static", FileServer::from(public_dir).rank(20))
         .register("/", rocket::catchers![error::default_catcher])

@@ -41,6 +41,52 @@ pub(crate) struct DocumentView {
     pub cited_by: Vec<DocId>,
 }
 
+/// One similar document, as every result list shows it.
+#[derive(Debug, Serialize)]
+pub(crate) struct ResultView {
+    pub identifier: DocId,
+    pub title: String,
+    pub year: Option<i64>,
+    pub authors: Vec<PersonView>,
+    pub departments: Vec<String>,
+    pub url: Option<String>,
+    /// Cosine similarity in [-1, 1], rounded to 4 decimals.
+    pub score: f32,
+}
+
+/// `{"results": [...]}`, the shape of every result list.
+#[derive(Debug, Serialize)]
+pub(crate) struct Results {
+    pub results: Vec<ResultView>,
+}
+
+impl ResultView {
+    /// A result, with its document's metadata when the collection still has it.
+    pub(crate) fn new(hit: crate::model::Similar, doc: Option<DocumentRow>) -> ResultView {
+        let score = (hit.score * 10_000.0).round() / 10_000.0;
+        match doc {
+            Some(d) => ResultView {
+                identifier: d.identifier,
+                title: d.title,
+                year: d.year,
+                authors: d.authors.into_iter().map(PersonView::from).collect(),
+                departments: d.departments,
+                url: d.url,
+                score,
+            },
+            None => ResultView {
+                identifier: DocId(hit.identifier),
+                title: format!("Document {}", hit.identifier),
+                year: None,
+                authors: Vec::new(),
+                departments: Vec::new(),
+                url: None,
+                score,
+            },
+        }
+    }
+}
+
 impl From<(i64, String)> for PersonView {
     fn from((id, name): (i64, String)) -> PersonView {
         PersonView { id, name }
