@@ -141,13 +141,7 @@ async fn similar_documents_and_recommendations(db: TestDb) {
     let store = db.store().await;
     let topics = "9000-9002,9114,9221,9250,9287,9308,9312,9368,9369,791,793,5321,5322,3501,1034,1035,4271,2328";
     import_rfc(&store, rfc_dir(), topics).await.unwrap();
-    let texts: Vec<(i64, String)> = store
-        .texts()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|(i, t)| (i.0, t))
-        .collect();
+    let texts: Vec<(i64, String)> = hamlet::cli::train::collection_texts(&store).await.unwrap();
     let config = ModelConfig {
         mode: Mode::Dbow,
         dim: 32,

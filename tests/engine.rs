@@ -31,13 +31,7 @@ async fn texts(only: &str) -> (TestDb, Vec<(i64, String)>) {
     let db = TestDb::new(Kind::Sqlite).await.unwrap();
     let store = db.store().await;
     import_rfc(&store, rfc_dir(), only).await.unwrap();
-    let texts = store
-        .texts()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|(id, t)| (id.0, t))
-        .collect();
+    let texts = hamlet::cli::train::collection_texts(&store).await.unwrap();
     (db, texts)
 }
 

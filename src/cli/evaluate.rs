@@ -9,7 +9,7 @@ use anyhow::{bail, Context};
 use serde::Serialize;
 
 use super::model_opts::ModelOpts;
-use super::train::train_model;
+use super::train::{collection_texts, train_model};
 use crate::config::AppConfig;
 use crate::model::eval::{self, OddOneOut, Part, Retrieval};
 use crate::store::Store;
@@ -102,12 +102,7 @@ pub async fn run(opts: Opts, cfg: &AppConfig) -> anyhow::Result<()> {
 /// Runs the evaluation on the collection in `store` (used by the CLI and the tests).
 pub async fn evaluate(store: &Store, opts: &Opts) -> anyhow::Result<Evaluation> {
     let started = Instant::now();
-    let texts: Vec<(i64, String)> = store
-        .texts()
-        .await?
-        .into_iter()
-        .map(|(id, t)| (id.0, t))
-        .collect();
+    let texts = collection_texts(store).await?;
     let links = store.citation_links().await?;
     let authors = store.authorships().await?;
     let departments = store.department_links().await?;

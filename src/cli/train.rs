@@ -59,12 +59,7 @@ pub async fn run(opts: Opts, cfg: &AppConfig) -> anyhow::Result<()> {
         .await
         .context("connecting to DATABASE_URL")?;
     store.migrate().await.context("applying migrations")?;
-    let texts: Vec<(i64, String)> = store
-        .texts()
-        .await?
-        .into_iter()
-        .map(|(id, t)| (id.0, t))
-        .collect();
+    let texts = collection_texts(&store).await?;
     store.close().await;
     if texts.is_empty() {
         anyhow::bail!(
@@ -87,6 +82,16 @@ pub async fn run(opts: Opts, cfg: &AppConfig) -> anyhow::Result<()> {
     );
     println!("wrote {} (sha256 {sha})", output.display());
     Ok(())
+}
+
+/// Every document's text as (identifier, text), in identifier order: what the model trains on.
+pub async fn collection_texts(store: &Store) -> anyhow::Result<Vec<(i64, String)>> {
+    Ok(store
+        .texts()
+        .await?
+        .into_iter()
+        .map(|(id, t)| (id.0, t))
+        .collect())
 }
 
 /// Prepares the corpus and trains, with progress bars on stderr when `progress` is set.
