@@ -3,9 +3,9 @@
 
 mod common;
 
-use common::{import_rfc, import_subset, rfc_dir, TestDb};
+use common::{import_rfc, import_subset, rfc_dir, small_dbow_config, TestDb, QUIC};
 use hamlet::config::AppConfig;
-use hamlet::model::{file, Mode, ModelConfig};
+use hamlet::model::file;
 use rocket::http::{ContentType, Status};
 use rocket::local::asynchronous::Client;
 use serde_json::Value;
@@ -142,14 +142,7 @@ async fn similar_documents_and_recommendations(db: TestDb) {
     let topics = "9000-9002,9114,9221,9250,9287,9308,9312,9368,9369,791,793,5321,5322,3501,1034,1035,4271,2328";
     import_rfc(&store, rfc_dir(), topics).await.unwrap();
     let texts: Vec<(i64, String)> = hamlet::cli::train::collection_texts(&store).await.unwrap();
-    let config = ModelConfig {
-        mode: Mode::Dbow,
-        dim: 32,
-        min_count: 2,
-        epochs: 20,
-        max_doc_words: 0,
-        ..ModelConfig::default()
-    };
+    let config = small_dbow_config();
     let (model, _) = hamlet::cli::train::train_model(&texts, config, 2, false).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.safetensors");
@@ -224,12 +217,7 @@ async fn similar_documents_and_recommendations(db: TestDb) {
         .collect();
     assert_eq!(ids.len(), 3);
     assert!(
-        ids.iter()
-            .filter(
-                |i| [9000, 9001, 9002, 9114, 9221, 9250, 9287, 9308, 9312, 9368, 9369].contains(i)
-            )
-            .count()
-            >= 2,
+        ids.iter().filter(|i| QUIC.contains(i)).count() >= 2,
         "{ids:?}"
     );
     for (body, why) in [

@@ -4,28 +4,14 @@
 
 mod common;
 
-use common::{import_rfc, rfc_dir, Kind, TestDb};
+use common::{import_rfc, rfc_dir, small_dbow_config, Kind, TestDb, QUIC};
 use hamlet::cli::evaluate::{evaluate, Opts as EvalOpts, SplitArg};
 use hamlet::cli::model_opts::{ModeArg, ModelOpts};
 use hamlet::cli::train::train_model;
 use hamlet::model::{file, Doc2Vec, Mode, ModelConfig};
 
-/// QUIC and its companions, and unrelated classics (IP, TCP, mail, DNS, BGP, HTTP/1.1).
-const QUIC: [i64; 11] = [
-    9000, 9001, 9002, 9114, 9221, 9250, 9287, 9308, 9312, 9368, 9369,
-];
+/// Topic subset: QUIC and its companions, and unrelated classics (IP, TCP, mail, DNS, BGP, HTTP/1.1).
 const TOPICS: &str = "9000-9002,9114,9221,9250,9287,9308,9312,9368,9369,791,793,5321,5322,3501,1034,1035,4271,2328,7230-7235,8446";
-
-fn small_config() -> ModelConfig {
-    ModelConfig {
-        mode: Mode::Dbow,
-        dim: 32,
-        min_count: 2,
-        epochs: 20,
-        max_doc_words: 0,
-        ..ModelConfig::default()
-    }
-}
 
 async fn texts(only: &str) -> (TestDb, Vec<(i64, String)>) {
     let db = TestDb::new(Kind::Sqlite).await.unwrap();
@@ -38,7 +24,7 @@ async fn texts(only: &str) -> (TestDb, Vec<(i64, String)>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn learns_which_rfcs_are_about_quic_and_infers_deterministically() {
     let (_db, texts) = texts(TOPICS).await;
-    let (model, stats) = train_model(&texts, small_config(), 2, false).unwrap();
+    let (model, stats) = train_model(&texts, small_dbow_config(), 2, false).unwrap();
     assert_eq!(stats.documents, texts.len());
     let top: Vec<i64> = model
         .similar_to_document(9000, 5, -1.0)

@@ -182,19 +182,16 @@ impl<'a> Trainer<'a> {
             }
             v
         };
+        let keep = vocab.keep_thresholds(cfg.sample);
         Trainer {
             words: SharedTable::new(&init(vocab.len(), 0x5157), dim),
             out: SharedTable::new(&vec![0.0; vocab.len() * dim], dim),
             doc_vectors: SharedTable::new(&init(docs.len(), 0xD0C5), dim),
-            keep: vocab.keep_thresholds(cfg.sample),
+            expected_words_per_epoch: expected_words(docs, &keep, cfg.max_doc_words),
+            keep,
             noise: AliasTable::new(&vocab.counts, 0.75),
             words_done: AtomicU64::new(0),
             epoch: AtomicUsize::new(0),
-            expected_words_per_epoch: expected_words(
-                docs,
-                &vocab.keep_thresholds(cfg.sample),
-                cfg.max_doc_words,
-            ),
             cfg,
             docs,
         }

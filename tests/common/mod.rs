@@ -123,6 +123,23 @@ pub fn rfc_dir() -> PathBuf {
 /// The RFCs the tests import: QUIC and what it cites, plus a few classics and a gap.
 pub const SUBSET: &str = "9000-9002,2119,8174,793,791,1149,14";
 
+/// QUIC and its companion RFCs: what a model of the topic subsets should find together.
+pub const QUIC: [i64; 11] = [
+    9000, 9001, 9002, 9114, 9221, 9250, 9287, 9308, 9312, 9368, 9369,
+];
+
+/// A small, quickly trained PV-DBOW configuration for the topic subsets of the tests.
+pub fn small_dbow_config() -> hamlet::model::ModelConfig {
+    hamlet::model::ModelConfig {
+        mode: hamlet::model::Mode::Dbow,
+        dim: 32,
+        min_count: 2,
+        epochs: 20,
+        max_doc_words: 0,
+        ..hamlet::model::ModelConfig::default()
+    }
+}
+
 pub async fn import_subset(store: &Store) -> ImportReport {
     import_rfc(store, rfc_dir(), SUBSET)
         .await
