@@ -115,6 +115,23 @@ pub struct AppConfig {
     /// `HAMLET_MODEL_PATH`: the model file `hamlet train` writes and `hamlet serve` loads.
     /// Default `data/model.safetensors`.
     pub model_path: PathBuf,
+    /// `SECRET_KEY`: signs the forms' CSRF tokens and captcha answers; at least 32 characters.
+    /// local: a random key per process (forms then expire on restart); heroku, aws: required
+    /// (app.json generates one).
+    pub secret_key: Option<Secret>,
+    /// `HAMLET_UPLOAD_MAX_BYTES`: the largest upload or request body accepted. Default 4194304
+    /// (4 MB, as the original).
+    pub upload_max_bytes: u64,
+    /// `HAMLET_UPLOAD_RATE_PER_MINUTE`: uploads (pages and API) one client may make per
+    /// minute; 0 turns the limit off. Default 10.
+    pub upload_rate_per_minute: u32,
+    /// `HAMLET_TRUSTED_PROXIES`: comma-separated addresses or CIDR ranges whose
+    /// `X-Forwarded-For` is believed; `*` trusts every peer. local: none; heroku: `*` (only
+    /// the router reaches a dyno); aws: the private ranges (the load balancer's VPC).
+    pub trusted_proxies: String,
+    /// `HAMLET_CAPTCHA`: ask a small arithmetic question on the upload forms, as the
+    /// original's captcha did. Default false.
+    pub captcha: bool,
 }
 
 /// Every setting: its field in `AppConfig` and the environment variable that sets it.
@@ -129,7 +146,15 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("templates_dir", "HAMLET_TEMPLATES_DIR"),
     ("public_dir", "HAMLET_PUBLIC_DIR"),
     ("model_path", "HAMLET_MODEL_PATH"),
+    ("secret_key", "SECRET_KEY"),
+    ("upload_max_bytes", "HAMLET_UPLOAD_MAX_BYTES"),
+    ("upload_rate_per_minute", "HAMLET_UPLOAD_RATE_PER_MINUTE"),
+    ("trusted_proxies", "HAMLET_TRUSTED_PROXIES"),
+    ("captcha", "HAMLET_CAPTCHA"),
 ];
+
+/// Settings whose values are always strings (a numeric-looking key or password stays text).
+const STRING_SETTINGS: &[&str] = &["database_url", "secret_key", "trusted_proxies"];
 
 /// Variables read besides `SETTINGS`: the aws profile's database parts.
 pub const RDS_VARS: &[&str] = &[
@@ -180,6 +205,15 @@ impl AppConfig {
             templates_dir: PathBuf::from("templates"),
             public_dir: PathBuf::from("public"),
             model_path: PathBuf::from("data/model.safetensors"),
+            secret_key: None,
+            upload_max_bytes: 4 << 20,
+            upload_rate_per_minute: 10,
+            trusted_proxies: match profile {
+                Profile::Local => String::new(),
+                Profile::Heroku => "*".into(),
+                Profile::Aws => "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16".into(),
+            },
+            captcha: false,
         }
     }
 
@@ -212,9 +246,13 @@ impl AppConfig {
         // "8000" becomes a number and "abc" for a number is a type error naming its key.
         let mut figment = Figment::from(Serialized::defaults(AppConfig::defaults(profile)));
         for (key, value) in values {
-            let parsed: figment::value::Value = value
-                .parse()
-                .unwrap_or_else(|e: std::convert::Infallible| match e {});
+            let parsed: figment::value::Value = if STRING_SETTINGS.contains(&key) {
+                value.into()
+            } else {
+                value
+                    .parse()
+                    .unwrap_or_else(|e: std::convert::Infallible| match e {})
+            };
             figment = figment.merge((key, parsed));
         }
         let config: AppConfig = figment.extract().map_err(|e| {
@@ -257,6 +295,31 @@ impl AppConfig {
         })?;
         Backend::from_url(url.expose())
             .map_err(|e| ConfigError::new("DATABASE_URL", e.to_string()))?;
+        match &self.secret_key {
+            Some(k) if k.expose().chars().count() < 32 => {
+                return Err(ConfigError::new(
+                    "SECRET_KEY",
+                    "must be at least 32 characters (e.g. `openssl rand -hex 32`)",
+                ))
+            }
+            None if self.profile != Profile::Local => {
+                return Err(ConfigError::new(
+                    "SECRET_KEY",
+                    format!(
+                        "required on {} (e.g. `openssl rand -hex 32`)",
+                        self.profile.name()
+                    ),
+                ))
+            }
+            _ => {}
+        }
+        self.trusted_proxy_nets()?;
+        if self.upload_max_bytes < 1024 {
+            return Err(ConfigError::new(
+                "HAMLET_UPLOAD_MAX_BYTES",
+                format!("must be at least 1024, got {}", self.upload_max_bytes),
+            ));
+        }
         if !(1..=256).contains(&self.torch_threads) {
             return Err(ConfigError::new(
                 "HAMLET_TORCH_THREADS",
@@ -273,6 +336,30 @@ impl AppConfig {
             ));
         }
         Ok(())
+    }
+
+    /// `HAMLET_TRUSTED_PROXIES` parsed: `None` trusts every peer (`*`).
+    pub fn trusted_proxy_nets(&self) -> Result<Option<Vec<ipnet::IpNet>>, ConfigError> {
+        let mut nets = Vec::new();
+        for part in self.trusted_proxies.split(',').map(str::trim) {
+            if part.is_empty() {
+                continue;
+            }
+            if part == "*" {
+                return Ok(None);
+            }
+            let net = part
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| part.parse::<IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    ConfigError::new(
+                        "HAMLET_TRUSTED_PROXIES",
+                        format!("{part:?} is not an IP address or CIDR range"),
+                    )
+                })?;
+            nets.push(net);
+        }
+        Ok(Some(nets))
     }
 
     /// The database URL (validated to be present).
@@ -354,12 +441,52 @@ mod tests {
             ("HAMLET_PROFILE", "heroku"),
             ("DATABASE_URL", "postgres://u:p@h/db"),
             ("PORT", "5123"),
+            ("SECRET_KEY", "0123456789abcdef0123456789abcdef"),
         ])
         .unwrap();
         assert_eq!(c.port, 5123);
         assert_eq!(c.address.to_string(), "0.0.0.0");
         assert_eq!(c.log_format, LogFormat::Json);
         assert_eq!(c.backend(), Backend::Postgres);
+        assert_eq!(
+            c.trusted_proxy_nets().unwrap(),
+            None,
+            "the router is trusted"
+        );
+    }
+
+    #[test]
+    fn secret_key_is_required_outside_local_and_stays_text() {
+        let base = [
+            ("HAMLET_PROFILE", "heroku"),
+            ("DATABASE_URL", "postgres://u:p@h/db"),
+        ];
+        assert_eq!(load(&base).unwrap_err().var, "SECRET_KEY");
+        let short = [base[0], base[1], ("SECRET_KEY", "short")];
+        assert_eq!(load(&short).unwrap_err().var, "SECRET_KEY");
+        let digits = "12345678901234567890123456789012345";
+        let c = load(&[base[0], base[1], ("SECRET_KEY", digits)]).unwrap();
+        assert_eq!(c.secret_key.unwrap().expose(), digits);
+        assert!(
+            load(&[]).unwrap().secret_key.is_none(),
+            "local makes one per process"
+        );
+    }
+
+    #[test]
+    fn trusted_proxies_parse_or_name_the_variable() {
+        let c = load(&[("HAMLET_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1")]).unwrap();
+        assert_eq!(c.trusted_proxy_nets().unwrap().unwrap().len(), 2);
+        assert_eq!(
+            load(&[]).unwrap().trusted_proxy_nets().unwrap(),
+            Some(vec![])
+        );
+        assert_eq!(
+            load(&[("HAMLET_TRUSTED_PROXIES", "lb.example")])
+                .unwrap_err()
+                .var,
+            "HAMLET_TRUSTED_PROXIES"
+        );
     }
 
     #[test]
@@ -370,13 +497,19 @@ mod tests {
             ("RDS_DB_NAME", "hamlet"),
             ("RDS_USERNAME", "app"),
             ("RDS_PASSWORD", "p@ss/word"),
+            ("SECRET_KEY", "0123456789abcdef0123456789abcdef"),
         ])
         .unwrap();
         assert_eq!(
             c.database_url(),
             "postgres://app:p%40ss%2Fword@db.example:5432/hamlet"
         );
-        let err = load(&[("HAMLET_PROFILE", "aws"), ("RDS_HOSTNAME", "db")]).unwrap_err();
+        let err = load(&[
+            ("HAMLET_PROFILE", "aws"),
+            ("RDS_HOSTNAME", "db"),
+            ("SECRET_KEY", "0123456789abcdef0123456789abcdef"),
+        ])
+        .unwrap_err();
         assert_eq!(err.var, "RDS_DB_NAME");
     }
 

@@ -4,6 +4,7 @@
 //! Layout (one place per concern; dependencies point one way, `web`/`cli` -> `store`/`model`):
 //! - `config`: `AppConfig`, the only reader of environment variables.
 //! - `store`: the collection database (sqlx, SQLite or Postgres).
+//! - `extract`: the text of uploaded files (.txt, .docx, .pdf).
 //! - `ingest`: parsing collections (the RFC series, JSON lines) into store rows.
 //! - `model`: everything that touches libtorch.
 //! - `web`: Rocket routes, templates, the JSON API.
@@ -11,6 +12,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod extract;
 pub mod ingest;
 pub mod logging;
 pub mod model;
@@ -44,11 +46,14 @@ pub fn rocket(cfg: AppConfig) -> Rocket<Build> {
         .manage(torch)
         .attach(Template::fairing())
         .attach(AdHoc::on_ignite("model", move |rocket| async move {
-            rocket.manage(web::similar::ModelSlot(load_model(model_path).await))
+            rocket.manage(web::discover::ModelSlot(load_model(model_path).await))
         }))
         .attach(AdHoc::try_on_ignite("collection store", move |rocket| async move {
             match open_store(&cfg).await {
-                Ok(store) => Ok(rocket.manage(store).manage(cfg)),
+                Ok(store) => Ok(rocket
+                    .manage(store)
+                    .manage(web::guard::Shield::new(&cfg))
+                    .manage(cfg)),
                 Err(e) => {
                     tracing::error!(error = %format!("{e:#}"), "cannot open the collection database");
                     Err(rocket)

@@ -3,9 +3,8 @@
 
 mod common;
 
-use common::{import_rfc, import_subset, rfc_dir, small_dbow_config, TestDb, QUIC};
+use common::{import_rfc, import_subset, rfc_dir, topics_model, TestDb, QUIC, TOPICS};
 use hamlet::config::AppConfig;
-use hamlet::model::file;
 use rocket::http::{ContentType, Status};
 use rocket::local::asynchronous::Client;
 use serde_json::Value;
@@ -139,16 +138,9 @@ async fn a_database_that_cannot_be_opened_stops_ignition() {
 /// and for a new text, with the result shape, limits, thresholds and errors.
 async fn similar_documents_and_recommendations(db: TestDb) {
     let store = db.store().await;
-    let topics = "9000-9002,9114,9221,9250,9287,9308,9312,9368,9369,791,793,5321,5322,3501,1034,1035,4271,2328";
-    import_rfc(&store, rfc_dir(), topics).await.unwrap();
-    let texts: Vec<(i64, String)> = hamlet::cli::train::collection_texts(&store).await.unwrap();
-    let config = small_dbow_config();
-    let (model, _) = hamlet::cli::train::train_model(&texts, config, 2, false).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("m.safetensors");
-    file::save(&model, &path).unwrap();
+    import_rfc(&store, rfc_dir(), TOPICS).await.unwrap();
     let mut cfg = AppConfig::for_tests(&db.url);
-    cfg.model_path = path;
+    cfg.model_path = topics_model(&store).await;
     let client = Client::tracked(hamlet::rocket(cfg))
         .await
         .expect("valid rocket");

@@ -1,6 +1,6 @@
 //! Reading citations: the reference list of a document, and who in the collection cites it.
 
-use super::{col, opt, DocId, Result, Store};
+use super::{col, opt, param_list, DocId, Result, Store};
 
 /// One stored reference-list entry.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -26,19 +26,27 @@ impl Store {
         .bind(id.0)
         .fetch_all(self.pool())
         .await?;
+        rows.iter().map(citation).collect()
+    }
+
+    /// The reference lists of several documents, each in order, grouped by document.
+    pub async fn citations_of_many(&self, ids: &[DocId]) -> Result<Vec<(DocId, CitationRow)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT position, raw_ref, doi, url, author, title, year, target_identifier, \
+             document_identifier FROM citations WHERE document_identifier IN ({}) \
+             ORDER BY document_identifier, position",
+            param_list(self.backend(), ids.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for id in ids {
+            q = q.bind(id.0);
+        }
+        let rows = q.fetch_all(self.pool()).await?;
         rows.iter()
-            .map(|r| {
-                Ok(CitationRow {
-                    position: col(r, 0)?,
-                    raw_ref: col(r, 1)?,
-                    doi: opt(r, 2)?,
-                    url: opt(r, 3)?,
-                    author: opt(r, 4)?,
-                    title: opt(r, 5)?,
-                    year: opt(r, 6)?,
-                    target: opt::<i64>(r, 7)?.map(DocId),
-                })
-            })
+            .map(|r| Ok((DocId(col(r, 8)?), citation(r)?)))
             .collect()
     }
 
@@ -67,4 +75,18 @@ impl Store {
         .await?;
         Ok(rows.into_iter().map(|(d,)| DocId(d)).collect())
     }
+}
+
+/// A citation from the first eight columns of a row.
+fn citation(r: &sqlx::any::AnyRow) -> Result<CitationRow> {
+    Ok(CitationRow {
+        position: col(r, 0)?,
+        raw_ref: col(r, 1)?,
+        doi: opt(r, 2)?,
+        url: opt(r, 3)?,
+        author: opt(r, 4)?,
+        title: opt(r, 5)?,
+        year: opt(r, 6)?,
+        target: opt::<i64>(r, 7)?.map(DocId),
+    })
 }

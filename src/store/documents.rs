@@ -1,7 +1,9 @@
 //! Reading documents: one document with its authors, advisors and departments; collection
 //! counts; document texts for training.
 
-use super::{col, opt, DocId, Error, Result, Store};
+use std::collections::HashMap;
+
+use super::{col, opt, param_list, DocId, Error, Result, Store};
 
 /// A document as stored, with its people and departments resolved to names.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -34,41 +36,82 @@ pub struct CollectionStats {
 impl Store {
     /// One document, or `Error::NotFound`.
     pub async fn document(&self, id: DocId) -> Result<DocumentRow> {
-        let row = sqlx::query(
+        self.documents(&[id])
+            .await?
+            .pop()
+            .ok_or(Error::NotFound(id))
+    }
+
+    /// The documents of `ids` that exist, in the order asked, in three queries whatever
+    /// their number (result lists hydrate ten to fifty at once).
+    pub async fn documents(&self, ids: &[DocId]) -> Result<Vec<DocumentRow>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = param_list(self.backend(), ids.len());
+        fn bind_all<'q>(
+            sql: &'q str,
+            ids: &[DocId],
+        ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+            let mut q = sqlx::query(sql);
+            for id in ids {
+                q = q.bind(id.0);
+            }
+            q
+        }
+        let sql = format!(
             "SELECT identifier, title, year, degree, url, unextractable, word_count \
-             FROM documents WHERE identifier = $1",
-        )
-        .bind(id.0)
-        .fetch_optional(self.pool())
-        .await?
-        .ok_or(Error::NotFound(id))?;
-        let people: Vec<(i64, String, String)> = sqlx::query_as(
-            "SELECT p.id, p.name, c.role FROM contributions c JOIN people p ON p.id = c.person_id \
-             WHERE c.document_identifier = $1 ORDER BY c.role, c.position",
-        )
-        .bind(id.0)
-        .fetch_all(self.pool())
-        .await?;
-        let departments: Vec<(String,)> = sqlx::query_as(
-            "SELECT d.name FROM document_departments dd JOIN departments d ON d.id = dd.department_id \
-             WHERE dd.document_identifier = $1 ORDER BY d.name",
-        )
-        .bind(id.0)
-        .fetch_all(self.pool())
-        .await?;
-        let (authors, advisors) = split_roles(people);
-        Ok(DocumentRow {
-            identifier: DocId(col(&row, 0)?),
-            title: col(&row, 1)?,
-            year: opt(&row, 2)?,
-            degree: opt(&row, 3)?,
-            url: opt(&row, 4)?,
-            unextractable: col::<i64>(&row, 5)? != 0,
-            word_count: col(&row, 6)?,
-            authors,
-            advisors,
-            departments: departments.into_iter().map(|(n,)| n).collect(),
-        })
+             FROM documents WHERE identifier IN ({list})"
+        );
+        let rows = bind_all(&sql, ids).fetch_all(self.pool()).await?;
+        let sql = format!(
+            "SELECT c.document_identifier, p.id, p.name, c.role FROM contributions c \
+             JOIN people p ON p.id = c.person_id \
+             WHERE c.document_identifier IN ({list}) ORDER BY c.role, c.position"
+        );
+        let people = bind_all(&sql, ids).fetch_all(self.pool()).await?;
+        let sql = format!(
+            "SELECT dd.document_identifier, d.name FROM document_departments dd \
+             JOIN departments d ON d.id = dd.department_id \
+             WHERE dd.document_identifier IN ({list}) ORDER BY d.name"
+        );
+        let departments = bind_all(&sql, ids).fetch_all(self.pool()).await?;
+
+        let mut by_id: HashMap<i64, DocumentRow> = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let doc = DocumentRow {
+                identifier: DocId(col(row, 0)?),
+                title: col(row, 1)?,
+                year: opt(row, 2)?,
+                degree: opt(row, 3)?,
+                url: opt(row, 4)?,
+                unextractable: col::<i64>(row, 5)? != 0,
+                word_count: col(row, 6)?,
+                authors: Vec::new(),
+                advisors: Vec::new(),
+                departments: Vec::new(),
+            };
+            by_id.insert(doc.identifier.0, doc);
+        }
+        for row in &people {
+            let doc: i64 = col(row, 0)?;
+            let person = (col::<i64>(row, 1)?, col::<String>(row, 2)?);
+            let role: String = col(row, 3)?;
+            if let Some(d) = by_id.get_mut(&doc) {
+                if role == "advisor" {
+                    d.advisors.push(person);
+                } else {
+                    d.authors.push(person);
+                }
+            }
+        }
+        for row in &departments {
+            let doc: i64 = col(row, 0)?;
+            if let Some(d) = by_id.get_mut(&doc) {
+                d.departments.push(col(row, 1)?);
+            }
+        }
+        Ok(ids.iter().filter_map(|id| by_id.remove(&id.0)).collect())
     }
 
     /// How many documents, people, departments and citations the collection holds.
@@ -137,20 +180,4 @@ impl Store {
                 .await?;
         Ok(row.map(|(b,)| b))
     }
-}
-
-/// People of one role as (person id, name), in order.
-type People = Vec<(i64, String)>;
-
-fn split_roles(people: Vec<(i64, String, String)>) -> (People, People) {
-    let mut authors = Vec::new();
-    let mut advisors = Vec::new();
-    for (id, name, role) in people {
-        if role == "advisor" {
-            advisors.push((id, name));
-        } else {
-            authors.push((id, name));
-        }
-    }
-    (authors, advisors)
 }

@@ -15,6 +15,7 @@
 pub(crate) mod citations;
 pub(crate) mod documents;
 pub(crate) mod import;
+pub(crate) mod search;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -24,6 +25,7 @@ use sqlx::AnyPool;
 
 pub use documents::{CollectionStats, DocumentRow};
 pub use import::{ImportReport, ImportWriter, NewCitation, NewDepartment, NewDocument};
+pub use search::{PersonHit, TitleHit};
 
 /// A collection identifier (the DSpace handle suffix of a thesis, the number of an RFC).
 #[derive(

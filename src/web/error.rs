@@ -19,6 +19,22 @@ pub enum Error {
     /// 400, with what is wrong with the request.
     #[error("{0}")]
     BadRequest(String),
+    /// 403: a form without a valid CSRF token.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 413: the body is larger than `HAMLET_UPLOAD_MAX_BYTES`.
+    #[error("{0}")]
+    TooLarge(String),
+    /// 415: a file type we cannot read.
+    #[error("{0}")]
+    Unsupported(String),
+    /// 422: well-formed, but nothing can be done with it (an empty or damaged file, a
+    /// document without text).
+    #[error("{0}")]
+    Unprocessable(String),
+    /// 429: too many uploads; retry after this many seconds.
+    #[error("too many uploads from your address; try again in {0} seconds")]
+    TooManyRequests(u64),
     /// 503: no model is loaded yet (train one, then restart the server).
     #[error("the recommendation model is not loaded yet; try again later")]
     ModelNotReady,
@@ -54,6 +70,11 @@ impl Error {
         match self {
             Error::NotFound(_) => Status::NotFound,
             Error::BadRequest(_) => Status::BadRequest,
+            Error::Forbidden(_) => Status::Forbidden,
+            Error::TooLarge(_) => Status::PayloadTooLarge,
+            Error::Unsupported(_) => Status::UnsupportedMediaType,
+            Error::Unprocessable(_) => Status::UnprocessableEntity,
+            Error::TooManyRequests(_) => Status::TooManyRequests,
             Error::Unavailable(_) | Error::ModelNotReady => Status::ServiceUnavailable,
             Error::Internal(_) => Status::InternalServerError,
         }
@@ -71,7 +92,11 @@ impl<'r> Responder<'r, 'static> for Error {
             }
             _ => {}
         }
-        render(req, self.status(), &self.to_string())
+        let mut res = render(req, self.status(), &self.to_string())?;
+        if let Error::TooManyRequests(secs) = self {
+            res.set_raw_header("Retry-After", secs.to_string());
+        }
+        Ok(res)
     }
 }
 
@@ -104,6 +129,7 @@ pub(crate) fn default_catcher(status: Status, _req: &Request<'_>) -> CatcherResp
     let message = match status.code {
         404 => "there is nothing at this address".to_string(),
         422 | 400 => "the request could not be understood".to_string(),
+        413 => "the request is too large".to_string(),
         _ => status.reason().unwrap_or("error").to_lowercase(),
     };
     CatcherResponse(status, message)
@@ -114,5 +140,16 @@ pub(crate) struct CatcherResponse(Status, String);
 impl<'r> Responder<'r, 'static> for CatcherResponse {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
         render(req, self.0, &self.1)
+    }
+}
+
+impl From<crate::extract::ExtractError> for Error {
+    fn from(e: crate::extract::ExtractError) -> Error {
+        use crate::extract::ExtractError as E;
+        match e {
+            E::Unsupported(_) => Error::Unsupported(e.to_string()),
+            E::TooLarge(..) => Error::TooLarge(e.to_string()),
+            _ => Error::Unprocessable(e.to_string()),
+        }
     }
 }

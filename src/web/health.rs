@@ -6,7 +6,7 @@ use rocket::http::Status;
 use rocket::serde::json::Json;
 use rocket::State;
 
-use super::similar::ModelSlot;
+use super::discover::ModelSlot;
 use crate::model::runtime::RuntimeInfo;
 use crate::store::Store;
 

@@ -1,15 +1,19 @@
-//! The HTTP face of Hamlet: pages (`pages`), the JSON API (`api`), health (`health`), the one
-//! error type handlers return (`error`) and the JSON shapes (`views`).
+//! The HTTP face of Hamlet: pages (`pages`), the JSON API (`api`), the three tools both share
+//! (`discover`), submissions and uploads (`upload`), abuse protection and security headers
+//! (`guard`), health (`health`), the one error type handlers return (`error`) and the JSON
+//! shapes (`views`).
 //!
 //! Every route is mounted in `mount`, the single list: adding a path means adding it there
-//! (and to the README's route table). Handlers are thin: they call `store` (and, with the
-//! engine, `model`) and shape the result.
+//! (and to the README's route table). Handlers are thin: they call `discover` and `store` and
+//! shape the result.
 
 pub(crate) mod api;
+pub(crate) mod discover;
 pub(crate) mod error;
+pub(crate) mod guard;
 pub(crate) mod health;
 pub(crate) mod pages;
-pub(crate) mod similar;
+pub(crate) mod upload;
 pub(crate) mod views;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,16 +33,30 @@ pub(crate) fn mount(rocket: Rocket<Build>, public_dir: &std::path::Path) -> Rock
             "/",
             rocket::routes![
                 pages::home,
+                pages::about,
+                pages::search,
+                pages::similar_to,
+                pages::similar_to_author,
+                pages::upload_form,
+                pages::upload_submit,
+                pages::lit_review_form,
+                pages::lit_review_submit,
+                pages::autocomplete_thesis,
+                pages::autocomplete_author,
                 pages::robots,
                 health::health,
                 api::document,
-                similar::similar_documents,
-                similar::upload_and_match,
+                api::similar_documents,
+                api::similar_to_author,
+                api::search,
+                api::recommend,
+                api::lit_review,
             ],
         )
         .mount("/static", FileServer::from(public_dir).rank(20))
         .register("/", rocket::catchers![error::default_catcher])
         .attach(RequestLog)
+        .attach(guard::SecurityHeaders)
 }
 
 /// When a request started and the id it is logged under.

@@ -1,13 +1,26 @@
-//! HTML pages, rendered from `templates/` with Tera.
+//! HTML pages at the original's URLs, rendered from `templates/` with Tera. Each is a thin
+//! shell over `discover` (the same calls the JSON API makes). Forms post multipart bodies read
+//! by `upload::Submission`, carry a CSRF token, and on a bad upload re-render with the message,
+//! a 4xx status and the reader's pasted text kept.
+//!
+//! Routes are declared without the trailing slash; Rocket matches `/about` and `/about/` alike,
+//! so the original's URLs (which end in a slash) and the bare ones both work.
 
-use rocket::http::ContentType;
+use rocket::http::{ContentType, CookieJar, Status};
+use rocket::serde::json::Json;
 use rocket::State;
 use rocket_dyn_templates::{context, Template};
+use serde::Serialize;
 
-use super::error::Result;
+use super::api::parse_identifier;
+use super::discover::{self, Ask, ModelSlot};
+use super::error::{Error, Result};
+use super::guard::Shield;
+use super::upload::Submission;
+use super::views::ResultView;
 use crate::store::Store;
 
-/// `/`: what Hamlet is and what the collection holds.
+/// `/`: the three tools, and what the collection holds.
 #[rocket::get("/")]
 pub(crate) async fn home(store: &State<Store>) -> Result<Template> {
     let stats = store.stats().await?;
@@ -15,6 +28,326 @@ pub(crate) async fn home(store: &State<Store>) -> Result<Template> {
         "index",
         context! { stats, backend: store.backend().name() },
     ))
+}
+
+/// `/about/`: how it works, for librarians.
+#[rocket::get("/about")]
+pub(crate) async fn about(store: &State<Store>, model: &State<ModelSlot>) -> Result<Template> {
+    let stats = store.stats().await?;
+    let model = model.0.as_ref().map(|m| {
+        let c = m.config();
+        serde_json::json!({
+            "mode": match c.mode {
+                crate::model::Mode::Dm => "PV-DM (distributed memory)",
+                crate::model::Mode::Dbow => "PV-DBOW (distributed bag of words)",
+            },
+            "dim": c.dim,
+            "window": c.window,
+            "epochs": c.epochs,
+            "documents": m.doc_ids().len(),
+            "vocabulary": m.vocab().len(),
+        })
+    });
+    Ok(Template::render("about", context! { stats, model }))
+}
+
+/// `/similar_to/?title=...` or `?author=...`: the search page, with autocomplete; without
+/// script, submitting lists the matches.
+#[rocket::get("/similar_to?<title>&<author>")]
+pub(crate) async fn search(
+    store: &State<Store>,
+    title: Option<&str>,
+    author: Option<&str>,
+) -> Result<Template> {
+    let title = title.map(str::trim).filter(|q| !q.is_empty());
+    let author = author.map(str::trim).filter(|q| !q.is_empty());
+    let titles = match title {
+        Some(q) => Some(store.search_titles(q, 50).await?),
+        None => None,
+    };
+    let authors = match author {
+        Some(q) => Some(store.search_authors(q, 50).await?),
+        None => None,
+    };
+    Ok(Template::render(
+        "search",
+        context! { title, author, titles, authors },
+    ))
+}
+
+/// `/similar_to/<identifier>/?limit=N`: the documents most similar to one document.
+#[rocket::get("/similar_to/<identifier>?<limit>", rank = 2)]
+pub(crate) async fn similar_to(
+    store: &State<Store>,
+    model: &State<ModelSlot>,
+    identifier: &str,
+    limit: Option<usize>,
+) -> Result<Template> {
+    let id = parse_identifier(identifier)?;
+    let doc = store.document(id).await?;
+    let results = if doc.unextractable {
+        None
+    } else {
+        let ask = Ask::new(limit, None, discover::DOCUMENT_MIN_SCORE);
+        Some(discover::for_document(store, model, &doc, ask).await?)
+    };
+    let unextractable = doc.unextractable;
+    let subject = crate::model::Similar {
+        identifier: id.0,
+        score: 1.0,
+    };
+    Ok(Template::render(
+        "similar",
+        context! {
+            doc: ResultView::new(subject, Some(doc)),
+            unextractable,
+            results,
+            min_score: discover::DOCUMENT_MIN_SCORE,
+        },
+    ))
+}
+
+/// `/similar_to/author/<id>/`: for each document a person authored, its similar documents.
+#[rocket::get("/similar_to/author/<id>")]
+pub(crate) async fn similar_to_author(
+    store: &State<Store>,
+    model: &State<ModelSlot>,
+    id: &str,
+) -> Result<Template> {
+    let person = id
+        .trim()
+        .parse::<i64>()
+        .map_err(|_| Error::NotFound(format!("no person with id {id:?}")))?;
+    let ask = Ask::new(None, None, discover::DOCUMENT_MIN_SCORE);
+    let found = discover::for_author(store, model, person, ask).await?;
+    Ok(Template::render(
+        "author",
+        context! { author: found.author, documents: found.documents },
+    ))
+}
+
+/// Which upload tool a form page is.
+#[derive(Clone, Copy)]
+enum Tool {
+    Recommend,
+    LitReview,
+}
+
+impl Tool {
+    fn template(self) -> &'static str {
+        match self {
+            Tool::Recommend => "upload",
+            Tool::LitReview => "lit_review",
+        }
+    }
+}
+
+/// The captcha question shown on a form, when the captcha is on.
+#[derive(Serialize)]
+struct Captcha {
+    question: String,
+    token: String,
+}
+
+/// A form page: the form (token, captcha, the pasted text kept), and the outcome if any.
+fn form_page<T: Serialize>(
+    tool: Tool,
+    shield: &Shield,
+    jar: &CookieJar<'_>,
+    text: Option<String>,
+    error: Option<String>,
+    outcome: Option<T>,
+) -> Template {
+    let captcha = shield.captcha.then(|| {
+        let (question, token) = shield.captcha_question();
+        Captcha { question, token }
+    });
+    Template::render(
+        tool.template(),
+        context! {
+            csrf_token: shield.csrf_token(jar),
+            captcha,
+            text,
+            error,
+            outcome,
+            max_mb: 4,
+        },
+    )
+}
+
+/// `GET /upload/recommend/`: the uploaded-file oracle's form.
+#[rocket::get("/upload/recommend")]
+pub(crate) fn upload_form(shield: &State<Shield>, jar: &CookieJar<'_>) -> Template {
+    form_page::<()>(Tool::Recommend, shield, jar, None, None, None)
+}
+
+/// `POST /upload/recommend/`: "If you wrote this, you might also like...".
+#[rocket::post("/upload/recommend", data = "<submission>")]
+pub(crate) async fn upload_submit(
+    store: &State<Store>,
+    model: &State<ModelSlot>,
+    shield: &State<Shield>,
+    jar: &CookieJar<'_>,
+    submission: std::result::Result<Submission, Error>,
+) -> (Status, Template) {
+    let tool = Tool::Recommend;
+    let (text, ask) = match accept(shield, jar, submission).await {
+        Ok(t) => t,
+        Err((e, pasted)) => return failed(tool, shield, jar, pasted, e),
+    };
+    match discover::for_text(store, model, text, ask).await {
+        Ok(results) => (
+            Status::Ok,
+            form_page(tool, shield, jar, None, None, Some(results)),
+        ),
+        Err(e) => failed(tool, shield, jar, None, e),
+    }
+}
+
+/// `GET /citations/lit_review_buddy/`: the literature review buddy's form.
+#[rocket::get("/citations/lit_review_buddy")]
+pub(crate) fn lit_review_form(shield: &State<Shield>, jar: &CookieJar<'_>) -> Template {
+    form_page::<()>(Tool::LitReview, shield, jar, None, None, None)
+}
+
+/// `POST /citations/lit_review_buddy/`: what the documents similar to a draft cite.
+#[rocket::post("/citations/lit_review_buddy", data = "<submission>")]
+pub(crate) async fn lit_review_submit(
+    store: &State<Store>,
+    model: &State<ModelSlot>,
+    shield: &State<Shield>,
+    jar: &CookieJar<'_>,
+    submission: std::result::Result<Submission, Error>,
+) -> (Status, Template) {
+    let tool = Tool::LitReview;
+    let (text, ask) = match accept(shield, jar, submission).await {
+        Ok(t) => t,
+        Err((e, pasted)) => return failed(tool, shield, jar, pasted, e),
+    };
+    let review = match discover::for_text(store, model, text, ask).await {
+        Ok(results) => discover::lit_review(store, results).await,
+        Err(e) => Err(e),
+    };
+    match review {
+        Ok(review) => (
+            Status::Ok,
+            form_page(tool, shield, jar, None, None, Some(review)),
+        ),
+        Err(e) => failed(tool, shield, jar, None, e),
+    }
+}
+
+/// Checks the form's token and captcha and extracts its text; on failure, the error and the
+/// pasted text to show again.
+async fn accept(
+    shield: &Shield,
+    jar: &CookieJar<'_>,
+    submission: std::result::Result<Submission, Error>,
+) -> std::result::Result<(String, Ask), (Error, Option<String>)> {
+    let submission = submission.map_err(|e| (e, None))?;
+    let pasted = submission.text.clone();
+    let checks = shield
+        .check_csrf(jar, submission.csrf_token.as_deref())
+        .and_then(|()| {
+            shield.check_captcha(
+                submission.captcha_answer.as_deref(),
+                submission.captcha_token.as_deref(),
+            )
+        });
+    if let Err(e) = checks {
+        return Err((e, pasted));
+    }
+    let ask = Ask::new(submission.limit, None, discover::TEXT_MIN_SCORE);
+    match submission.into_text().await {
+        Ok(text) => Ok((text, ask)),
+        Err(e) => Err((e, pasted)),
+    }
+}
+
+/// The form again, with the error's message and status. Failures on our side are logged and
+/// shown without their cause, as everywhere.
+fn failed(
+    tool: Tool,
+    shield: &Shield,
+    jar: &CookieJar<'_>,
+    pasted: Option<String>,
+    e: Error,
+) -> (Status, Template) {
+    match &e {
+        Error::Internal(cause) => {
+            tracing::error!(error = %format!("{cause:#}"), "upload failed")
+        }
+        Error::Unavailable(cause) => {
+            tracing::warn!(error = %format!("{cause:#}"), "upload: dependency unavailable")
+        }
+        _ => {}
+    }
+    (
+        e.status(),
+        form_page::<()>(tool, shield, jar, pasted, Some(e.to_string()), None),
+    )
+}
+
+/// One autocomplete suggestion, in the shape the original's widgets used.
+#[derive(Serialize)]
+pub(crate) struct Suggestion {
+    id: i64,
+    text: String,
+}
+
+#[derive(Serialize)]
+pub(crate) struct Suggestions {
+    results: Vec<Suggestion>,
+}
+
+/// The shortest query worth a database round trip.
+const MIN_QUERY_CHARS: usize = 2;
+
+/// `/autocomplete/thesis/?q=`: titles of documents with text containing `q`.
+#[rocket::get("/autocomplete/thesis?<q>")]
+pub(crate) async fn autocomplete_thesis(
+    store: &State<Store>,
+    q: Option<&str>,
+) -> Result<Json<Suggestions>> {
+    let q = q.unwrap_or("").trim();
+    if q.chars().count() < MIN_QUERY_CHARS || q.chars().count() > 200 {
+        return Ok(Json(Suggestions { results: vec![] }));
+    }
+    let hits = store.search_titles(q, 10).await?;
+    Ok(Json(Suggestions {
+        results: hits
+            .into_iter()
+            .map(|h| Suggestion {
+                id: h.identifier.0,
+                text: match h.year {
+                    Some(y) => format!("{} ({y})", h.title),
+                    None => h.title,
+                },
+            })
+            .collect(),
+    }))
+}
+
+/// `/autocomplete/author/?q=`: authors whose name contains `q`.
+#[rocket::get("/autocomplete/author?<q>")]
+pub(crate) async fn autocomplete_author(
+    store: &State<Store>,
+    q: Option<&str>,
+) -> Result<Json<Suggestions>> {
+    let q = q.unwrap_or("").trim();
+    if q.chars().count() < MIN_QUERY_CHARS || q.chars().count() > 200 {
+        return Ok(Json(Suggestions { results: vec![] }));
+    }
+    let hits = store.search_authors(q, 10).await?;
+    Ok(Json(Suggestions {
+        results: hits
+            .into_iter()
+            .map(|h| Suggestion {
+                id: h.id,
+                text: h.name,
+            })
+            .collect(),
+    }))
 }
 
 /// `/robots.txt`: as in the original, crawlers may read /about/ and nothing else.

@@ -6,13 +6,13 @@ use serde::Serialize;
 use crate::store::citations::CitationRow;
 use crate::store::{DocId, DocumentRow};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub(crate) struct PersonView {
     pub id: i64,
     pub name: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub(crate) struct CitationView {
     pub raw_ref: String,
     pub title: Option<String>,
@@ -42,12 +42,13 @@ pub(crate) struct DocumentView {
 }
 
 /// One similar document, as every result list shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub(crate) struct ResultView {
     pub identifier: DocId,
     pub title: String,
     pub year: Option<i64>,
     pub authors: Vec<PersonView>,
+    pub advisors: Vec<PersonView>,
     pub departments: Vec<String>,
     pub url: Option<String>,
     /// Cosine similarity in [-1, 1], rounded to 4 decimals.
@@ -70,6 +71,7 @@ impl ResultView {
                 title: d.title,
                 year: d.year,
                 authors: d.authors.into_iter().map(PersonView::from).collect(),
+                advisors: d.advisors.into_iter().map(PersonView::from).collect(),
                 departments: d.departments,
                 url: d.url,
                 score,
@@ -79,6 +81,7 @@ impl ResultView {
                 title: format!("Document {}", hit.identifier),
                 year: None,
                 authors: Vec::new(),
+                advisors: Vec::new(),
                 departments: Vec::new(),
                 url: None,
                 score,

@@ -183,3 +183,128 @@ macro_rules! both_backends {
         }
     };
 }
+
+/// The topic subsets the model tests import: QUIC and its companions, and unrelated RFCs.
+pub const TOPICS: &str =
+    "9000-9002,9114,9221,9250,9287,9308,9312,9368,9369,791,793,5321,5322,3501,1034,1035,4271,2328";
+
+/// A small PV-DBOW model of `TOPICS`, trained once per test binary and shared (the texts are
+/// the same whichever backend imported them). `store` must hold `TOPICS`.
+pub async fn topics_model(store: &Store) -> PathBuf {
+    static MODEL: tokio::sync::OnceCell<(tempfile::TempDir, PathBuf)> =
+        tokio::sync::OnceCell::const_new();
+    let (_, path) = MODEL
+        .get_or_init(|| async {
+            let texts = hamlet::cli::train::collection_texts(store).await.unwrap();
+            let (model, _) =
+                hamlet::cli::train::train_model(&texts, small_dbow_config(), 2, false).unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("topics.safetensors");
+            hamlet::model::file::save(&model, &path).unwrap();
+            (dir, path)
+        })
+        .await;
+    path.clone()
+}
+
+/// A one-page PDF whose text layer holds `lines`, built by hand (correct xref offsets).
+pub fn tiny_pdf(lines: &[&str]) -> Vec<u8> {
+    let mut content = String::from("BT /F1 11 Tf 14 TL 50 760 Td\n");
+    for l in lines {
+        let escaped = l
+            .replace('\\', "\\\\")
+            .replace('(', "\\(")
+            .replace(')', "\\)");
+        content.push_str(&format!("({escaped}) Tj T*\n"));
+    }
+    content.push_str("ET");
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R \
+         /Resources << /Font << /F1 5 0 R >> >> >>"
+            .to_string(),
+        format!(
+            "<< /Length {} >>\nstream\n{content}\nendstream",
+            content.len()
+        ),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
+            .to_string(),
+    ];
+    let mut pdf = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = pdf.len();
+    pdf.extend(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    for o in offsets {
+        pdf.extend(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    pdf.extend(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    pdf
+}
+
+/// A minimal .docx whose body has one paragraph per item of `paragraphs`.
+pub fn tiny_docx(paragraphs: &[&str]) -> Vec<u8> {
+    use std::io::Write;
+    let mut body = String::new();
+    for p in paragraphs {
+        let escaped = p
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
+        body.push_str(&format!("<w:p><w:r><w:t>{escaped}</w:t></w:r></w:p>"));
+    }
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\
+         <w:document xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\">\
+         <w:body>{body}</w:body></w:document>"
+    );
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default();
+    w.start_file("[Content_Types].xml", opts).unwrap();
+    w.write_all(b"<?xml version=\"1.0\"?><Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\"/>").unwrap();
+    w.start_file("word/document.xml", opts).unwrap();
+    w.write_all(xml.as_bytes()).unwrap();
+    w.finish().unwrap().into_inner()
+}
+
+/// A multipart/form-data body: (name, filename, bytes) parts. Returns the content type and body.
+pub fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "hamlet-test-boundary-7d3f";
+    let mut body = Vec::new();
+    for (name, filename, bytes) in parts {
+        body.extend(format!("--{boundary}\r\n").as_bytes());
+        match filename {
+            Some(f) => body.extend(
+                format!(
+                    "Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\n\
+                     Content-Type: application/octet-stream\r\n\r\n"
+                )
+                .as_bytes(),
+            ),
+            None => body.extend(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            ),
+        }
+        body.extend_from_slice(bytes);
+        body.extend(b"\r\n");
+    }
+    body.extend(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// The upstream fixtures directory (`../shared/fixtures/hamlet-upstream`).
+pub fn upstream_fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/fixtures/hamlet-upstream")
+        .join(name)
+}

@@ -1,0 +1,350 @@
+//! The three tools, shared by the pages and the JSON API: documents similar to a document,
+//! to an author's documents, and to a new text; and the literature review of what similar
+//! documents cite. Also the model handle the server shares.
+//!
+//! Model calls are CPU work: they run on the blocking pool (`run_blocking`), never on Rocket's
+//! async workers, and they share the model without a lock, so every core serves.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::error::{Error, Result};
+use super::views::{CitationView, PersonView, ResultView};
+use crate::model::{Doc2Vec, Similar};
+use crate::store::{DocId, DocumentRow, Store};
+
+/// The loaded model, if any. A server without a model still serves the collection; the tools
+/// answer 503 until one is trained and the server restarted.
+pub(crate) struct ModelSlot(pub Option<Arc<Doc2Vec>>);
+
+impl ModelSlot {
+    pub(crate) fn get(&self) -> Result<Arc<Doc2Vec>> {
+        self.0.clone().ok_or(Error::ModelNotReady)
+    }
+}
+
+/// The most results a caller may ask for (the original never showed more than 50).
+pub(crate) const MAX_LIMIT: usize = 50;
+/// The original's thresholds: known documents, and uploaded texts.
+pub(crate) const DOCUMENT_MIN_SCORE: f32 = 0.75;
+pub(crate) const TEXT_MIN_SCORE: f32 = 0.65;
+
+/// How many results, and how similar, a request asked for (defaults filled in).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ask {
+    pub limit: usize,
+    pub min_score: f32,
+}
+
+impl Ask {
+    pub(crate) fn new(limit: Option<usize>, min_score: Option<f32>, default_min: f32) -> Ask {
+        Ask {
+            limit: limit.unwrap_or(10).clamp(1, MAX_LIMIT),
+            min_score: min_score
+                .filter(|s| s.is_finite())
+                .unwrap_or(default_min)
+                .clamp(-1.0, 1.0),
+        }
+    }
+}
+
+/// Runs CPU work on the blocking pool; a panic there becomes a 500, not a dead worker.
+pub(crate) async fn run_blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T> {
+    rocket::tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Internal(anyhow::anyhow!("model task failed: {e}")))
+}
+
+/// The documents most similar to `doc`. A document without text has no vector: 422.
+pub(crate) async fn for_document(
+    store: &Store,
+    model: &ModelSlot,
+    doc: &DocumentRow,
+    ask: Ask,
+) -> Result<Vec<ResultView>> {
+    let id = doc.identifier;
+    if doc.unextractable {
+        return Err(Error::Unprocessable(format!(
+            "document {id} has no extractable text, so nothing can be compared with it"
+        )));
+    }
+    let model = model.get()?;
+    let hits = run_blocking(move || model.similar_to_document(id.0, ask.limit, ask.min_score))
+        .await?
+        .map_err(|_| {
+            Error::Unprocessable(format!(
+                "document {id} is in the collection but not in the model; retrain to include it"
+            ))
+        })?;
+    hydrate(store, hits).await
+}
+
+/// The documents most similar to a new text (inferred deterministically).
+pub(crate) async fn for_text(
+    store: &Store,
+    model: &ModelSlot,
+    text: String,
+    ask: Ask,
+) -> Result<Vec<ResultView>> {
+    let model = model.get()?;
+    let hits = run_blocking(move || model.similar_to_text(&text, ask.limit, ask.min_score)).await?;
+    hydrate(store, hits).await
+}
+
+/// One of an author's documents and the documents similar to it.
+#[derive(Debug, Serialize)]
+pub(crate) struct AuthoredDocument {
+    pub document: ResultView,
+    pub unextractable: bool,
+    pub results: Vec<ResultView>,
+}
+
+/// `for_document` for each document a person authored, plus one merged list (each similar
+/// document once, at its best score, the author's own documents left out).
+#[derive(Debug, Serialize)]
+pub(crate) struct AuthorResults {
+    pub author: PersonView,
+    pub results: Vec<ResultView>,
+    pub documents: Vec<AuthoredDocument>,
+}
+
+pub(crate) async fn for_author(
+    store: &Store,
+    model: &ModelSlot,
+    person: i64,
+    ask: Ask,
+) -> Result<AuthorResults> {
+    let name = store
+        .person(person)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("no person with id {person}")))?;
+    let ids = store.authored_by(person).await?;
+    let docs = store.documents(&ids).await?;
+    let model = model.get()?;
+    let own: Vec<i64> = ids.iter().map(|d| d.0).collect();
+    let queries: Vec<(i64, bool)> = docs
+        .iter()
+        .map(|d| (d.identifier.0, d.unextractable))
+        .collect();
+    // One blocking task for every document: a prolific author costs one hop, not many.
+    let hit_lists = run_blocking(move || {
+        queries
+            .into_iter()
+            .map(|(id, unextractable)| {
+                if unextractable {
+                    return Vec::new();
+                }
+                model
+                    .similar_to_document(id, ask.limit + own.len(), ask.min_score)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|h| !own.contains(&h.identifier))
+                    .take(ask.limit)
+                    .collect()
+            })
+            .collect::<Vec<Vec<Similar>>>()
+    })
+    .await?;
+
+    let mut best: HashMap<i64, f32> = HashMap::new();
+    for hit in hit_lists.iter().flatten() {
+        let s = best.entry(hit.identifier).or_insert(hit.score);
+        *s = s.max(hit.score);
+    }
+    let mut merged: Vec<Similar> = best
+        .into_iter()
+        .map(|(identifier, score)| Similar { identifier, score })
+        .collect();
+    merged.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then(a.identifier.cmp(&b.identifier))
+    });
+    merged.truncate(ask.limit);
+
+    let mut documents = Vec::with_capacity(docs.len());
+    for (doc, hits) in docs.into_iter().zip(hit_lists) {
+        let unextractable = doc.unextractable;
+        let hit = Similar {
+            identifier: doc.identifier.0,
+            score: 1.0,
+        };
+        documents.push(AuthoredDocument {
+            document: ResultView::new(hit, Some(doc)),
+            unextractable,
+            results: hydrate(store, hits).await?,
+        });
+    }
+    Ok(AuthorResults {
+        author: PersonView { id: person, name },
+        results: hydrate(store, merged).await?,
+        documents,
+    })
+}
+
+/// A work cited by several of the similar documents.
+#[derive(Debug, Serialize)]
+pub(crate) struct CitedWork {
+    /// The reference as first seen.
+    pub raw_ref: String,
+    pub title: Option<String>,
+    pub year: Option<i64>,
+    /// The cited document's identifier when it is in the collection.
+    pub identifier: Option<DocId>,
+    /// Its title in the collection, when it is there.
+    pub collection_title: Option<String>,
+    /// The sum of the similarity scores of the documents citing it.
+    pub weight: f32,
+    /// Which of the similar documents cite it.
+    pub cited_by: Vec<DocId>,
+}
+
+/// One similar document's reference list, as the original showed it.
+#[derive(Debug, Serialize)]
+pub(crate) struct CitationsOf {
+    pub document: ResultView,
+    pub citations: Vec<CitationView>,
+}
+
+/// The literature review: similar documents, the works several of them cite (ranked by the
+/// summed similarity of their citers), and every reference list.
+#[derive(Debug, Serialize)]
+pub(crate) struct LitReview {
+    pub results: Vec<ResultView>,
+    pub cited_works: Vec<CitedWork>,
+    pub citations: Vec<CitationsOf>,
+}
+
+/// The most ranked works listed.
+const MAX_CITED_WORKS: usize = 50;
+
+pub(crate) async fn lit_review(store: &Store, results: Vec<ResultView>) -> Result<LitReview> {
+    let ids: Vec<DocId> = results.iter().map(|r| r.identifier).collect();
+    let rows = store.citations_of_many(&ids).await?;
+    let score_of: HashMap<DocId, f32> = results.iter().map(|r| (r.identifier, r.score)).collect();
+
+    let mut works: HashMap<String, CitedWork> = HashMap::new();
+    let mut lists: HashMap<DocId, Vec<CitationView>> = HashMap::new();
+    for (citing, c) in rows {
+        let key = work_key(c.target, c.doi.as_deref(), &c.raw_ref);
+        let entry = works.entry(key).or_insert_with(|| CitedWork {
+            raw_ref: c.raw_ref.clone(),
+            title: c.title.clone(),
+            year: c.year,
+            identifier: c.target,
+            collection_title: None,
+            weight: 0.0,
+            cited_by: Vec::new(),
+        });
+        if !entry.cited_by.contains(&citing) {
+            entry.cited_by.push(citing);
+            entry.weight += score_of.get(&citing).copied().unwrap_or(0.0).max(0.0);
+        }
+        lists.entry(citing).or_default().push(CitationView::from(c));
+    }
+    let mut cited_works: Vec<CitedWork> = works
+        .into_values()
+        .filter(|w| w.cited_by.len() >= 2)
+        .collect();
+    cited_works.sort_by(|a, b| {
+        b.weight
+            .total_cmp(&a.weight)
+            .then(b.cited_by.len().cmp(&a.cited_by.len()))
+            .then(a.raw_ref.cmp(&b.raw_ref))
+    });
+    cited_works.truncate(MAX_CITED_WORKS);
+    let targets: Vec<DocId> = cited_works.iter().filter_map(|w| w.identifier).collect();
+    let titles: HashMap<DocId, String> = store
+        .documents(&targets)
+        .await?
+        .into_iter()
+        .map(|d| (d.identifier, d.title))
+        .collect();
+    for w in &mut cited_works {
+        w.weight = (w.weight * 10_000.0).round() / 10_000.0;
+        w.collection_title = w.identifier.and_then(|id| titles.get(&id).cloned());
+    }
+    let citations = results
+        .iter()
+        .map(|r| CitationsOf {
+            document: r.clone(),
+            citations: lists.remove(&r.identifier).unwrap_or_default(),
+        })
+        .collect();
+    Ok(LitReview {
+        results,
+        cited_works,
+        citations,
+    })
+}
+
+/// Which references are the same work: the collection document, else the DOI, else the
+/// reference text with case, punctuation and spacing ignored.
+fn work_key(target: Option<DocId>, doi: Option<&str>, raw: &str) -> String {
+    if let Some(t) = target {
+        return format!("doc:{t}");
+    }
+    if let Some(d) = doi.filter(|d| !d.trim().is_empty()) {
+        return format!("doi:{}", d.trim().to_lowercase());
+    }
+    let mut key = String::from("ref:");
+    let mut space = false;
+    for c in raw.chars() {
+        if c.is_alphanumeric() {
+            if space && key.len() > 4 {
+                key.push(' ');
+            }
+            space = false;
+            key.extend(c.to_lowercase());
+        } else {
+            space = true;
+        }
+    }
+    key
+}
+
+/// Result items with their metadata, fetched in one batch; a document the model knows but
+/// the database lost is shown by identifier alone rather than dropped.
+pub(crate) async fn hydrate(store: &Store, hits: Vec<Similar>) -> Result<Vec<ResultView>> {
+    let ids: Vec<DocId> = hits.iter().map(|h| DocId(h.identifier)).collect();
+    let mut docs: HashMap<DocId, DocumentRow> = store
+        .documents(&ids)
+        .await?
+        .into_iter()
+        .map(|d| (d.identifier, d))
+        .collect();
+    Ok(hits
+        .into_iter()
+        .map(|hit| {
+            let doc = docs.remove(&DocId(hit.identifier));
+            ResultView::new(hit, doc)
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn works_are_keyed_by_target_then_doi_then_text() {
+        assert_eq!(work_key(Some(DocId(791)), Some("10.1/x"), "x"), "doc:791");
+        assert_eq!(work_key(None, Some(" 10.1/ABC "), "x"), "doi:10.1/abc");
+        assert_eq!(
+            work_key(None, None, "Smith, J.  (1999). Networks!"),
+            work_key(None, None, "smith j 1999 networks")
+        );
+    }
+
+    #[test]
+    fn asks_are_clamped() {
+        let a = Ask::new(Some(500), Some(f32::NAN), 0.75);
+        assert_eq!((a.limit, a.min_score), (MAX_LIMIT, 0.75));
+        let a = Ask::new(Some(0), Some(-3.0), 0.65);
+        assert_eq!((a.limit, a.min_score), (1, -1.0));
+    }
+}
