@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, on SQLite and on PostgreSQL: the README's test command, and what
-# .ci/run runs. Installs what a fresh machine lacks (libtorch from PyPI, a Postgres server
-# where none answers), then formatting and lint checks, then every test.
+# .ci/run runs. Installs what a fresh machine lacks (libtorch from PyPI, Debian's Chromium and
+# ChromeDriver for the browser test, a Postgres server where none answers), then formatting
+# and lint checks, then every test.
 #
 # Tests build in release mode: the run command builds release too, so the heavy dependencies
 # (torch-sys's C++ wrapper, sqlx, rocket) compile once for both.
@@ -9,6 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup-libtorch.sh
+bash scripts/setup-browser.sh
 TEST_DATABASE_URL=$(bash scripts/ensure-postgres.sh)
 export TEST_DATABASE_URL
 echo "test.sh: Postgres tests use ${TEST_DATABASE_URL%%@*}@… (a fresh database per test)"

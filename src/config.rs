@@ -129,6 +129,12 @@ pub struct AppConfig {
     /// `X-Forwarded-For` is believed; `*` trusts every peer. local: none; heroku: `*` (only
     /// the router reaches a dyno); aws: the private ranges (the load balancer's VPC).
     pub trusted_proxies: String,
+    /// `HAMLET_DOCUMENT_MIN_SCORE`: the default least similarity of results for a known
+    /// document. Default 0.75, as the original.
+    pub document_min_score: f32,
+    /// `HAMLET_TEXT_MIN_SCORE`: the default least similarity of results for an uploaded or
+    /// pasted text. Default 0.65, as the original.
+    pub text_min_score: f32,
     /// `HAMLET_CAPTCHA`: ask a small arithmetic question on the upload forms, as the
     /// original's captcha did. Default false.
     pub captcha: bool,
@@ -150,6 +156,8 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("upload_max_bytes", "HAMLET_UPLOAD_MAX_BYTES"),
     ("upload_rate_per_minute", "HAMLET_UPLOAD_RATE_PER_MINUTE"),
     ("trusted_proxies", "HAMLET_TRUSTED_PROXIES"),
+    ("document_min_score", "HAMLET_DOCUMENT_MIN_SCORE"),
+    ("text_min_score", "HAMLET_TEXT_MIN_SCORE"),
     ("captcha", "HAMLET_CAPTCHA"),
 ];
 
@@ -213,6 +221,8 @@ impl AppConfig {
                 Profile::Heroku => "*".into(),
                 Profile::Aws => "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16".into(),
             },
+            document_min_score: 0.75,
+            text_min_score: 0.65,
             captcha: false,
         }
     }
@@ -314,6 +324,17 @@ impl AppConfig {
             _ => {}
         }
         self.trusted_proxy_nets()?;
+        for (var, v) in [
+            ("HAMLET_DOCUMENT_MIN_SCORE", self.document_min_score),
+            ("HAMLET_TEXT_MIN_SCORE", self.text_min_score),
+        ] {
+            if !(-1.0..=1.0).contains(&v) {
+                return Err(ConfigError::new(
+                    var,
+                    format!("a cosine similarity between -1 and 1, got {v}"),
+                ));
+            }
+        }
         if self.upload_max_bytes < 1024 {
             return Err(ConfigError::new(
                 "HAMLET_UPLOAD_MAX_BYTES",

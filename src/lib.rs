@@ -42,16 +42,22 @@ pub fn rocket(cfg: AppConfig) -> Rocket<Build> {
         .merge(("template_dir", cfg.templates_dir.clone()));
     let public_dir = cfg.public_dir.clone();
     let model_path = cfg.model_path.clone();
+    let (document_min_score, text_min_score) = (cfg.document_min_score, cfg.text_min_score);
     let rocket = rocket::custom(figment)
         .manage(torch)
         .attach(Template::fairing())
         .attach(AdHoc::on_ignite("model", move |rocket| async move {
-            rocket.manage(web::discover::ModelSlot(load_model(model_path).await))
+            rocket.manage(web::discover::Engine {
+                model: load_model(model_path).await,
+                document_min_score,
+                text_min_score,
+            })
         }))
         .attach(AdHoc::try_on_ignite("collection store", move |rocket| async move {
             match open_store(&cfg).await {
-                Ok(store) => Ok(rocket
+                Ok((store, catalog)) => Ok(rocket
                     .manage(store)
+                    .manage(catalog)
                     .manage(web::guard::Shield::new(&cfg))
                     .manage(cfg)),
                 Err(e) => {
@@ -62,6 +68,9 @@ pub fn rocket(cfg: AppConfig) -> Rocket<Build> {
         }))
         .attach(AdHoc::on_liftoff("liftoff", |rocket| {
             Box::pin(async move {
+                if let Some(catalog) = rocket.state::<std::sync::Arc<web::catalog::Catalog>>() {
+                    rocket::tokio::spawn(catalog.clone().keep_fresh());
+                }
                 let c = rocket.config();
                 tracing::info!(address = %c.address, port = c.port, "hamlet is listening");
             })
@@ -93,8 +102,10 @@ async fn load_model(path: std::path::PathBuf) -> Option<std::sync::Arc<model::Do
     }
 }
 
-/// Connects to the configured database and applies pending migrations.
-async fn open_store(cfg: &AppConfig) -> anyhow::Result<Store> {
+/// Connects to the configured database, applies pending migrations and reads the catalog.
+async fn open_store(
+    cfg: &AppConfig,
+) -> anyhow::Result<(Store, std::sync::Arc<web::catalog::Catalog>)> {
     use anyhow::Context;
     let store = Store::connect_lazy(cfg.database_url(), cfg.db_max_connections)?;
     let applied = store
@@ -106,5 +117,8 @@ async fn open_store(cfg: &AppConfig) -> anyhow::Result<Store> {
         migrations_applied = applied,
         "database ready"
     );
-    Ok(store)
+    let catalog = web::catalog::Catalog::load(store.clone())
+        .await
+        .context("reading the catalog of documents")?;
+    Ok((store, std::sync::Arc::new(catalog)))
 }

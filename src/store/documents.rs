@@ -59,59 +59,39 @@ impl Store {
             }
             q
         }
-        let sql = format!(
-            "SELECT identifier, title, year, degree, url, unextractable, word_count \
-             FROM documents WHERE identifier IN ({list})"
-        );
-        let rows = bind_all(&sql, ids).fetch_all(self.pool()).await?;
-        let sql = format!(
-            "SELECT c.document_identifier, p.id, p.name, c.role FROM contributions c \
-             JOIN people p ON p.id = c.person_id \
-             WHERE c.document_identifier IN ({list}) ORDER BY c.role, c.position"
-        );
-        let people = bind_all(&sql, ids).fetch_all(self.pool()).await?;
-        let sql = format!(
-            "SELECT dd.document_identifier, d.name FROM document_departments dd \
-             JOIN departments d ON d.id = dd.department_id \
-             WHERE dd.document_identifier IN ({list}) ORDER BY d.name"
-        );
-        let departments = bind_all(&sql, ids).fetch_all(self.pool()).await?;
-
-        let mut by_id: HashMap<i64, DocumentRow> = HashMap::with_capacity(rows.len());
-        for row in &rows {
-            let doc = DocumentRow {
-                identifier: DocId(col(row, 0)?),
-                title: col(row, 1)?,
-                year: opt(row, 2)?,
-                degree: opt(row, 3)?,
-                url: opt(row, 4)?,
-                unextractable: col::<i64>(row, 5)? != 0,
-                word_count: col(row, 6)?,
-                authors: Vec::new(),
-                advisors: Vec::new(),
-                departments: Vec::new(),
-            };
-            by_id.insert(doc.identifier.0, doc);
-        }
-        for row in &people {
-            let doc: i64 = col(row, 0)?;
-            let person = (col::<i64>(row, 1)?, col::<String>(row, 2)?);
-            let role: String = col(row, 3)?;
-            if let Some(d) = by_id.get_mut(&doc) {
-                if role == "advisor" {
-                    d.advisors.push(person);
-                } else {
-                    d.authors.push(person);
-                }
-            }
-        }
-        for row in &departments {
-            let doc: i64 = col(row, 0)?;
-            if let Some(d) = by_id.get_mut(&doc) {
-                d.departments.push(col(row, 1)?);
-            }
-        }
+        let where_ids = |col: &str| format!("WHERE {col} IN ({list})");
+        let [docs, people, departments] = document_queries([
+            where_ids("identifier"),
+            where_ids("c.document_identifier"),
+            where_ids("dd.document_identifier"),
+        ]);
+        let rows = bind_all(&docs, ids).fetch_all(self.pool()).await?;
+        let people = bind_all(&people, ids).fetch_all(self.pool()).await?;
+        let departments = bind_all(&departments, ids).fetch_all(self.pool()).await?;
+        let mut by_id = assemble(&rows, &people, &departments)?;
         Ok(ids.iter().filter_map(|id| by_id.remove(&id.0)).collect())
+    }
+
+    /// Every document, keyed by identifier, in three queries: what the web app's in-memory
+    /// catalog holds (`web::discover::Catalog`).
+    pub async fn all_documents(&self) -> Result<HashMap<i64, DocumentRow>> {
+        let [docs, people, departments] =
+            document_queries([String::new(), String::new(), String::new()]);
+        let rows = sqlx::query(&docs).fetch_all(self.pool()).await?;
+        let people = sqlx::query(&people).fetch_all(self.pool()).await?;
+        let departments = sqlx::query(&departments).fetch_all(self.pool()).await?;
+        assemble(&rows, &people, &departments)
+    }
+
+    /// A cheap fingerprint of the documents' metadata: it changes when an import adds or
+    /// changes documents, people or departments.
+    pub async fn documents_fingerprint(&self) -> Result<(i64, i64, i64, i64)> {
+        Ok(sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM documents), (SELECT COALESCE(MAX(identifier), 0) FROM documents), \
+                    (SELECT COUNT(*) FROM contributions), (SELECT COUNT(*) FROM document_departments)",
+        )
+        .fetch_one(self.pool())
+        .await?)
     }
 
     /// How many documents, people, departments and citations the collection holds.
@@ -180,4 +160,69 @@ impl Store {
                 .await?;
         Ok(row.map(|(b,)| b))
     }
+}
+
+/// The three statements that read documents, their people and their departments, each
+/// restricted by the matching `WHERE` clause (empty for all).
+fn document_queries(wheres: [String; 3]) -> [String; 3] {
+    let [w_docs, w_people, w_departments] = wheres;
+    [
+        format!(
+            "SELECT identifier, title, year, degree, url, unextractable, word_count \
+             FROM documents {w_docs}"
+        ),
+        format!(
+            "SELECT c.document_identifier, p.id, p.name, c.role FROM contributions c \
+             JOIN people p ON p.id = c.person_id {w_people} \
+             ORDER BY c.document_identifier, c.role, c.position"
+        ),
+        format!(
+            "SELECT dd.document_identifier, d.name FROM document_departments dd \
+             JOIN departments d ON d.id = dd.department_id {w_departments} \
+             ORDER BY dd.document_identifier, d.name"
+        ),
+    ]
+}
+
+/// Documents from the rows of `document_queries`.
+fn assemble(
+    rows: &[sqlx::any::AnyRow],
+    people: &[sqlx::any::AnyRow],
+    departments: &[sqlx::any::AnyRow],
+) -> Result<HashMap<i64, DocumentRow>> {
+    let mut by_id: HashMap<i64, DocumentRow> = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let doc = DocumentRow {
+            identifier: DocId(col(row, 0)?),
+            title: col(row, 1)?,
+            year: opt(row, 2)?,
+            degree: opt(row, 3)?,
+            url: opt(row, 4)?,
+            unextractable: col::<i64>(row, 5)? != 0,
+            word_count: col(row, 6)?,
+            authors: Vec::new(),
+            advisors: Vec::new(),
+            departments: Vec::new(),
+        };
+        by_id.insert(doc.identifier.0, doc);
+    }
+    for row in people {
+        let doc: i64 = col(row, 0)?;
+        let person = (col::<i64>(row, 1)?, col::<String>(row, 2)?);
+        let role: String = col(row, 3)?;
+        if let Some(d) = by_id.get_mut(&doc) {
+            if role == "advisor" {
+                d.advisors.push(person);
+            } else {
+                d.authors.push(person);
+            }
+        }
+    }
+    for row in departments {
+        let doc: i64 = col(row, 0)?;
+        if let Some(d) = by_id.get_mut(&doc) {
+            d.departments.push(col(row, 1)?);
+        }
+    }
+    Ok(by_id)
 }

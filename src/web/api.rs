@@ -5,7 +5,10 @@ use rocket::serde::json::Json;
 use rocket::State;
 use serde::Serialize;
 
-use super::discover::{self, Ask, AuthorResults, LitReview, ModelSlot};
+use std::sync::Arc;
+
+use super::catalog::Catalog;
+use super::discover::{self, Ask, AuthorResults, Engine, LitReview};
 use super::error::{Error, Result};
 use super::upload::Submission;
 use super::views::{DocumentView, Results};
@@ -25,16 +28,16 @@ pub(crate) async fn document(store: &State<Store>, identifier: &str) -> Result<J
 /// to a known one. Defaults: 10 results scoring at least 0.75, as in the original.
 #[rocket::get("/api/documents/<identifier>/similar?<limit>&<min_score>")]
 pub(crate) async fn similar_documents(
-    store: &State<Store>,
-    model: &State<ModelSlot>,
+    catalog: &State<Arc<Catalog>>,
+    model: &State<Engine>,
     identifier: &str,
     limit: Option<usize>,
     min_score: Option<f32>,
 ) -> Result<Json<Results>> {
     let id = parse_identifier(identifier)?;
-    let doc = store.document(id).await?;
-    let ask = Ask::new(limit, min_score, discover::DOCUMENT_MIN_SCORE);
-    let results = discover::for_document(store, model, &doc, ask).await?;
+    let doc = catalog.document(id).await?;
+    let ask = model.ask_document(limit, min_score);
+    let results = discover::for_document(catalog, model, &doc, ask).await?;
     Ok(Json(Results { results }))
 }
 
@@ -42,8 +45,8 @@ pub(crate) async fn similar_documents(
 /// authored, the documents similar to it, and the merged list in `results`.
 #[rocket::get("/api/authors/<id>/similar?<limit>&<min_score>")]
 pub(crate) async fn similar_to_author(
-    store: &State<Store>,
-    model: &State<ModelSlot>,
+    catalog: &State<Arc<Catalog>>,
+    model: &State<Engine>,
     id: &str,
     limit: Option<usize>,
     min_score: Option<f32>,
@@ -52,8 +55,10 @@ pub(crate) async fn similar_to_author(
         .trim()
         .parse::<i64>()
         .map_err(|_| Error::NotFound(format!("no person with id {id:?}: ids are integers")))?;
-    let ask = Ask::new(limit, min_score, discover::DOCUMENT_MIN_SCORE);
-    Ok(Json(discover::for_author(store, model, person, ask).await?))
+    let ask = model.ask_document(limit, min_score);
+    Ok(Json(
+        discover::for_author(catalog, model, person, ask).await?,
+    ))
 }
 
 /// One search hit: a document (`kind=title`) or a person (`kind=author`).
@@ -115,12 +120,12 @@ pub(crate) async fn search(
 /// original's uploads. Nothing submitted is kept or logged.
 #[rocket::post("/api/recommend", data = "<submission>")]
 pub(crate) async fn recommend(
-    store: &State<Store>,
-    model: &State<ModelSlot>,
+    catalog: &State<Arc<Catalog>>,
+    model: &State<Engine>,
     submission: std::result::Result<Submission, Error>,
 ) -> Result<Json<Results>> {
-    let (text, ask) = accept(submission).await?;
-    let results = discover::for_text(store, model, text, ask).await?;
+    let (text, ask) = accept(model, submission).await?;
+    let results = discover::for_text(catalog, model, text, ask).await?;
     Ok(Json(Results { results }))
 }
 
@@ -128,23 +133,22 @@ pub(crate) async fn recommend(
 /// works several of them cite (ranked by summed similarity) and every reference list.
 #[rocket::post("/api/lit-review", data = "<submission>")]
 pub(crate) async fn lit_review(
-    store: &State<Store>,
-    model: &State<ModelSlot>,
+    catalog: &State<Arc<Catalog>>,
+    model: &State<Engine>,
     submission: std::result::Result<Submission, Error>,
 ) -> Result<Json<LitReview>> {
-    let (text, ask) = accept(submission).await?;
-    let results = discover::for_text(store, model, text, ask).await?;
-    Ok(Json(discover::lit_review(store, results).await?))
+    let (text, ask) = accept(model, submission).await?;
+    let results = discover::for_text(catalog, model, text, ask).await?;
+    Ok(Json(discover::lit_review(catalog, results).await?))
 }
 
 /// The submission's text and what it asks for.
-async fn accept(submission: std::result::Result<Submission, Error>) -> Result<(String, Ask)> {
+async fn accept(
+    engine: &Engine,
+    submission: std::result::Result<Submission, Error>,
+) -> Result<(String, Ask)> {
     let submission = submission?;
-    let ask = Ask::new(
-        submission.limit,
-        submission.min_score,
-        discover::TEXT_MIN_SCORE,
-    );
+    let ask = engine.ask_text(submission.limit, submission.min_score);
     Ok((submission.into_text().await?, ask))
 }
 

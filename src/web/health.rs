@@ -6,7 +6,7 @@ use rocket::http::Status;
 use rocket::serde::json::Json;
 use rocket::State;
 
-use super::discover::ModelSlot;
+use super::discover::Engine;
 use crate::model::runtime::RuntimeInfo;
 use crate::store::Store;
 
@@ -14,7 +14,7 @@ use crate::store::Store;
 pub(crate) async fn health(
     store: &State<Store>,
     torch: &State<RuntimeInfo>,
-    model: &State<ModelSlot>,
+    model: &State<Engine>,
 ) -> (Status, Json<serde_json::Value>) {
     let stats = store.stats().await;
     let (status, database) = match &stats {
@@ -35,7 +35,7 @@ pub(crate) async fn health(
         "database": database,
         "documents": stats.as_ref().map(|s| s.documents).ok(),
         "torch": torch.inner(),
-        "model": match &model.0 {
+        "model": match &model.model {
             Some(m) => serde_json::json!({ "loaded": true, "documents": m.doc_ids().len(), "corpus_sha256": m.corpus().sha256 }),
             None => serde_json::json!({ "loaded": false }),
         },

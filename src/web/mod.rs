@@ -1,5 +1,5 @@
 //! The HTTP face of Hamlet: pages (`pages`), the JSON API (`api`), the three tools both share
-//! (`discover`), submissions and uploads (`upload`), abuse protection and security headers
+//! (`discover`), the in-memory catalog of documents they list (`catalog`), submissions and uploads (`upload`), abuse protection and security headers
 //! (`guard`), health (`health`), the one error type handlers return (`error`) and the JSON
 //! shapes (`views`).
 //!
@@ -8,6 +8,7 @@
 //! shape the result.
 
 pub(crate) mod api;
+pub(crate) mod catalog;
 pub(crate) mod discover;
 pub(crate) mod error;
 pub(crate) mod guard;

@@ -13,28 +13,27 @@ use rocket_dyn_templates::{context, Template};
 use serde::Serialize;
 
 use super::api::parse_identifier;
-use super::discover::{self, Ask, ModelSlot};
+use super::discover::{self, Ask, Engine};
 use super::error::{Error, Result};
 use super::guard::Shield;
 use super::upload::Submission;
 use super::views::ResultView;
+use std::sync::Arc;
+
+use super::catalog::Catalog;
 use crate::store::Store;
 
 /// `/`: the three tools, and what the collection holds.
 #[rocket::get("/")]
-pub(crate) async fn home(store: &State<Store>) -> Result<Template> {
-    let stats = store.stats().await?;
-    Ok(Template::render(
-        "index",
-        context! { stats, backend: store.backend().name() },
-    ))
+pub(crate) fn home(catalog: &State<Arc<Catalog>>) -> Template {
+    Template::render("index", context! { stats: catalog.stats() })
 }
 
 /// `/about/`: how it works, for librarians.
 #[rocket::get("/about")]
-pub(crate) async fn about(store: &State<Store>, model: &State<ModelSlot>) -> Result<Template> {
-    let stats = store.stats().await?;
-    let model = model.0.as_ref().map(|m| {
+pub(crate) fn about(catalog: &State<Arc<Catalog>>, engine: &State<Engine>) -> Template {
+    let stats = catalog.stats();
+    let model = engine.model.as_ref().map(|m| {
         let c = m.config();
         serde_json::json!({
             "mode": match c.mode {
@@ -48,7 +47,15 @@ pub(crate) async fn about(store: &State<Store>, model: &State<ModelSlot>) -> Res
             "vocabulary": m.vocab().len(),
         })
     });
-    Ok(Template::render("about", context! { stats, model }))
+    Template::render(
+        "about",
+        context! {
+            stats,
+            model,
+            document_min_score: engine.document_min_score,
+            text_min_score: engine.text_min_score,
+        },
+    )
 }
 
 /// `/similar_to/?title=...` or `?author=...`: the search page, with autocomplete; without
@@ -78,18 +85,18 @@ pub(crate) async fn search(
 /// `/similar_to/<identifier>/?limit=N`: the documents most similar to one document.
 #[rocket::get("/similar_to/<identifier>?<limit>", rank = 2)]
 pub(crate) async fn similar_to(
-    store: &State<Store>,
-    model: &State<ModelSlot>,
+    catalog: &State<Arc<Catalog>>,
+    model: &State<Engine>,
     identifier: &str,
     limit: Option<usize>,
 ) -> Result<Template> {
     let id = parse_identifier(identifier)?;
-    let doc = store.document(id).await?;
+    let doc = catalog.document(id).await?;
     let results = if doc.unextractable {
         None
     } else {
-        let ask = Ask::new(limit, None, discover::DOCUMENT_MIN_SCORE);
-        Some(discover::for_document(store, model, &doc, ask).await?)
+        let ask = model.ask_document(limit, None);
+        Some(discover::for_document(catalog, model, &doc, ask).await?)
     };
     let unextractable = doc.unextractable;
     let subject = crate::model::Similar {
@@ -102,7 +109,7 @@ pub(crate) async fn similar_to(
             doc: ResultView::new(subject, Some(doc)),
             unextractable,
             results,
-            min_score: discover::DOCUMENT_MIN_SCORE,
+            min_score: model.document_min_score,
         },
     ))
 }
@@ -110,16 +117,16 @@ pub(crate) async fn similar_to(
 /// `/similar_to/author/<id>/`: for each document a person authored, its similar documents.
 #[rocket::get("/similar_to/author/<id>")]
 pub(crate) async fn similar_to_author(
-    store: &State<Store>,
-    model: &State<ModelSlot>,
+    catalog: &State<Arc<Catalog>>,
+    model: &State<Engine>,
     id: &str,
 ) -> Result<Template> {
     let person = id
         .trim()
         .parse::<i64>()
         .map_err(|_| Error::NotFound(format!("no person with id {id:?}")))?;
-    let ask = Ask::new(None, None, discover::DOCUMENT_MIN_SCORE);
-    let found = discover::for_author(store, model, person, ask).await?;
+    let ask = model.ask_document(None, None);
+    let found = discover::for_author(catalog, model, person, ask).await?;
     Ok(Template::render(
         "author",
         context! { author: found.author, documents: found.documents },
@@ -133,15 +140,6 @@ enum Tool {
     LitReview,
 }
 
-impl Tool {
-    fn template(self) -> &'static str {
-        match self {
-            Tool::Recommend => "upload",
-            Tool::LitReview => "lit_review",
-        }
-    }
-}
-
 /// The captcha question shown on a form, when the captcha is on.
 #[derive(Serialize)]
 struct Captcha {
@@ -149,143 +147,182 @@ struct Captcha {
     token: String,
 }
 
-/// A form page: the form (token, captcha, the pasted text kept), and the outcome if any.
-fn form_page<T: Serialize>(
+/// One upload form page being answered: which tool, and what renders and checks its form.
+struct FormPage<'a, 'j> {
     tool: Tool,
-    shield: &Shield,
-    jar: &CookieJar<'_>,
-    text: Option<String>,
-    error: Option<String>,
-    outcome: Option<T>,
-) -> Template {
-    let captcha = shield.captcha.then(|| {
-        let (question, token) = shield.captcha_question();
-        Captcha { question, token }
-    });
-    Template::render(
-        tool.template(),
-        context! {
-            csrf_token: shield.csrf_token(jar),
-            captcha,
-            text,
-            error,
-            outcome,
-            max_mb: 4,
-        },
-    )
+    shield: &'a Shield,
+    engine: &'a Engine,
+    jar: &'a CookieJar<'j>,
+}
+
+impl FormPage<'_, '_> {
+    /// The form (token, captcha, the pasted text kept), an error, and the outcome if any.
+    fn render<T: Serialize>(
+        &self,
+        text: Option<String>,
+        error: Option<String>,
+        outcome: Option<T>,
+    ) -> Template {
+        let captcha = self.shield.captcha.then(|| {
+            let (question, token) = self.shield.captcha_question();
+            Captcha { question, token }
+        });
+        let template = match self.tool {
+            Tool::Recommend => "upload",
+            Tool::LitReview => "lit_review",
+        };
+        Template::render(
+            template,
+            context! {
+                csrf_token: self.shield.csrf_token(self.jar),
+                captcha,
+                text,
+                error,
+                outcome,
+                min_score: self.engine.text_min_score,
+                max_mb: 4,
+            },
+        )
+    }
+
+    fn empty(&self) -> Template {
+        self.render::<()>(None, None, None)
+    }
+
+    /// Checks the form's token and captcha and extracts its text; on failure, the error and
+    /// the pasted text to show again.
+    async fn accept(
+        &self,
+        submission: std::result::Result<Submission, Error>,
+    ) -> std::result::Result<(String, Ask), (Error, Option<String>)> {
+        let submission = submission.map_err(|e| (e, None))?;
+        let pasted = submission.text.clone();
+        let checks = self
+            .shield
+            .check_csrf(self.jar, submission.csrf_token.as_deref())
+            .and_then(|()| {
+                self.shield.check_captcha(
+                    submission.captcha_answer.as_deref(),
+                    submission.captcha_token.as_deref(),
+                )
+            });
+        if let Err(e) = checks {
+            return Err((e, pasted));
+        }
+        let ask = self.engine.ask_text(submission.limit, None);
+        match submission.into_text().await {
+            Ok(text) => Ok((text, ask)),
+            Err(e) => Err((e, pasted)),
+        }
+    }
+
+    /// The form again, with the error's message and status. Failures on our side are logged
+    /// and shown without their cause, as everywhere.
+    fn failed(&self, pasted: Option<String>, e: Error) -> (Status, Template) {
+        match &e {
+            Error::Internal(cause) => {
+                tracing::error!(error = %format!("{cause:#}"), "upload failed")
+            }
+            Error::Unavailable(cause) => {
+                tracing::warn!(error = %format!("{cause:#}"), "upload: dependency unavailable")
+            }
+            _ => {}
+        }
+        (
+            e.status(),
+            self.render::<()>(pasted, Some(e.to_string()), None),
+        )
+    }
 }
 
 /// `GET /upload/recommend/`: the uploaded-file oracle's form.
 #[rocket::get("/upload/recommend")]
-pub(crate) fn upload_form(shield: &State<Shield>, jar: &CookieJar<'_>) -> Template {
-    form_page::<()>(Tool::Recommend, shield, jar, None, None, None)
+pub(crate) fn upload_form(
+    shield: &State<Shield>,
+    engine: &State<Engine>,
+    jar: &CookieJar<'_>,
+) -> Template {
+    let tool = Tool::Recommend;
+    FormPage {
+        tool,
+        shield,
+        engine,
+        jar,
+    }
+    .empty()
 }
 
 /// `POST /upload/recommend/`: "If you wrote this, you might also like...".
 #[rocket::post("/upload/recommend", data = "<submission>")]
 pub(crate) async fn upload_submit(
-    store: &State<Store>,
-    model: &State<ModelSlot>,
+    catalog: &State<Arc<Catalog>>,
+    engine: &State<Engine>,
     shield: &State<Shield>,
     jar: &CookieJar<'_>,
     submission: std::result::Result<Submission, Error>,
 ) -> (Status, Template) {
     let tool = Tool::Recommend;
-    let (text, ask) = match accept(shield, jar, submission).await {
-        Ok(t) => t,
-        Err((e, pasted)) => return failed(tool, shield, jar, pasted, e),
+    let form = FormPage {
+        tool,
+        shield,
+        engine,
+        jar,
     };
-    match discover::for_text(store, model, text, ask).await {
-        Ok(results) => (
-            Status::Ok,
-            form_page(tool, shield, jar, None, None, Some(results)),
-        ),
-        Err(e) => failed(tool, shield, jar, None, e),
+    let (text, ask) = match form.accept(submission).await {
+        Ok(t) => t,
+        Err((e, pasted)) => return form.failed(pasted, e),
+    };
+    match discover::for_text(catalog, engine, text, ask).await {
+        Ok(results) => (Status::Ok, form.render(None, None, Some(results))),
+        Err(e) => form.failed(None, e),
     }
 }
 
 /// `GET /citations/lit_review_buddy/`: the literature review buddy's form.
 #[rocket::get("/citations/lit_review_buddy")]
-pub(crate) fn lit_review_form(shield: &State<Shield>, jar: &CookieJar<'_>) -> Template {
-    form_page::<()>(Tool::LitReview, shield, jar, None, None, None)
+pub(crate) fn lit_review_form(
+    shield: &State<Shield>,
+    engine: &State<Engine>,
+    jar: &CookieJar<'_>,
+) -> Template {
+    let tool = Tool::LitReview;
+    FormPage {
+        tool,
+        shield,
+        engine,
+        jar,
+    }
+    .empty()
 }
 
 /// `POST /citations/lit_review_buddy/`: what the documents similar to a draft cite.
 #[rocket::post("/citations/lit_review_buddy", data = "<submission>")]
 pub(crate) async fn lit_review_submit(
-    store: &State<Store>,
-    model: &State<ModelSlot>,
+    catalog: &State<Arc<Catalog>>,
+    engine: &State<Engine>,
     shield: &State<Shield>,
     jar: &CookieJar<'_>,
     submission: std::result::Result<Submission, Error>,
 ) -> (Status, Template) {
     let tool = Tool::LitReview;
-    let (text, ask) = match accept(shield, jar, submission).await {
-        Ok(t) => t,
-        Err((e, pasted)) => return failed(tool, shield, jar, pasted, e),
+    let form = FormPage {
+        tool,
+        shield,
+        engine,
+        jar,
     };
-    let review = match discover::for_text(store, model, text, ask).await {
-        Ok(results) => discover::lit_review(store, results).await,
+    let (text, ask) = match form.accept(submission).await {
+        Ok(t) => t,
+        Err((e, pasted)) => return form.failed(pasted, e),
+    };
+    let review = match discover::for_text(catalog, engine, text, ask).await {
+        Ok(results) => discover::lit_review(catalog, results).await,
         Err(e) => Err(e),
     };
     match review {
-        Ok(review) => (
-            Status::Ok,
-            form_page(tool, shield, jar, None, None, Some(review)),
-        ),
-        Err(e) => failed(tool, shield, jar, None, e),
+        Ok(review) => (Status::Ok, form.render(None, None, Some(review))),
+        Err(e) => form.failed(None, e),
     }
-}
-
-/// Checks the form's token and captcha and extracts its text; on failure, the error and the
-/// pasted text to show again.
-async fn accept(
-    shield: &Shield,
-    jar: &CookieJar<'_>,
-    submission: std::result::Result<Submission, Error>,
-) -> std::result::Result<(String, Ask), (Error, Option<String>)> {
-    let submission = submission.map_err(|e| (e, None))?;
-    let pasted = submission.text.clone();
-    let checks = shield
-        .check_csrf(jar, submission.csrf_token.as_deref())
-        .and_then(|()| {
-            shield.check_captcha(
-                submission.captcha_answer.as_deref(),
-                submission.captcha_token.as_deref(),
-            )
-        });
-    if let Err(e) = checks {
-        return Err((e, pasted));
-    }
-    let ask = Ask::new(submission.limit, None, discover::TEXT_MIN_SCORE);
-    match submission.into_text().await {
-        Ok(text) => Ok((text, ask)),
-        Err(e) => Err((e, pasted)),
-    }
-}
-
-/// The form again, with the error's message and status. Failures on our side are logged and
-/// shown without their cause, as everywhere.
-fn failed(
-    tool: Tool,
-    shield: &Shield,
-    jar: &CookieJar<'_>,
-    pasted: Option<String>,
-    e: Error,
-) -> (Status, Template) {
-    match &e {
-        Error::Internal(cause) => {
-            tracing::error!(error = %format!("{cause:#}"), "upload failed")
-        }
-        Error::Unavailable(cause) => {
-            tracing::warn!(error = %format!("{cause:#}"), "upload: dependency unavailable")
-        }
-        _ => {}
-    }
-    (
-        e.status(),
-        form_page::<()>(tool, shield, jar, pasted, Some(e.to_string()), None),
-    )
 }
 
 /// One autocomplete suggestion, in the shape the original's widgets used.

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Debian's Chromium and ChromeDriver for the end-to-end browser test (tests/browser.rs), from
+# apt when missing. Prints nothing when both are there. A test tool's own browser download
+# cannot work on these machines; Debian's package does.
+set -euo pipefail
+if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then
+  exit 0
+fi
+echo "setup-browser: installing chromium and chromium-driver with apt-get" >&2
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo -n"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1 || {
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+}
+command -v chromedriver >/dev/null || { echo "setup-browser: chromedriver is still missing" >&2; exit 1; }
