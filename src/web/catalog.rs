@@ -131,3 +131,49 @@ async fn read(store: &Store) -> store::Result<Snapshot> {
         fingerprint,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::import::{import_rfc, CommonOpts, RfcOpts};
+
+    async fn import(store: &Store, only: &str) {
+        let dir =
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpora/rfc");
+        let opts = RfcOpts {
+            dir,
+            only: Some(only.into()),
+            common: CommonOpts {
+                if_empty: false,
+                dry_run: false,
+            },
+        };
+        import_rfc(store, opts).await.expect("import");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_import_shows_up_before_and_after_a_refresh() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/c.sqlite3", dir.path().display());
+        let store = Store::connect(&url, 2).await.unwrap();
+        store.migrate().await.unwrap();
+        import(&store, "791").await;
+        let catalog = Catalog::load(store.clone()).await.unwrap();
+        assert_eq!(catalog.stats().documents, 1);
+        assert!(!catalog.refresh().await.unwrap(), "nothing changed");
+
+        import(&store, "793").await;
+        // Before the refresh: the copy lacks 793, the database answers for it.
+        let got = catalog.documents(&[DocId(793), DocId(791)]).await.unwrap();
+        let ids: Vec<i64> = got.iter().map(|d| d.identifier.0).collect();
+        assert_eq!(ids, vec![793, 791], "in the order asked");
+        assert_eq!(catalog.stats().documents, 1, "counts wait for the refresh");
+        assert!(catalog.refresh().await.unwrap());
+        assert_eq!(catalog.stats().documents, 2);
+        assert!(got[0].title.contains("Transmission Control Protocol"));
+        assert!(matches!(
+            catalog.document(DocId(424242)).await,
+            Err(store::Error::NotFound(_))
+        ));
+    }
+}

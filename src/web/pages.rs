@@ -235,6 +235,32 @@ impl FormPage<'_, '_> {
     }
 }
 
+/// Answers a submitted form: the similar documents, or for the literature review buddy what
+/// they cite; on any failure the form again with the message.
+async fn answer(
+    form: FormPage<'_, '_>,
+    catalog: &Catalog,
+    submission: std::result::Result<Submission, Error>,
+) -> (Status, Template) {
+    let (text, ask) = match form.accept(submission).await {
+        Ok(t) => t,
+        Err((e, pasted)) => return form.failed(pasted, e),
+    };
+    let rendered = match discover::for_text(catalog, form.engine, text, ask).await {
+        Ok(results) => match form.tool {
+            Tool::Recommend => Ok(form.render(None, None, Some(results))),
+            Tool::LitReview => discover::lit_review(catalog, results)
+                .await
+                .map(|review| form.render(None, None, Some(review))),
+        },
+        Err(e) => Err(e),
+    };
+    match rendered {
+        Ok(page) => (Status::Ok, page),
+        Err(e) => form.failed(None, e),
+    }
+}
+
 /// `GET /upload/recommend/`: the uploaded-file oracle's form.
 #[rocket::get("/upload/recommend")]
 pub(crate) fn upload_form(
@@ -262,20 +288,17 @@ pub(crate) async fn upload_submit(
     submission: std::result::Result<Submission, Error>,
 ) -> (Status, Template) {
     let tool = Tool::Recommend;
-    let form = FormPage {
-        tool,
-        shield,
-        engine,
-        jar,
-    };
-    let (text, ask) = match form.accept(submission).await {
-        Ok(t) => t,
-        Err((e, pasted)) => return form.failed(pasted, e),
-    };
-    match discover::for_text(catalog, engine, text, ask).await {
-        Ok(results) => (Status::Ok, form.render(None, None, Some(results))),
-        Err(e) => form.failed(None, e),
-    }
+    answer(
+        FormPage {
+            tool,
+            shield,
+            engine,
+            jar,
+        },
+        catalog,
+        submission,
+    )
+    .await
 }
 
 /// `GET /citations/lit_review_buddy/`: the literature review buddy's form.
@@ -305,24 +328,17 @@ pub(crate) async fn lit_review_submit(
     submission: std::result::Result<Submission, Error>,
 ) -> (Status, Template) {
     let tool = Tool::LitReview;
-    let form = FormPage {
-        tool,
-        shield,
-        engine,
-        jar,
-    };
-    let (text, ask) = match form.accept(submission).await {
-        Ok(t) => t,
-        Err((e, pasted)) => return form.failed(pasted, e),
-    };
-    let review = match discover::for_text(catalog, engine, text, ask).await {
-        Ok(results) => discover::lit_review(catalog, results).await,
-        Err(e) => Err(e),
-    };
-    match review {
-        Ok(review) => (Status::Ok, form.render(None, None, Some(review))),
-        Err(e) => form.failed(None, e),
-    }
+    answer(
+        FormPage {
+            tool,
+            shield,
+            engine,
+            jar,
+        },
+        catalog,
+        submission,
+    )
+    .await
 }
 
 /// One autocomplete suggestion, in the shape the original's widgets used.
