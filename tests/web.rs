@@ -188,6 +188,15 @@ async fn post_form(
     (status, res.into_string().await.unwrap_or_default())
 }
 
+/// Posts one file through the upload form with its CSRF token.
+async fn upload_file(client: &Client, token: &str, name: &str, bytes: &[u8]) -> (Status, String) {
+    let parts = [
+        ("csrf_token", None, token.as_bytes()),
+        ("file", Some(name), bytes),
+    ];
+    post_form(client, "/upload/recommend/", &parts).await
+}
+
 async fn uploads_through_forms(db: TestDb) {
     // More uploads than the default rate allows: the limit has its own test.
     let client = client_with(&db, |c| c.upload_rate_per_minute = 0).await;
@@ -203,15 +212,7 @@ async fn uploads_through_forms(db: TestDb) {
         ("draft.pdf", &pdf[..]),
         ("draft.docx", &docx[..]),
     ] {
-        let (status, html) = post_form(
-            &client,
-            "/upload/recommend/",
-            &[
-                ("csrf_token", None, token.as_bytes()),
-                ("file", Some(name), bytes),
-            ],
-        )
-        .await;
+        let (status, html) = upload_file(&client, &token, name, bytes).await;
         assert_eq!(status, Status::Ok, "{name}: {html}");
         assert!(
             html.contains("If you wrote this, you might also like"),
@@ -279,15 +280,7 @@ async fn uploads_through_forms(db: TestDb) {
         ),
     ];
     for (name, bytes, want, message) in cases {
-        let (status, html) = post_form(
-            &client,
-            "/upload/recommend/",
-            &[
-                ("csrf_token", None, token.as_bytes()),
-                ("file", Some(name), bytes),
-            ],
-        )
-        .await;
+        let (status, html) = upload_file(&client, &token, name, bytes).await;
         assert_eq!(status, want, "{name}");
         assert!(
             html.contains(message) && html.contains("role=\"alert\""),
