@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, on SQLite and on PostgreSQL: the README's test command, and what
 # .ci/run runs. Installs what a fresh machine lacks (libtorch from PyPI, Debian's Chromium and
-# ChromeDriver for the browser test, a Postgres server where none answers), then formatting
-# and lint checks, then every test.
+# ChromeDriver for the browser test, moto's S3 server from PyPI, a Postgres server where none
+# answers), then formatting and lint checks, then every test.
 #
 # Tests build in release mode: the run command builds release too, so the heavy dependencies
 # (torch-sys's C++ wrapper, sqlx, rocket) compile once for both.
@@ -11,6 +11,10 @@ cd "$(dirname "$0")/.."
 
 bash scripts/setup-libtorch.sh
 bash scripts/setup-browser.sh
+# moto's S3 server, for the s3:// tests (tests/remote.rs).
+python3 -c 'import moto.server' 2>/dev/null \
+  || python3 -m pip install --quiet --disable-pip-version-check 'moto[server]==5.2.1' \
+  || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages 'moto[server]==5.2.1'
 TEST_DATABASE_URL=$(bash scripts/ensure-postgres.sh)
 export TEST_DATABASE_URL
 echo "test.sh: Postgres tests use ${TEST_DATABASE_URL%%@*}@… (a fresh database per test)"

@@ -138,6 +138,68 @@ pub struct AppConfig {
     /// `HAMLET_CAPTCHA`: ask a small arithmetic question on the upload forms, as the
     /// original's captcha did. Default false.
     pub captcha: bool,
+    /// `MODEL_URL`: where the served model comes from: a model file or a manifest written by
+    /// `hamlet publish` (a `.json` URL, followed for hot reload); https://, http://, file:// or
+    /// s3://bucket/key. local: unset (serve `HAMLET_MODEL_PATH`); heroku, aws: required.
+    pub model_url: Option<String>,
+    /// `MODEL_SHA256`: the model file's sha256; required when `MODEL_URL` names a model file,
+    /// unset when it names a manifest (the manifest carries it).
+    pub model_sha256: Option<String>,
+    /// `MODEL_CACHE_DIR`: where fetched models are kept; a cached file with the right hash is
+    /// not downloaded again. Default `data/model-cache`.
+    pub model_cache_dir: PathBuf,
+    /// `MODEL_CHECK_INTERVAL_SECS`: how often a running server looks for a new model (it also
+    /// looks on SIGHUP); 0 = only on SIGHUP. Default 300.
+    pub model_check_interval_secs: u64,
+    /// `MODEL_FETCH_RETRIES`: retries of a failed download (backoff doubles from 0.5 s to 30 s).
+    /// Default 8.
+    pub model_fetch_retries: u32,
+    /// `MODEL_FETCH_STALL_SECS`: a download that receives nothing for this long is cut and
+    /// resumed. Default 30.
+    pub model_fetch_stall_secs: u64,
+    /// `HAMLET_ALLOWED_HOSTS`: comma-separated host names the site answers to (`.example.org`
+    /// also allows its subdomains); empty = any. localhost always answers. heroku adds
+    /// `HEROKU_APP_NAME`.herokuapp.com and `HEROKU_APP_DEFAULT_DOMAIN_NAME` when set.
+    pub allowed_hosts: String,
+    /// `HEROKU_APP_NAME`: set by Heroku's dyno metadata; see `allowed_hosts`.
+    pub heroku_app_name: Option<String>,
+    /// `HEROKU_APP_DEFAULT_DOMAIN_NAME`: set by Heroku's dyno metadata; see `allowed_hosts`.
+    pub heroku_app_default_domain_name: Option<String>,
+    /// The standard AWS variables, for s3:// URLs (not profile settings: see `AwsEnv`).
+    #[serde(skip)]
+    pub aws: AwsEnv,
+}
+
+/// The AWS SDKs' standard variables, read for s3:// model URLs: `AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` (else the instance role is asked),
+/// `AWS_REGION` or `AWS_DEFAULT_REGION` (default us-east-1), `AWS_ENDPOINT_URL_S3` or
+/// `AWS_ENDPOINT_URL` (an S3-compatible server), `AWS_EC2_METADATA_SERVICE_ENDPOINT` and
+/// `AWS_EC2_METADATA_DISABLED`.
+#[derive(Debug, Clone, Default)]
+pub struct AwsEnv {
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<Secret>,
+    pub session_token: Option<Secret>,
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
+    pub metadata_endpoint: Option<String>,
+    pub metadata_disabled: bool,
+}
+
+impl AwsEnv {
+    fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> AwsEnv {
+        let get = |var: &str| lookup(var).filter(|v| !v.trim().is_empty());
+        AwsEnv {
+            access_key_id: get("AWS_ACCESS_KEY_ID"),
+            secret_access_key: get("AWS_SECRET_ACCESS_KEY").map(Secret::new),
+            session_token: get("AWS_SESSION_TOKEN").map(Secret::new),
+            region: get("AWS_REGION").or_else(|| get("AWS_DEFAULT_REGION")),
+            endpoint_url: get("AWS_ENDPOINT_URL_S3").or_else(|| get("AWS_ENDPOINT_URL")),
+            metadata_endpoint: get("AWS_EC2_METADATA_SERVICE_ENDPOINT"),
+            metadata_disabled: get("AWS_EC2_METADATA_DISABLED")
+                .is_some_and(|v| v.eq_ignore_ascii_case("true")),
+        }
+    }
 }
 
 /// Every setting: its field in `AppConfig` and the environment variable that sets it.
@@ -159,10 +221,45 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("document_min_score", "HAMLET_DOCUMENT_MIN_SCORE"),
     ("text_min_score", "HAMLET_TEXT_MIN_SCORE"),
     ("captcha", "HAMLET_CAPTCHA"),
+    ("model_url", "MODEL_URL"),
+    ("model_sha256", "MODEL_SHA256"),
+    ("model_cache_dir", "MODEL_CACHE_DIR"),
+    ("model_check_interval_secs", "MODEL_CHECK_INTERVAL_SECS"),
+    ("model_fetch_retries", "MODEL_FETCH_RETRIES"),
+    ("model_fetch_stall_secs", "MODEL_FETCH_STALL_SECS"),
+    ("allowed_hosts", "HAMLET_ALLOWED_HOSTS"),
+    ("heroku_app_name", "HEROKU_APP_NAME"),
+    (
+        "heroku_app_default_domain_name",
+        "HEROKU_APP_DEFAULT_DOMAIN_NAME",
+    ),
+];
+
+/// The AWS variables read for s3:// URLs (documented beside `SETTINGS`).
+pub const AWS_VARS: &[&str] = &[
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_ENDPOINT_URL",
+    "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+    "AWS_EC2_METADATA_DISABLED",
 ];
 
 /// Settings whose values are always strings (a numeric-looking key or password stays text).
-const STRING_SETTINGS: &[&str] = &["database_url", "secret_key", "trusted_proxies"];
+const STRING_SETTINGS: &[&str] = &[
+    "database_url",
+    "secret_key",
+    "trusted_proxies",
+    "model_url",
+    "model_sha256",
+    "model_cache_dir",
+    "allowed_hosts",
+    "heroku_app_name",
+    "heroku_app_default_domain_name",
+];
 
 /// Variables read besides `SETTINGS`: the aws profile's database parts.
 pub const RDS_VARS: &[&str] = &[
@@ -224,6 +321,16 @@ impl AppConfig {
             document_min_score: 0.75,
             text_min_score: 0.65,
             captcha: false,
+            model_url: None,
+            model_sha256: None,
+            model_cache_dir: PathBuf::from("data/model-cache"),
+            model_check_interval_secs: 300,
+            model_fetch_retries: 8,
+            model_fetch_stall_secs: 30,
+            allowed_hosts: String::new(),
+            heroku_app_name: None,
+            heroku_app_default_domain_name: None,
+            aws: AwsEnv::default(),
         }
     }
 
@@ -265,7 +372,7 @@ impl AppConfig {
             };
             figment = figment.merge((key, parsed));
         }
-        let config: AppConfig = figment.extract().map_err(|e| {
+        let mut config: AppConfig = figment.extract().map_err(|e| {
             let key = e.path.last().cloned().unwrap_or_default();
             let var = SETTINGS
                 .iter()
@@ -273,6 +380,17 @@ impl AppConfig {
                 .map_or(key.as_str(), |(_, v)| v);
             ConfigError::new(var, e.kind.to_string())
         })?;
+        config.aws = AwsEnv::from_lookup(&lookup);
+        // Heroku Postgres accepts only TLS connections: ask for it unless the URL says.
+        if profile == Profile::Heroku {
+            if let Some(url) = &config.database_url {
+                let u = url.expose();
+                if u.starts_with("postgres") && !u.contains("sslmode=") {
+                    let sep = if u.contains('?') { '&' } else { '?' };
+                    config.database_url = Some(Secret::new(format!("{u}{sep}sslmode=require")));
+                }
+            }
+        }
         config.validate()?;
         Ok(config)
     }
@@ -347,6 +465,7 @@ impl AppConfig {
                 format!("must be between 1 and 256, got {}", self.torch_threads),
             ));
         }
+        self.validate_model_source()?;
         if !(1..=1000).contains(&self.db_max_connections) {
             return Err(ConfigError::new(
                 "HAMLET_DB_MAX_CONNECTIONS",
@@ -357,6 +476,73 @@ impl AppConfig {
             ));
         }
         Ok(())
+    }
+
+    /// `MODEL_URL` and `MODEL_SHA256` together.
+    fn validate_model_source(&self) -> Result<(), ConfigError> {
+        use crate::remote::manifest::{is_manifest, is_sha256};
+        if let Some(sha) = &self.model_sha256 {
+            if !is_sha256(sha.trim()) {
+                return Err(ConfigError::new(
+                    "MODEL_SHA256",
+                    "expected 64 hex digits (`sha256sum MODEL`)",
+                ));
+            }
+        }
+        let Some(url) = &self.model_url else {
+            if self.profile != Profile::Local {
+                return Err(ConfigError::new(
+                    "MODEL_URL",
+                    format!(
+                        "required on {}: the model file or the manifest `hamlet publish` wrote (https://, s3://bucket/key, file://)",
+                        self.profile.name()
+                    ),
+                ));
+            }
+            if self.model_sha256.is_some() {
+                return Err(ConfigError::new(
+                    "MODEL_SHA256",
+                    "set without MODEL_URL (the checksum of which download?)",
+                ));
+            }
+            return Ok(());
+        };
+        crate::remote::Location::parse(url)
+            .map_err(|e| ConfigError::new("MODEL_URL", e.to_string()))?;
+        match (is_manifest(url), &self.model_sha256) {
+            (false, None) => Err(ConfigError::new(
+                "MODEL_SHA256",
+                "required when MODEL_URL names a model file: a model is only loaded when its hash matches",
+            )),
+            (true, Some(_)) => Err(ConfigError::new(
+                "MODEL_SHA256",
+                "leave unset when MODEL_URL names a manifest: the manifest carries each model's checksum",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// The host names the site answers to (lower case), or `None` for any.
+    pub fn allowed_host_list(&self) -> Option<Vec<String>> {
+        let mut hosts: Vec<String> = self
+            .allowed_hosts
+            .split(',')
+            .map(|h| h.trim().to_ascii_lowercase())
+            .filter(|h| !h.is_empty())
+            .collect();
+        if self.profile == Profile::Heroku {
+            if let Some(app) = &self.heroku_app_name {
+                hosts.push(format!("{}.herokuapp.com", app.trim().to_ascii_lowercase()));
+            }
+            if let Some(domain) = &self.heroku_app_default_domain_name {
+                hosts.push(domain.trim().to_ascii_lowercase());
+            }
+        }
+        if hosts.is_empty() || hosts.iter().any(|h| h == "*") {
+            return None;
+        }
+        hosts.extend(["localhost".to_string(), "127.0.0.1".into(), "[::1]".into()]);
+        Some(hosts)
     }
 
     /// `HAMLET_TRUSTED_PROXIES` parsed: `None` trusts every peer (`*`).
@@ -463,12 +649,14 @@ mod tests {
             ("DATABASE_URL", "postgres://u:p@h/db"),
             ("PORT", "5123"),
             ("SECRET_KEY", "0123456789abcdef0123456789abcdef"),
+            ("MODEL_URL", "s3://models/hamlet/manifest.json"),
         ])
         .unwrap();
         assert_eq!(c.port, 5123);
         assert_eq!(c.address.to_string(), "0.0.0.0");
         assert_eq!(c.log_format, LogFormat::Json);
         assert_eq!(c.backend(), Backend::Postgres);
+        assert_eq!(c.database_url(), "postgres://u:p@h/db?sslmode=require");
         assert_eq!(
             c.trusted_proxy_nets().unwrap(),
             None,
@@ -481,12 +669,13 @@ mod tests {
         let base = [
             ("HAMLET_PROFILE", "heroku"),
             ("DATABASE_URL", "postgres://u:p@h/db"),
+            ("MODEL_URL", "https://models.example/manifest.json"),
         ];
         assert_eq!(load(&base).unwrap_err().var, "SECRET_KEY");
-        let short = [base[0], base[1], ("SECRET_KEY", "short")];
+        let short = [base[0], base[1], base[2], ("SECRET_KEY", "short")];
         assert_eq!(load(&short).unwrap_err().var, "SECRET_KEY");
         let digits = "12345678901234567890123456789012345";
-        let c = load(&[base[0], base[1], ("SECRET_KEY", digits)]).unwrap();
+        let c = load(&[base[0], base[1], base[2], ("SECRET_KEY", digits)]).unwrap();
         assert_eq!(c.secret_key.unwrap().expose(), digits);
         assert!(
             load(&[]).unwrap().secret_key.is_none(),
@@ -519,6 +708,7 @@ mod tests {
             ("RDS_USERNAME", "app"),
             ("RDS_PASSWORD", "p@ss/word"),
             ("SECRET_KEY", "0123456789abcdef0123456789abcdef"),
+            ("MODEL_URL", "s3://models/hamlet/manifest.json"),
         ])
         .unwrap();
         assert_eq!(
@@ -532,6 +722,78 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(err.var, "RDS_DB_NAME");
+    }
+
+    #[test]
+    fn model_source_needs_a_checksum_or_a_manifest() {
+        let sha = "ab".repeat(32);
+        let heroku = [
+            ("HAMLET_PROFILE", "heroku"),
+            ("DATABASE_URL", "postgres://u:p@h/db"),
+            ("SECRET_KEY", "0123456789abcdef0123456789abcdef"),
+        ];
+        assert_eq!(load(&heroku).unwrap_err().var, "MODEL_URL");
+        let file = [
+            heroku[0],
+            heroku[1],
+            heroku[2],
+            ("MODEL_URL", "https://h/m.safetensors"),
+        ];
+        assert_eq!(load(&file).unwrap_err().var, "MODEL_SHA256");
+        let pinned = [
+            file[0],
+            file[1],
+            file[2],
+            file[3],
+            ("MODEL_SHA256", sha.as_str()),
+        ];
+        assert_eq!(
+            load(&pinned).unwrap().model_sha256.as_deref(),
+            Some(sha.as_str())
+        );
+        assert_eq!(
+            load(&[
+                ("MODEL_URL", "https://h/manifest.json"),
+                ("MODEL_SHA256", &sha)
+            ])
+            .unwrap_err()
+            .var,
+            "MODEL_SHA256"
+        );
+        assert_eq!(
+            load(&[("MODEL_URL", "ftp://h/m"), ("MODEL_SHA256", &sha)])
+                .unwrap_err()
+                .var,
+            "MODEL_URL"
+        );
+        assert_eq!(
+            load(&[("MODEL_URL", "file:///m"), ("MODEL_SHA256", "abc")])
+                .unwrap_err()
+                .var,
+            "MODEL_SHA256"
+        );
+        assert!(
+            load(&[]).unwrap().model_url.is_none(),
+            "local serves HAMLET_MODEL_PATH"
+        );
+    }
+
+    #[test]
+    fn allowed_hosts_add_the_heroku_app() {
+        assert_eq!(load(&[]).unwrap().allowed_host_list(), None);
+        let c = load(&[
+            ("HAMLET_PROFILE", "heroku"),
+            ("DATABASE_URL", "postgres://u:p@h/db"),
+            ("SECRET_KEY", "0123456789abcdef0123456789abcdef"),
+            ("MODEL_URL", "https://h/manifest.json"),
+            ("HEROKU_APP_NAME", "hamlet-demo"),
+            ("HAMLET_ALLOWED_HOSTS", "Hamlet.Example.org"),
+        ])
+        .unwrap();
+        let hosts = c.allowed_host_list().unwrap();
+        assert!(hosts.contains(&"hamlet-demo.herokuapp.com".to_string()));
+        assert!(hosts.contains(&"hamlet.example.org".to_string()));
+        assert!(hosts.contains(&"localhost".to_string()));
     }
 
     #[test]
@@ -576,11 +838,35 @@ mod tests {
                 ".env.example lacks {var}"
             );
         }
-        for var in RDS_VARS {
+        for var in RDS_VARS.iter().chain(AWS_VARS) {
             assert!(
                 example.contains(&format!("{var}=")),
                 ".env.example lacks {var}"
             );
+        }
+        // app.json offers every setting a Heroku deployer may choose; the platform sets the
+        // rest (the add-on's DATABASE_URL, PORT, dyno metadata) and the image fixes the paths.
+        let app: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/app.json")).unwrap(),
+        )
+        .unwrap();
+        let set_by_platform = [
+            "DATABASE_URL",
+            "PORT",
+            "HEROKU_APP_NAME",
+            "HEROKU_APP_DEFAULT_DOMAIN_NAME",
+            "HAMLET_ADDRESS",
+            "HAMLET_TEMPLATES_DIR",
+            "HAMLET_PUBLIC_DIR",
+            "HAMLET_MODEL_PATH",
+        ];
+        for (_, var) in SETTINGS {
+            if !set_by_platform.contains(var) {
+                assert!(
+                    app["env"][var]["description"].is_string(),
+                    "app.json lacks {var}"
+                );
+            }
         }
         let readme =
             std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();

@@ -7,6 +7,7 @@
 //! - `extract`: the text of uploaded files (.txt, .docx, .pdf).
 //! - `ingest`: parsing collections (the RFC series, JSON lines) into store rows.
 //! - `model`: everything that touches libtorch.
+//! - `remote`: objects by URL (model files and manifests): fetch, cache, publish.
 //! - `web`: Rocket routes, templates, the JSON API.
 //! - `cli`: the subcommands of the `hamlet` binary.
 
@@ -16,6 +17,7 @@ pub mod extract;
 pub mod ingest;
 pub mod logging;
 pub mod model;
+pub mod remote;
 pub mod store;
 pub mod web;
 
@@ -28,8 +30,12 @@ use rocket_dyn_templates::Template;
 use crate::config::{AppConfig, Profile};
 use crate::store::Store;
 
-/// The web application for `cfg`, used by `hamlet serve` and by every test. The database pool
-/// is created (lazily) and migrated while Rocket ignites; libtorch is configured once.
+/// The web application for `cfg`, used by `hamlet serve` and by every test.
+///
+/// Igniting does no I/O: the database pool is created lazily, and the start-up work
+/// (migrations, the catalog, fetching and loading the model) runs in the background from
+/// liftoff (`web::boot`), so the port is bound at once. Until that work is done the server is
+/// not ready: `/health/ready` and the pages answer 503.
 pub fn rocket(cfg: AppConfig) -> Rocket<Build> {
     let torch = model::runtime::configure(cfg.torch_threads);
     let figment = Figment::from(rocket::Config::default())
@@ -41,35 +47,32 @@ pub fn rocket(cfg: AppConfig) -> Rocket<Build> {
         .merge(("cli_colors", cfg.profile == Profile::Local))
         .merge(("template_dir", cfg.templates_dir.clone()));
     let public_dir = cfg.public_dir.clone();
-    let model_path = cfg.model_path.clone();
-    let (document_min_score, text_min_score) = (cfg.document_min_score, cfg.text_min_score);
     let rocket = rocket::custom(figment)
         .manage(torch)
         .attach(Template::fairing())
-        .attach(AdHoc::on_ignite("model", move |rocket| async move {
-            rocket.manage(web::discover::Engine {
-                model: load_model(model_path).await,
-                document_min_score,
-                text_min_score,
-            })
-        }))
-        .attach(AdHoc::try_on_ignite("collection store", move |rocket| async move {
-            match open_store(&cfg).await {
-                Ok((store, catalog)) => Ok(rocket
+        .attach(AdHoc::try_on_ignite("hamlet state", |rocket| async move {
+            match state(cfg) {
+                Ok((boot, store, engine, shield, cfg)) => Ok(rocket
+                    .manage(boot.readiness.clone())
+                    .manage(boot.catalog.clone())
+                    .manage(std::sync::Mutex::new(Some(boot)))
                     .manage(store)
-                    .manage(catalog)
-                    .manage(web::guard::Shield::new(&cfg))
+                    .manage(engine)
+                    .manage(shield)
                     .manage(cfg)),
                 Err(e) => {
-                    tracing::error!(error = %format!("{e:#}"), "cannot open the collection database");
+                    tracing::error!(error = %format!("{e:#}"), "cannot start");
                     Err(rocket)
                 }
             }
         }))
-        .attach(AdHoc::on_liftoff("liftoff", |rocket| {
+        .attach(AdHoc::on_liftoff("start-up", |rocket| {
             Box::pin(async move {
-                if let Some(catalog) = rocket.state::<std::sync::Arc<web::catalog::Catalog>>() {
-                    rocket::tokio::spawn(catalog.clone().keep_fresh());
+                let boot = rocket
+                    .state::<std::sync::Mutex<Option<web::boot::Boot>>>()
+                    .and_then(|b| b.lock().unwrap_or_else(|p| p.into_inner()).take());
+                if let Some(boot) = boot {
+                    rocket::tokio::spawn(boot.run());
                 }
                 let c = rocket.config();
                 tracing::info!(address = %c.address, port = c.port, "hamlet is listening");
@@ -78,47 +81,30 @@ pub fn rocket(cfg: AppConfig) -> Rocket<Build> {
     web::mount(rocket, &public_dir)
 }
 
-/// Loads the model file, if there is one. Without it the server still serves the collection,
-/// and the routes that need a model answer 503.
-async fn load_model(path: std::path::PathBuf) -> Option<std::sync::Arc<model::Doc2Vec>> {
-    if path.as_os_str().is_empty() || !path.exists() {
-        tracing::warn!(path = %path.display(), "no model file: similar-document routes answer 503 until `hamlet train` writes one");
-        return None;
-    }
-    let shown = path.display().to_string();
-    match rocket::tokio::task::spawn_blocking(move || model::file::load(&path)).await {
-        Ok(Ok(m)) => {
-            tracing::info!(path = %shown, documents = m.doc_ids().len(), vocab = m.vocab().len(), "model loaded");
-            Some(std::sync::Arc::new(m))
-        }
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, "the model file cannot be used; serving without a model");
-            None
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "loading the model panicked; serving without a model");
-            None
-        }
-    }
-}
-
-/// Connects to the configured database, applies pending migrations and reads the catalog.
-async fn open_store(
-    cfg: &AppConfig,
-) -> anyhow::Result<(Store, std::sync::Arc<web::catalog::Catalog>)> {
-    use anyhow::Context;
+/// The server's shared state, built without I/O.
+fn state(
+    cfg: AppConfig,
+) -> anyhow::Result<(
+    web::boot::Boot,
+    Store,
+    web::discover::Engine,
+    web::guard::Shield,
+    AppConfig,
+)> {
     let store = Store::connect_lazy(cfg.database_url(), cfg.db_max_connections)?;
-    let applied = store
-        .migrate()
-        .await
-        .with_context(|| format!("migrating the {} database", store.backend().name()))?;
-    tracing::info!(
-        backend = store.backend().name(),
-        migrations_applied = applied,
-        "database ready"
-    );
-    let catalog = web::catalog::Catalog::load(store.clone())
-        .await
-        .context("reading the catalog of documents")?;
-    Ok((store, std::sync::Arc::new(catalog)))
+    let engine = web::discover::Engine::new(cfg.document_min_score, cfg.text_min_score);
+    let boot = web::boot::Boot {
+        readiness: Default::default(),
+        store: store.clone(),
+        catalog: std::sync::Arc::new(web::catalog::Catalog::empty(store.clone())),
+        models: web::boot::ModelUpdater::new(
+            web::boot::ModelSource::from_config(&cfg),
+            remote::Remote::from_config(&cfg),
+            engine.clone(),
+        ),
+        check_every: (cfg.model_check_interval_secs > 0)
+            .then(|| std::time::Duration::from_secs(cfg.model_check_interval_secs)),
+    };
+    let shield = web::guard::Shield::new(&cfg);
+    Ok((boot, store, engine, shield, cfg))
 }

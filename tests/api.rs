@@ -18,9 +18,7 @@ both_backends!(
 
 async fn client(db: &TestDb) -> Client {
     import_subset(&db.store().await).await;
-    Client::tracked(hamlet::rocket(AppConfig::for_tests(&db.url)))
-        .await
-        .expect("valid rocket")
+    common::ready_client(AppConfig::for_tests(&db.url)).await
 }
 
 async fn json(client: &Client, uri: &str) -> (Status, Value) {
@@ -122,16 +120,57 @@ async fn pages_render(db: TestDb) {
     assert!(res.headers().get_one("X-Request-Id").is_some());
 }
 
+/// A database that cannot be reached does not stop the server: it is alive at once, not
+/// ready (saying why), and the pages answer 503 "warming up" while start-up retries.
 #[tokio::test]
-async fn a_database_that_cannot_be_opened_stops_ignition() {
+async fn an_unreachable_database_keeps_the_server_warming_up() {
     let cfg = AppConfig::for_tests("postgres://nobody@127.0.0.1:1/none");
-    match Client::tracked(hamlet::rocket(cfg)).await {
-        Ok(_) => panic!("ignition should fail without a database"),
-        Err(e) => assert!(
-            matches!(e.kind(), rocket::error::ErrorKind::FailedFairings(_)),
-            "{e:?}"
-        ),
-    }
+    let client = Client::tracked(hamlet::rocket(cfg))
+        .await
+        .expect("ignition does no I/O");
+    let res = client.get("/health/live").dispatch().await;
+    assert_eq!(res.status(), Status::Ok);
+    // Let the first attempt fail and be reported.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let body = loop {
+        let res = client.get("/health/ready").dispatch().await;
+        assert_eq!(res.status(), Status::ServiceUnavailable);
+        let body: Value = serde_json::from_str(&res.into_string().await.unwrap()).unwrap();
+        if body["problems"]["database"].is_string() || std::time::Instant::now() > deadline {
+            break body;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(body["database"], Value::from(false), "{body}");
+    assert!(
+        body["problems"]["database"]
+            .as_str()
+            .unwrap()
+            .contains("migrating"),
+        "{body}"
+    );
+    let res = client.get("/similar_to/").dispatch().await;
+    assert_eq!(res.status(), Status::ServiceUnavailable);
+    assert_eq!(res.headers().get_one("Retry-After"), Some("5"));
+    assert!(res.into_string().await.unwrap().contains("warming up"));
+    let res = client
+        .post("/api/recommend")
+        .header(ContentType::JSON)
+        .body(r#"{"text":"a draft"}"#)
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::ServiceUnavailable);
+    let body: Value = serde_json::from_str(&res.into_string().await.unwrap()).unwrap();
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("warming up"));
+    let res = client.get("/static/style.css").dispatch().await;
+    assert_eq!(
+        res.status(),
+        Status::Ok,
+        "static files are served while warming up"
+    );
 }
 
 /// A small PV-DBOW model of QUIC and unrelated RFCs, served: similar documents by identifier
@@ -141,9 +180,7 @@ async fn similar_documents_and_recommendations(db: TestDb) {
     import_rfc(&store, rfc_dir(), TOPICS).await.unwrap();
     let mut cfg = AppConfig::for_tests(&db.url);
     cfg.model_path = topics_model(&store).await;
-    let client = Client::tracked(hamlet::rocket(cfg))
-        .await
-        .expect("valid rocket");
+    let client = common::ready_client(cfg).await;
 
     let (status, health) = json(&client, "/health/").await;
     assert_eq!(

@@ -117,6 +117,8 @@ async fn screenshot(client: &Client, name: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_browse_and_upload_in_chromium() {
+    // Two rustls crypto providers are linked (see Cargo.toml): fantoccini needs one chosen.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let profile = tempfile::tempdir().unwrap();
     let Some((_driver, client)) = browser(profile.path()).await else {
         return;
@@ -138,6 +140,7 @@ async fn search_browse_and_upload_in_chromium() {
     let shutdown = app.shutdown();
     let server = tokio::spawn(app.launch());
     wait_for_port(port).await;
+    common::wait_http_ready(port, 60).await;
     let base = format!("http://127.0.0.1:{port}");
 
     // Search by title: type, wait for the autocomplete, pick with the keyboard.

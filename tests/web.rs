@@ -23,9 +23,7 @@ async fn client_with(db: &TestDb, tweak: impl FnOnce(&mut AppConfig)) -> Client 
     let mut cfg = AppConfig::for_tests(&db.url);
     cfg.model_path = topics_model(&store).await;
     tweak(&mut cfg);
-    Client::tracked(hamlet::rocket(cfg))
-        .await
-        .expect("valid rocket")
+    common::ready_client(cfg).await
 }
 
 async fn page(client: &Client, uri: &str) -> (Status, String) {
@@ -160,7 +158,7 @@ async fn unextractable_documents_get_an_apology() {
     import_rfc(&store, rfc_dir(), "8").await.unwrap();
     let mut cfg = AppConfig::for_tests(&db.url);
     cfg.model_path = topics_model(&store).await;
-    let client = Client::tracked(hamlet::rocket(cfg)).await.unwrap();
+    let client = common::ready_client(cfg).await;
     let (status, html) = page(&client, "/similar_to/8/").await;
     assert_eq!(status, Status::Ok);
     assert!(html.contains("could not be extracted"), "{html}");
@@ -509,4 +507,57 @@ async fn the_captcha_is_asked_when_configured() {
     .await;
     assert_eq!(status, Status::BadRequest);
     assert!(html.contains("arithmetic question"), "{html}");
+}
+
+/// Requests for other host names are refused (health checks excepted); a request that
+/// reached the proxy over HTTPS gets HSTS and a Secure cookie, a plain one neither.
+#[tokio::test]
+async fn allowed_hosts_and_https_behind_a_proxy() {
+    let db = TestDb::new(common::Kind::Sqlite).await.unwrap();
+    let client = client_with(&db, |cfg| {
+        cfg.allowed_hosts = "hamlet.example.org".into();
+        cfg.trusted_proxies = "*".into();
+    })
+    .await;
+    let get = |path: &'static str, host: &'static str, proto: Option<&'static str>| {
+        let mut req = client
+            .get(path)
+            .header(Header::new("Host", host))
+            .remote("10.0.0.2:40000".parse().unwrap());
+        if let Some(p) = proto {
+            req = req.header(Header::new("X-Forwarded-Proto", p));
+        }
+        req.dispatch()
+    };
+    let res = get("/", "evil.example", None).await;
+    assert_eq!(res.status(), Status::BadRequest);
+    assert!(res
+        .into_string()
+        .await
+        .unwrap()
+        .contains("does not answer for that host"));
+    assert_eq!(
+        get("/health/live", "10.1.2.3", None).await.status(),
+        Status::Ok
+    );
+    assert_eq!(get("/", "localhost", None).await.status(), Status::Ok);
+
+    let res = get("/upload/recommend/", "hamlet.example.org", Some("https")).await;
+    assert_eq!(res.status(), Status::Ok);
+    assert!(res
+        .headers()
+        .get_one("Strict-Transport-Security")
+        .is_some_and(|v| v.starts_with("max-age=")));
+    let cookie = res.headers().get_one("Set-Cookie").unwrap().to_string();
+    assert!(cookie.contains("Secure"), "{cookie}");
+
+    let res = get("/upload/recommend/", "hamlet.example.org", Some("http")).await;
+    assert!(res.headers().get_one("Strict-Transport-Security").is_none());
+
+    // A browser that comes over plain HTTP gets a cookie it can send back over plain HTTP.
+    let db = TestDb::new(common::Kind::Sqlite).await.unwrap();
+    let plain = client_with(&db, |_| {}).await;
+    let res = plain.get("/upload/recommend/").dispatch().await;
+    let cookie = res.headers().get_one("Set-Cookie").unwrap().to_string();
+    assert!(!cookie.contains("Secure"), "{cookie}");
 }

@@ -2,10 +2,12 @@
 //! `run(opts, &cfg)`; this module parses, loads the configuration and dispatches.
 
 pub mod evaluate;
+pub mod healthcheck;
 pub mod import;
 pub mod migrate;
 pub mod model;
 pub mod model_opts;
+pub mod publish;
 pub mod serve;
 pub mod train;
 
@@ -37,6 +39,11 @@ pub enum Command {
     /// Inspect model files.
     #[command(subcommand)]
     Model(model::Command),
+    /// Publish a model file for running servers (writes it and a manifest to a directory or
+    /// s3://bucket/prefix).
+    Publish(publish::Opts),
+    /// Exit 0 when the local server is ready (Docker's HEALTHCHECK).
+    Healthcheck(healthcheck::Opts),
 }
 
 /// Loads the configuration, sets up logging and runs the chosen subcommand.
@@ -52,6 +59,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Train(opts) => train::run(opts, &cfg).await,
             Command::Evaluate(opts) => evaluate::run(opts, &cfg).await,
             Command::Model(command) => model::run(command, &cfg).await,
+            Command::Publish(opts) => publish::run(opts, &cfg).await,
+            Command::Healthcheck(opts) => healthcheck::run(opts, &cfg).await,
         }
     })
 }

@@ -12,6 +12,7 @@ pub async fn run(_opts: Opts, cfg: AppConfig) -> anyhow::Result<()> {
         profile = cfg.profile.name(),
         backend = cfg.backend().name(),
         torch_threads = cfg.torch_threads,
+        model = %cfg.model_url.as_deref().map_or_else(|| cfg.model_path.display().to_string(), crate::remote::shown),
         "starting hamlet"
     );
     crate::rocket(cfg)

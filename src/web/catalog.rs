@@ -3,8 +3,9 @@
 //! without database round trips (bench/web.sh: six queries cost the similar_to page most of its
 //! time). About 300 bytes per document: ~13 MB for a 43,000-thesis collection.
 //!
-//! Loaded while Rocket ignites; a background task re-reads it when the documents' fingerprint
-//! changes (checked every `REFRESH`), so an import shows up without a restart. A document
+//! Read by the start-up task (`boot`) once the database is migrated; a background task then
+//! re-reads it when the documents' fingerprint changes (checked every `REFRESH`), so an import
+//! shows up without a restart. A document
 //! missing from the copy (imported since the last check) is read from the database.
 
 use std::collections::HashMap;
@@ -29,12 +30,24 @@ pub(crate) struct Catalog {
 }
 
 impl Catalog {
-    pub(crate) async fn load(store: Store) -> store::Result<Catalog> {
-        let snapshot = read(&store).await?;
-        Ok(Catalog {
+    /// A catalog that has read nothing yet; `refresh` fills it.
+    pub(crate) fn empty(store: Store) -> Catalog {
+        Catalog {
             store,
-            current: RwLock::new(Arc::new(snapshot)),
-        })
+            current: RwLock::new(Arc::new(Snapshot {
+                docs: HashMap::new(),
+                stats: CollectionStats::default(),
+                // No real fingerprint has a negative count: the first refresh reads.
+                fingerprint: (-1, -1, -1, -1),
+            })),
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) async fn load(store: Store) -> store::Result<Catalog> {
+        let catalog = Catalog::empty(store);
+        catalog.refresh().await?;
+        Ok(catalog)
     }
 
     pub(crate) fn store(&self) -> &Store {

@@ -9,7 +9,7 @@
 //! about as much as the work (bench/web.sh).
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use serde::Serialize;
 
@@ -19,18 +19,53 @@ use super::views::{CitationView, PersonView, ResultView};
 use crate::model::{Doc2Vec, Similar};
 use crate::store::{DocId, DocumentRow};
 
-/// The engine as served: the loaded model, if any, and the default thresholds
+/// The engine as served: the model now in use, if any, and the default thresholds
 /// (`HAMLET_DOCUMENT_MIN_SCORE`, `HAMLET_TEXT_MIN_SCORE`). A server without a model still
-/// serves the collection; the tools answer 503 until one is trained and the server restarted.
+/// serves the collection; the tools answer 503 until one is loaded.
+///
+/// A new model is swapped in atomically (`swap`): a request takes its own `Arc` of the model
+/// when it starts (`get`), so requests in flight finish on the old one, which is freed when
+/// the last of them ends.
+#[derive(Clone)]
 pub(crate) struct Engine {
-    pub model: Option<Arc<Doc2Vec>>,
+    current: Arc<RwLock<Option<Served>>>,
     pub document_min_score: f32,
     pub text_min_score: f32,
 }
 
+/// A loaded model and where it came from.
+#[derive(Clone)]
+pub(crate) struct Served {
+    pub model: Arc<Doc2Vec>,
+    pub sha256: String,
+    pub source: String,
+    pub loaded_at: String,
+}
+
 impl Engine {
+    pub(crate) fn new(document_min_score: f32, text_min_score: f32) -> Engine {
+        Engine {
+            current: Arc::new(RwLock::new(None)),
+            document_min_score,
+            text_min_score,
+        }
+    }
+
     pub(crate) fn get(&self) -> Result<Arc<Doc2Vec>> {
-        self.model.clone().ok_or(Error::ModelNotReady)
+        self.served().map(|s| s.model).ok_or(Error::ModelNotReady)
+    }
+
+    /// The model in use and its provenance.
+    pub(crate) fn served(&self) -> Option<Served> {
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Puts `served` in use for every request that starts from now on.
+    pub(crate) fn swap(&self, served: Served) {
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Some(served);
     }
 
     /// What a request about a known document asks for, defaults filled in.

@@ -20,7 +20,7 @@ use rocket::{Request, Response};
 use sha2::Sha256;
 
 use super::error::Error;
-use crate::config::{AppConfig, Profile};
+use crate::config::AppConfig;
 
 const CSRF_COOKIE: &str = "hamlet_csrf";
 /// How long a captcha question may be answered.
@@ -33,7 +33,9 @@ pub(crate) struct Shield {
     trusted: Option<Vec<IpNet>>,
     limiter: RateLimiter,
     pub captcha: bool,
-    secure_cookies: bool,
+    pub upload_max_bytes: u64,
+    /// `HAMLET_ALLOWED_HOSTS` (with Heroku's app host); `None` answers any host.
+    allowed_hosts: Option<Vec<String>>,
 }
 
 impl Shield {
@@ -47,7 +49,8 @@ impl Shield {
             trusted: cfg.trusted_proxy_nets().unwrap_or(Some(Vec::new())),
             limiter: RateLimiter::new(cfg.upload_rate_per_minute),
             captcha: cfg.captcha,
-            secure_cookies: cfg.profile != Profile::Local,
+            upload_max_bytes: cfg.upload_max_bytes,
+            allowed_hosts: cfg.allowed_host_list(),
         }
     }
 
@@ -60,8 +63,9 @@ impl Shield {
         mac
     }
 
-    /// The CSRF token for this browser, setting its nonce cookie when it has none.
-    pub(crate) fn csrf_token(&self, jar: &CookieJar<'_>) -> String {
+    /// The CSRF token for this browser, setting its nonce cookie when it has none (a Secure
+    /// cookie when the browser came over HTTPS).
+    pub(crate) fn csrf_token(&self, jar: &CookieJar<'_>, https: bool) -> String {
         let nonce = match jar.get(CSRF_COOKIE) {
             Some(c) if is_nonce(c.value()) => c.value().to_string(),
             _ => {
@@ -71,7 +75,7 @@ impl Shield {
                         .path("/")
                         .http_only(true)
                         .same_site(SameSite::Strict)
-                        .secure(self.secure_cookies),
+                        .secure(https),
                 );
                 nonce
             }
@@ -169,6 +173,45 @@ impl Shield {
         self.limiter.take(client).map_err(Error::TooManyRequests)
     }
 
+    /// Whether the client's request came over HTTPS: told by `X-Forwarded-Proto` from a
+    /// trusted proxy (the server itself speaks plain HTTP behind the platform's router).
+    pub(crate) fn is_https(&self, req: &Request<'_>) -> bool {
+        let Some(peer) = req.remote().map(|r| r.ip()) else {
+            return false;
+        };
+        let trusted = match &self.trusted {
+            None => true,
+            Some(nets) => nets.iter().any(|n| n.contains(&peer)),
+        };
+        trusted
+            && req
+                .headers()
+                .get_one("X-Forwarded-Proto")
+                .and_then(|v| v.split(',').next())
+                .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
+    }
+
+    /// Whether the request's Host is one the site answers to.
+    fn host_allowed(&self, req: &Request<'_>) -> bool {
+        let Some(allowed) = &self.allowed_hosts else {
+            return true;
+        };
+        // The header itself (Rocket's parsed `host()` is absent for some local requests).
+        let Some(header) = req.headers().get_one("Host") else {
+            return false;
+        };
+        let header = header.trim().to_ascii_lowercase();
+        let name = match header.strip_prefix('[') {
+            Some(v6) => format!("[{}]", v6.split(']').next().unwrap_or("")),
+            None => header.split(':').next().unwrap_or("").to_string(),
+        };
+        let name = name.trim_end_matches('.');
+        allowed.iter().any(|a| match a.strip_prefix('.') {
+            Some(parent) => name == parent || name.ends_with(a.as_str()),
+            None => name == a,
+        })
+    }
+
     /// The client's address: the peer, or when the peer is a trusted proxy, the nearest
     /// untrusted address in X-Forwarded-For.
     pub(crate) fn client_addr(&self, req: &Request<'_>) -> Option<IpAddr> {
@@ -257,7 +300,7 @@ impl RateLimiter {
 }
 
 /// Security headers on every response. The pages use no inline script or style, so the
-/// policy needs no 'unsafe-inline'.
+/// policy needs no 'unsafe-inline'. HSTS is added when the client came over HTTPS.
 pub(crate) struct SecurityHeaders;
 
 pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
@@ -273,15 +316,59 @@ impl Fairing for SecurityHeaders {
         }
     }
 
-    async fn on_response<'r>(&self, _req: &'r Request<'_>, res: &mut Response<'r>) {
+    async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
         res.set_header(Header::new(
             "Content-Security-Policy",
             CONTENT_SECURITY_POLICY,
         ));
+        if req
+            .rocket()
+            .state::<Shield>()
+            .is_some_and(|s| s.is_https(req))
+        {
+            res.set_header(Header::new(
+                "Strict-Transport-Security",
+                "max-age=31536000; includeSubDomains",
+            ));
+        }
         res.set_header(Header::new("X-Content-Type-Options", "nosniff"));
         res.set_header(Header::new("X-Frame-Options", "DENY"));
         res.set_header(Header::new("Referrer-Policy", "same-origin"));
     }
+}
+
+/// Answers 400 to a request for a host the site does not serve (`HAMLET_ALLOWED_HOSTS`), as
+/// a protection against Host-header poisoning; health checks are exempt (probes use addresses).
+pub(crate) struct HostCheck;
+
+pub(crate) const BAD_HOST: &str = "/_hamlet/bad-host";
+
+#[rocket::async_trait]
+impl Fairing for HostCheck {
+    fn info(&self) -> Info {
+        Info {
+            name: "allowed hosts",
+            kind: Kind::Request,
+        }
+    }
+
+    async fn on_request(&self, req: &mut Request<'_>, _: &mut rocket::Data<'_>) {
+        let Some(shield) = req.rocket().state::<Shield>() else {
+            return;
+        };
+        if shield.host_allowed(req) || req.uri().path().starts_with("/health") {
+            return;
+        }
+        tracing::warn!(host = ?req.headers().get_one("Host"), "request for a host this site does not serve");
+        req.set_method(rocket::http::Method::Get);
+        req.set_uri(rocket::http::uri::Origin::parse(BAD_HOST).expect("a valid path"));
+    }
+}
+
+/// Where `HostCheck` sends requests for other hosts.
+#[rocket::get("/_hamlet/bad-host")]
+pub(crate) fn bad_host() -> Error {
+    Error::BadRequest("this server does not answer for that host name".into())
 }
 
 #[cfg(test)]

@@ -1,20 +1,69 @@
-//! `/health/`: is the database reachable, how big is the collection, how is libtorch set up.
-//! 200 when the database answers, 503 otherwise (load balancers and Docker's HEALTHCHECK read
-//! the status; people read the JSON).
+//! Health: `/health/live` (the process answers: 200 at once, for restarts), `/health/ready`
+//! (the database is migrated and the model loaded: 200, else 503 with what is missing; for
+//! load balancers and Docker's HEALTHCHECK) and `/health` (details for people: the database
+//! answering now, the collection's size, the model in service, libtorch's setup).
+
+use std::sync::Arc;
 
 use rocket::http::Status;
 use rocket::serde::json::Json;
 use rocket::State;
 
+use super::boot::Readiness;
 use super::discover::Engine;
 use crate::model::runtime::RuntimeInfo;
 use crate::store::Store;
+
+#[rocket::get("/health/live")]
+pub(crate) fn live() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+#[rocket::get("/health/ready")]
+pub(crate) fn ready(
+    readiness: &State<Arc<Readiness>>,
+    engine: &State<Engine>,
+) -> (Status, Json<serde_json::Value>) {
+    let ready = readiness.is_ready();
+    let problems: serde_json::Map<String, serde_json::Value> = readiness
+        .problems()
+        .into_iter()
+        .map(|(part, problem)| (part.to_string(), problem.into()))
+        .collect();
+    let body = serde_json::json!({
+        "status": if ready { "ready" } else { "starting" },
+        "database": readiness.database_ready(),
+        "model": model_json(engine),
+        "model_ready": readiness.model_ready(),
+        "problems": problems,
+    });
+    let status = if ready {
+        Status::Ok
+    } else {
+        Status::ServiceUnavailable
+    };
+    (status, Json(body))
+}
+
+fn model_json(engine: &Engine) -> serde_json::Value {
+    match engine.served() {
+        Some(s) => serde_json::json!({
+            "loaded": true,
+            "sha256": s.sha256,
+            "source": s.source,
+            "loaded_at": s.loaded_at,
+            "documents": s.model.doc_ids().len(),
+            "corpus_sha256": s.model.corpus().sha256,
+        }),
+        None => serde_json::json!({ "loaded": false }),
+    }
+}
 
 #[rocket::get("/health")]
 pub(crate) async fn health(
     store: &State<Store>,
     torch: &State<RuntimeInfo>,
-    model: &State<Engine>,
+    engine: &State<Engine>,
 ) -> (Status, Json<serde_json::Value>) {
     let stats = store.stats().await;
     let (status, database) = match &stats {
@@ -35,10 +84,7 @@ pub(crate) async fn health(
         "database": database,
         "documents": stats.as_ref().map(|s| s.documents).ok(),
         "torch": torch.inner(),
-        "model": match &model.model {
-            Some(m) => serde_json::json!({ "loaded": true, "documents": m.doc_ids().len(), "corpus_sha256": m.corpus().sha256 }),
-            None => serde_json::json!({ "loaded": false }),
-        },
+        "model": model_json(engine),
     });
     (status, Json(body))
 }

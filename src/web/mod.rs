@@ -1,6 +1,6 @@
 //! The HTTP face of Hamlet: pages (`pages`), the JSON API (`api`), the three tools both share
 //! (`discover`), the in-memory catalog of documents they list (`catalog`), submissions and uploads (`upload`), abuse protection and security headers
-//! (`guard`), health (`health`), the one error type handlers return (`error`) and the JSON
+//! (`guard`), start-up, readiness and model reload (`boot`), health (`health`), the one error type handlers return (`error`) and the JSON
 //! shapes (`views`).
 //!
 //! Every route is mounted in `mount`, the single list: adding a path means adding it there
@@ -8,6 +8,7 @@
 //! shape the result.
 
 pub(crate) mod api;
+pub(crate) mod boot;
 pub(crate) mod catalog;
 pub(crate) mod discover;
 pub(crate) mod error;
@@ -46,6 +47,10 @@ pub(crate) fn mount(rocket: Rocket<Build>, public_dir: &std::path::Path) -> Rock
                 pages::autocomplete_author,
                 pages::robots,
                 health::health,
+                health::live,
+                health::ready,
+                boot::warming_up,
+                guard::bad_host,
                 api::document,
                 api::similar_documents,
                 api::similar_to_author,
@@ -57,6 +62,8 @@ pub(crate) fn mount(rocket: Rocket<Build>, public_dir: &std::path::Path) -> Rock
         .mount("/static", FileServer::from(public_dir).rank(20))
         .register("/", rocket::catchers![error::default_catcher])
         .attach(RequestLog)
+        .attach(guard::HostCheck)
+        .attach(boot::WarmUp)
         .attach(guard::SecurityHeaders)
 }
 
@@ -64,6 +71,8 @@ pub(crate) fn mount(rocket: Rocket<Build>, public_dir: &std::path::Path) -> Rock
 struct RequestStart {
     at: Instant,
     id: String,
+    /// The path asked for (before the warm-up or host gates redirect the request).
+    path: String,
 }
 
 /// Logs one line per request (method, path, status, duration, request id) and echoes the
@@ -94,9 +103,11 @@ impl Fairing for RequestLog {
                     NEXT_REQUEST.fetch_add(1, Ordering::Relaxed)
                 )
             });
+        let path = req.uri().path().as_str().to_string();
         req.local_cache(|| RequestStart {
             at: Instant::now(),
             id,
+            path,
         });
     }
 
@@ -104,13 +115,14 @@ impl Fairing for RequestLog {
         let start = req.local_cache(|| RequestStart {
             at: Instant::now(),
             id: String::new(),
+            path: req.uri().path().as_str().to_string(),
         });
         let status = res.status().code;
         let duration_ms = start.at.elapsed().as_secs_f64() * 1000.0;
         // Only the path: query strings can carry search terms, which are the reader's business.
         tracing::info!(
             method = %req.method(),
-            path = %req.uri().path(),
+            path = %start.path,
             status,
             duration_ms = (duration_ms * 1000.0).round() / 1000.0,
             request_id = %start.id,

@@ -33,7 +33,8 @@ pub(crate) fn home(catalog: &State<Arc<Catalog>>) -> Template {
 #[rocket::get("/about")]
 pub(crate) fn about(catalog: &State<Arc<Catalog>>, engine: &State<Engine>) -> Template {
     let stats = catalog.stats();
-    let model = engine.model.as_ref().map(|m| {
+    let model = engine.served().map(|served| {
+        let m = served.model;
         let c = m.config();
         serde_json::json!({
             "mode": match c.mode {
@@ -147,15 +148,48 @@ struct Captcha {
     token: String,
 }
 
-/// One upload form page being answered: which tool, and what renders and checks its form.
-struct FormPage<'a, 'j> {
-    tool: Tool,
-    shield: &'a Shield,
-    engine: &'a Engine,
-    jar: &'a CookieJar<'j>,
+/// What renders and checks the upload forms, from the request: the protection settings, the
+/// engine's defaults, the browser's cookies and whether it came over HTTPS.
+pub(crate) struct Forms<'r> {
+    shield: &'r Shield,
+    engine: &'r Engine,
+    jar: &'r CookieJar<'r>,
+    https: bool,
 }
 
-impl FormPage<'_, '_> {
+#[rocket::async_trait]
+impl<'r> rocket::request::FromRequest<'r> for Forms<'r> {
+    type Error = ();
+
+    async fn from_request(
+        req: &'r rocket::Request<'_>,
+    ) -> rocket::request::Outcome<Self, Self::Error> {
+        let rocket = req.rocket();
+        match (rocket.state::<Shield>(), rocket.state::<Engine>()) {
+            (Some(shield), Some(engine)) => rocket::request::Outcome::Success(Forms {
+                shield,
+                engine,
+                jar: req.cookies(),
+                https: shield.is_https(req),
+            }),
+            _ => rocket::request::Outcome::Error((Status::InternalServerError, ())),
+        }
+    }
+}
+
+impl<'r> Forms<'r> {
+    fn page(self, tool: Tool) -> FormPage<'r> {
+        FormPage { tool, forms: self }
+    }
+}
+
+/// One upload form page being answered: which tool, and what renders and checks its form.
+struct FormPage<'r> {
+    tool: Tool,
+    forms: Forms<'r>,
+}
+
+impl FormPage<'_> {
     /// The form (token, captcha, the pasted text kept), an error, and the outcome if any.
     fn render<T: Serialize>(
         &self,
@@ -163,8 +197,8 @@ impl FormPage<'_, '_> {
         error: Option<String>,
         outcome: Option<T>,
     ) -> Template {
-        let captcha = self.shield.captcha.then(|| {
-            let (question, token) = self.shield.captcha_question();
+        let captcha = self.forms.shield.captcha.then(|| {
+            let (question, token) = self.forms.shield.captcha_question();
             Captcha { question, token }
         });
         let template = match self.tool {
@@ -174,13 +208,13 @@ impl FormPage<'_, '_> {
         Template::render(
             template,
             context! {
-                csrf_token: self.shield.csrf_token(self.jar),
+                csrf_token: self.forms.shield.csrf_token(self.forms.jar, self.forms.https),
                 captcha,
                 text,
                 error,
                 outcome,
-                min_score: self.engine.text_min_score,
-                max_mb: 4,
+                min_score: self.forms.engine.text_min_score,
+                max_mb: (self.forms.shield.upload_max_bytes as f64 / (1 << 20) as f64 * 10.0).round() / 10.0,
             },
         )
     }
@@ -198,10 +232,11 @@ impl FormPage<'_, '_> {
         let submission = submission.map_err(|e| (e, None))?;
         let pasted = submission.text.clone();
         let checks = self
+            .forms
             .shield
-            .check_csrf(self.jar, submission.csrf_token.as_deref())
+            .check_csrf(self.forms.jar, submission.csrf_token.as_deref())
             .and_then(|()| {
-                self.shield.check_captcha(
+                self.forms.shield.check_captcha(
                     submission.captcha_answer.as_deref(),
                     submission.captcha_token.as_deref(),
                 )
@@ -209,7 +244,7 @@ impl FormPage<'_, '_> {
         if let Err(e) = checks {
             return Err((e, pasted));
         }
-        let ask = self.engine.ask_text(submission.limit, None);
+        let ask = self.forms.engine.ask_text(submission.limit, None);
         match submission.into_text().await {
             Ok(text) => Ok((text, ask)),
             Err(e) => Err((e, pasted)),
@@ -238,7 +273,7 @@ impl FormPage<'_, '_> {
 /// Answers a submitted form: the similar documents, or for the literature review buddy what
 /// they cite; on any failure the form again with the message.
 async fn answer(
-    form: FormPage<'_, '_>,
+    form: FormPage<'_>,
     catalog: &Catalog,
     submission: std::result::Result<Submission, Error>,
 ) -> (Status, Template) {
@@ -246,7 +281,7 @@ async fn answer(
         Ok(t) => t,
         Err((e, pasted)) => return form.failed(pasted, e),
     };
-    let rendered = match discover::for_text(catalog, form.engine, text, ask).await {
+    let rendered = match discover::for_text(catalog, form.forms.engine, text, ask).await {
         Ok(results) => match form.tool {
             Tool::Recommend => Ok(form.render(None, None, Some(results))),
             Tool::LitReview => discover::lit_review(catalog, results)
@@ -263,82 +298,34 @@ async fn answer(
 
 /// `GET /upload/recommend/`: the uploaded-file oracle's form.
 #[rocket::get("/upload/recommend")]
-pub(crate) fn upload_form(
-    shield: &State<Shield>,
-    engine: &State<Engine>,
-    jar: &CookieJar<'_>,
-) -> Template {
-    let tool = Tool::Recommend;
-    FormPage {
-        tool,
-        shield,
-        engine,
-        jar,
-    }
-    .empty()
+pub(crate) fn upload_form(forms: Forms<'_>) -> Template {
+    forms.page(Tool::Recommend).empty()
 }
 
 /// `POST /upload/recommend/`: "If you wrote this, you might also like...".
 #[rocket::post("/upload/recommend", data = "<submission>")]
 pub(crate) async fn upload_submit(
     catalog: &State<Arc<Catalog>>,
-    engine: &State<Engine>,
-    shield: &State<Shield>,
-    jar: &CookieJar<'_>,
+    forms: Forms<'_>,
     submission: std::result::Result<Submission, Error>,
 ) -> (Status, Template) {
-    let tool = Tool::Recommend;
-    answer(
-        FormPage {
-            tool,
-            shield,
-            engine,
-            jar,
-        },
-        catalog,
-        submission,
-    )
-    .await
+    answer(forms.page(Tool::Recommend), catalog, submission).await
 }
 
 /// `GET /citations/lit_review_buddy/`: the literature review buddy's form.
 #[rocket::get("/citations/lit_review_buddy")]
-pub(crate) fn lit_review_form(
-    shield: &State<Shield>,
-    engine: &State<Engine>,
-    jar: &CookieJar<'_>,
-) -> Template {
-    let tool = Tool::LitReview;
-    FormPage {
-        tool,
-        shield,
-        engine,
-        jar,
-    }
-    .empty()
+pub(crate) fn lit_review_form(forms: Forms<'_>) -> Template {
+    forms.page(Tool::LitReview).empty()
 }
 
 /// `POST /citations/lit_review_buddy/`: what the documents similar to a draft cite.
 #[rocket::post("/citations/lit_review_buddy", data = "<submission>")]
 pub(crate) async fn lit_review_submit(
     catalog: &State<Arc<Catalog>>,
-    engine: &State<Engine>,
-    shield: &State<Shield>,
-    jar: &CookieJar<'_>,
+    forms: Forms<'_>,
     submission: std::result::Result<Submission, Error>,
 ) -> (Status, Template) {
-    let tool = Tool::LitReview;
-    answer(
-        FormPage {
-            tool,
-            shield,
-            engine,
-            jar,
-        },
-        catalog,
-        submission,
-    )
-    .await
+    answer(forms.page(Tool::LitReview), catalog, submission).await
 }
 
 /// One autocomplete suggestion, in the shape the original's widgets used.

@@ -308,3 +308,68 @@ pub fn upstream_fixture(name: &str) -> PathBuf {
         .join("../shared/fixtures/hamlet-upstream")
         .join(name)
 }
+
+/// A local client of the app for `cfg`, once it is ready (start-up runs in the background).
+pub async fn ready_client(cfg: hamlet::config::AppConfig) -> rocket::local::asynchronous::Client {
+    let client = rocket::local::asynchronous::Client::tracked(hamlet::rocket(cfg))
+        .await
+        .expect("valid rocket");
+    wait_ready(&client).await;
+    client
+}
+
+/// Polls `/health/ready` until it answers 200 (at most a minute).
+pub async fn wait_ready(client: &rocket::local::asynchronous::Client) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let res = client.get("/health/ready").dispatch().await;
+        if res.status() == rocket::http::Status::Ok {
+            return;
+        }
+        let body = res.into_string().await.unwrap_or_default();
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the app did not become ready: {body}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// A GET over a real socket: (status, body). Minimal HTTP/1.1, for servers the tests start.
+pub async fn http_get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await?;
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Ok((status, body))
+}
+
+/// Polls `http://127.0.0.1:port/health/ready` until 200 (at most `secs`).
+pub async fn wait_http_ready(port: u16, secs: u64) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    let mut last = String::new();
+    while std::time::Instant::now() < deadline {
+        if let Ok((status, body)) = http_get(port, "/health/ready").await {
+            if status == 200 {
+                return body;
+            }
+            last = body;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("port {port} did not become ready in {secs} s: {last}");
+}

@@ -1,0 +1,224 @@
+//! Operations: a model published with `hamlet publish` is fetched at start-up, a newer one is
+//! swapped in without a restart (periodic check, and SIGHUP to a real `hamlet serve`), and a
+//! bad one (wrong checksum) is refused while the old one keeps serving.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{import_rfc, rfc_dir, small_dbow_config, topics_model, TestDb, TOPICS};
+use hamlet::cli::publish::{publish, Opts};
+use hamlet::config::AppConfig;
+use serde_json::Value;
+
+/// A second, different model of the same collection (another dimension and seed).
+async fn other_model(store: &hamlet::store::Store, dir: &Path) -> PathBuf {
+    let texts = hamlet::cli::train::collection_texts(store).await.unwrap();
+    let config = hamlet::model::ModelConfig {
+        dim: 24,
+        epochs: 5,
+        seed: 7,
+        ..small_dbow_config()
+    };
+    let (model, _) = hamlet::cli::train::train_model(&texts, config, 2, false).unwrap();
+    let path = dir.join("other.safetensors");
+    hamlet::model::file::save(&model, &path).unwrap();
+    path
+}
+
+fn sha_of(path: &Path) -> String {
+    hamlet::model::file::info(path).unwrap().sha256
+}
+
+async fn ready_json(client: &rocket::local::asynchronous::Client) -> Value {
+    let res = client.get("/health/ready").dispatch().await;
+    serde_json::from_str(&res.into_string().await.unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_published_model_is_served_then_replaced_and_a_bad_one_refused() {
+    let db = TestDb::new(common::Kind::Sqlite).await.unwrap();
+    let store = db.store().await;
+    import_rfc(&store, rfc_dir(), TOPICS).await.unwrap();
+    let first = topics_model(&store).await;
+    let dir = tempfile::tempdir().unwrap();
+    let published = dir.path().join("published");
+    let mut cfg = AppConfig::for_tests(&db.url);
+    cfg.model_cache_dir = dir.path().join("cache");
+    cfg.model_check_interval_secs = 1;
+
+    let out = publish(
+        Opts {
+            model: Some(first.clone()),
+            dest: published.display().to_string(),
+        },
+        &cfg,
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.manifest.sha256, sha_of(&first));
+    cfg.model_url = Some(format!("file://{}", out.manifest_url));
+    let client = common::ready_client(cfg).await;
+    let body = ready_json(&client).await;
+    assert_eq!(
+        body["model"]["sha256"],
+        Value::from(sha_of(&first)),
+        "{body}"
+    );
+    let res = client
+        .get("/api/documents/9000/similar?min_score=-1")
+        .dispatch()
+        .await;
+    assert_eq!(res.status().code, 200);
+
+    // A new model, published while the server runs, is in service within a few checks.
+    let second = other_model(&store, dir.path()).await;
+    publish(
+        Opts {
+            model: Some(second.clone()),
+            dest: published.display().to_string(),
+        },
+        &AppConfig::for_tests(&db.url),
+    )
+    .await
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let body = ready_json(&client).await;
+        if body["model"]["sha256"] == sha_of(&second).as_str() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the new model was not picked up: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let cached: Vec<String> = std::fs::read_dir(dir.path().join("cache"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        cached,
+        vec![format!("{}.safetensors", sha_of(&second))],
+        "the old model left the cache"
+    );
+
+    // A manifest whose checksum does not match its model: refused, the second keeps serving.
+    let manifest_path = published.join("manifest.json");
+    let mut manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest_path).unwrap()).unwrap();
+    manifest["sha256"] = Value::from("0".repeat(64));
+    std::fs::write(&manifest_path, serde_json::to_vec(&manifest).unwrap()).unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let body = ready_json(&client).await;
+    assert_eq!(body["status"], Value::from("ready"), "{body}");
+    assert_eq!(
+        body["model"]["sha256"],
+        Value::from(sha_of(&second)),
+        "{body}"
+    );
+    let res = client
+        .get("/api/documents/9000/similar?min_score=-1")
+        .dispatch()
+        .await;
+    assert_eq!(res.status().code, 200, "still serving");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publish_refuses_a_file_that_is_not_a_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let bogus = dir.path().join("bogus.safetensors");
+    std::fs::write(&bogus, b"not a model").unwrap();
+    let cfg = AppConfig::for_tests("sqlite://unused.sqlite3");
+    let err = publish(
+        Opts {
+            model: Some(bogus),
+            dest: dir.path().join("out").display().to_string(),
+        },
+        &cfg,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("is not a usable model"),
+        "{err:#}"
+    );
+    assert!(!dir.path().join("out").exists(), "nothing was written");
+}
+
+/// A `hamlet serve` process, killed when dropped.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_makes_a_running_server_load_the_new_model_file() {
+    let db = TestDb::new(common::Kind::Sqlite).await.unwrap();
+    let store = db.store().await;
+    import_rfc(&store, rfc_dir(), TOPICS).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let served = dir.path().join("model.safetensors");
+    std::fs::copy(topics_model(&store).await, &served).unwrap();
+    let first = sha_of(&served);
+    let second_path = other_model(&store, dir.path()).await;
+
+    let port = free_port();
+    let root = env!("CARGO_MANIFEST_DIR");
+    let child = Command::new(env!("CARGO_BIN_EXE_hamlet"))
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", &db.url)
+        .env("HAMLET_MODEL_PATH", &served)
+        .env("PORT", port.to_string())
+        .env("MODEL_CHECK_INTERVAL_SECS", "0")
+        .env("HAMLET_TEMPLATES_DIR", format!("{root}/templates"))
+        .env("HAMLET_PUBLIC_DIR", format!("{root}/public"))
+        .env("HAMLET_LOG_FORMAT", "json")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Server(child);
+    let body = common::wait_http_ready(port, 60).await;
+    assert!(body.contains(&first), "{body}");
+
+    // `hamlet train` writes atomically; the server notices only when told.
+    let model = hamlet::model::file::load(&second_path).unwrap();
+    hamlet::model::file::save(&model, &served).unwrap();
+    let second = sha_of(&served);
+    let status = Command::new("kill")
+        .args(["-HUP", &server.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, body) = common::http_get(port, "/health/ready").await.unwrap();
+        if body.contains(&second) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "SIGHUP did not reload: {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (status, _) = common::http_get(port, "/api/documents/9000/similar")
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+}

@@ -1,0 +1,481 @@
+//! Fetching model files against real servers on 127.0.0.1: an HTTP server scripted to fail in
+//! the ways networks do (a body cut short, a stall, a 500, no Range support), wrong checksums,
+//! the cache, and s3:// against moto's S3 server (installed by scripts/test.sh from PyPI).
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hamlet::config::AwsEnv;
+use hamlet::remote::{Error, FetchOpts, Remote};
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// What the scripted server does with one connection.
+#[derive(Clone, Copy, Debug)]
+enum Answer {
+    /// The (rest of the) body, honouring Range.
+    Full,
+    /// Headers for the whole (rest of the) body, then only this many bytes, then close.
+    CutAfter(usize),
+    /// Headers, this many bytes, then nothing (the connection stays open).
+    StallAfter(usize),
+    /// The whole body with 200, ignoring Range.
+    IgnoreRange,
+    /// This status, no body.
+    Status(u16),
+}
+
+struct Scripted {
+    port: u16,
+    /// Each request's head, lower-cased.
+    requests: Arc<Mutex<Vec<String>>>,
+}
+
+impl Scripted {
+    fn url(&self, name: &str) -> String {
+        format!("http://127.0.0.1:{}/{name}", self.port)
+    }
+    fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+/// Serves `body`, the i-th connection answered by `script[i]` (the last answer repeats).
+async fn scripted(body: Vec<u8>, script: Vec<Answer>) -> Scripted {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let log = requests.clone();
+    let body = Arc::new(body);
+    tokio::spawn(async move {
+        let mut n = 0;
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            let answer = script[n.min(script.len() - 1)];
+            n += 1;
+            let body = body.clone();
+            let log = log.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if sock.read(&mut byte).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+                log.lock().unwrap().push(head.clone());
+                let from: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("range: bytes="))
+                    .and_then(|r| r.trim().trim_end_matches('-').parse().ok())
+                    .unwrap_or(0);
+                let (status, start) = match answer {
+                    Answer::Status(code) => {
+                        let _ = sock
+                            .write_all(
+                                format!("HTTP/1.1 {code} Scripted\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                                    .as_bytes(),
+                            )
+                            .await;
+                        return;
+                    }
+                    Answer::IgnoreRange => ("200 OK", 0),
+                    _ if from > 0 => ("206 Partial Content", from),
+                    _ => ("200 OK", 0),
+                };
+                let rest = &body[start..];
+                let mut headers = format!(
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n",
+                    rest.len()
+                );
+                if start > 0 {
+                    headers.push_str(&format!(
+                        "Content-Range: bytes {start}-{}/{}\r\n",
+                        body.len() - 1,
+                        body.len()
+                    ));
+                }
+                headers.push_str("\r\n");
+                let _ = sock.write_all(headers.as_bytes()).await;
+                match answer {
+                    Answer::CutAfter(k) => {
+                        let _ = sock.write_all(&rest[..k.min(rest.len())]).await;
+                        let _ = sock.flush().await;
+                    }
+                    Answer::StallAfter(k) => {
+                        let _ = sock.write_all(&rest[..k.min(rest.len())]).await;
+                        let _ = sock.flush().await;
+                        tokio::time::sleep(Duration::from_secs(3600)).await;
+                    }
+                    _ => {
+                        let _ = sock.write_all(rest).await;
+                    }
+                }
+            });
+        }
+    });
+    Scripted { port, requests }
+}
+
+/// 200 kB that do not repeat, and their sha256.
+fn payload() -> (Vec<u8>, String) {
+    let body: Vec<u8> = (0u32..50_000)
+        .flat_map(|i| i.wrapping_mul(2_654_435_761).to_le_bytes())
+        .collect();
+    let sha = hex::encode(Sha256::digest(&body));
+    (body, sha)
+}
+
+fn remote(cache: &std::path::Path) -> Remote {
+    Remote::new(
+        FetchOpts {
+            cache_dir: cache.to_path_buf(),
+            retries: 3,
+            stall: Duration::from_secs(1),
+            backoff: Duration::from_millis(20),
+        },
+        AwsEnv::default(),
+    )
+}
+
+fn ranges(server: &Scripted) -> Vec<Option<String>> {
+    server
+        .requests()
+        .iter()
+        .map(|h| {
+            h.lines()
+                .find_map(|l| l.strip_prefix("range: "))
+                .map(str::to_string)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_body_cut_short_is_resumed_with_a_range_request() {
+    let (body, sha) = payload();
+    let server = scripted(body.clone(), vec![Answer::CutAfter(70_000), Answer::Full]).await;
+    let cache = tempfile::tempdir().unwrap();
+    let r = remote(cache.path());
+    let got = r.fetch(&server.url("m.safetensors"), &sha).await.unwrap();
+    assert!(got.downloaded);
+    assert_eq!(std::fs::read(&got.path).unwrap(), body);
+    assert_eq!(
+        ranges(&server),
+        vec![None, Some("bytes=70000-".into())],
+        "the second request resumes where the first stopped"
+    );
+
+    // A cached file with the right hash is reused without asking the server.
+    let again = r.fetch(&server.url("m.safetensors"), &sha).await.unwrap();
+    assert!(!again.downloaded);
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn a_stalled_connection_is_cut_and_resumed() {
+    let (body, sha) = payload();
+    let server = scripted(body.clone(), vec![Answer::StallAfter(50_000), Answer::Full]).await;
+    let cache = tempfile::tempdir().unwrap();
+    let got = remote(cache.path())
+        .fetch(&server.url("m"), &sha)
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read(&got.path).unwrap(), body);
+    assert_eq!(ranges(&server)[1].as_deref(), Some("bytes=50000-"));
+}
+
+#[tokio::test]
+async fn a_server_error_is_retried_and_a_missing_file_is_not() {
+    let (body, sha) = payload();
+    let server = scripted(body.clone(), vec![Answer::Status(500), Answer::Full]).await;
+    let cache = tempfile::tempdir().unwrap();
+    let got = remote(cache.path())
+        .fetch(&server.url("m"), &sha)
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read(&got.path).unwrap(), body);
+    assert_eq!(server.requests().len(), 2);
+
+    let missing = scripted(body, vec![Answer::Status(404)]).await;
+    let err = remote(cache.path())
+        .fetch(&missing.url("m"), &"0".repeat(64))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Status { status: 404, .. }), "{err}");
+    assert_eq!(missing.requests().len(), 1, "a 404 is not retried");
+
+    let down = scripted(Vec::new(), vec![Answer::Status(503)]).await;
+    let err = remote(cache.path())
+        .fetch(&down.url("m"), &"0".repeat(64))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Status { status: 503, .. }), "{err}");
+    assert_eq!(down.requests().len(), 4, "one try and three retries");
+}
+
+#[tokio::test]
+async fn a_server_without_range_support_is_read_from_the_start() {
+    let (body, sha) = payload();
+    let server = scripted(
+        body.clone(),
+        vec![Answer::CutAfter(30_000), Answer::IgnoreRange],
+    )
+    .await;
+    let cache = tempfile::tempdir().unwrap();
+    let got = remote(cache.path())
+        .fetch(&server.url("m"), &sha)
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read(&got.path).unwrap(), body);
+}
+
+#[tokio::test]
+async fn a_wrong_checksum_leaves_nothing_behind() {
+    let (body, _) = payload();
+    let server = scripted(body, vec![Answer::Full]).await;
+    let cache = tempfile::tempdir().unwrap();
+    let want = "ab".repeat(32);
+    let err = remote(cache.path())
+        .fetch(&server.url("m"), &want)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Checksum { .. }), "{err}");
+    assert!(err.to_string().contains(&want), "{err}");
+    assert_eq!(server.requests().len(), 1, "a bad checksum is not retried");
+    assert_eq!(
+        std::fs::read_dir(cache.path()).unwrap().count(),
+        0,
+        "neither the file nor a partial download is kept"
+    );
+}
+
+#[tokio::test]
+async fn a_corrupt_cached_copy_is_downloaded_again() {
+    let (body, sha) = payload();
+    let server = scripted(body.clone(), vec![Answer::Full]).await;
+    let cache = tempfile::tempdir().unwrap();
+    std::fs::write(cache.path().join(format!("{sha}.safetensors")), b"bit rot").unwrap();
+    let got = remote(cache.path())
+        .fetch(&server.url("m"), &sha)
+        .await
+        .unwrap();
+    assert!(got.downloaded);
+    assert_eq!(std::fs::read(&got.path).unwrap(), body);
+}
+
+/// moto's S3 server on a free port, or None outside CI when moto is not installed.
+struct Moto {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn moto() -> Option<Moto> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let spawned = std::process::Command::new("python3")
+        .args([
+            "-m",
+            "moto.server",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    let mut child = match spawned {
+        Ok(c) => c,
+        Err(e) => return skip_without_moto(&e.to_string()),
+    };
+    for _ in 0..200 {
+        if let Ok(Some(status)) = child.try_wait() {
+            return skip_without_moto(&format!("moto.server exited: {status}"));
+        }
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return Some(Moto { child, port });
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = child.kill();
+    skip_without_moto("moto.server did not listen within 20 s")
+}
+
+fn skip_without_moto(why: &str) -> Option<Moto> {
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("moto's S3 server is needed under CI (scripts/test.sh installs it): {why}");
+    }
+    eprintln!("skipping the s3:// test: {why} (pip install 'moto[server]')");
+    None
+}
+
+fn s3_env(port: u16) -> AwsEnv {
+    AwsEnv {
+        access_key_id: Some("AKIDEXAMPLE".into()),
+        secret_access_key: Some(hamlet::config::Secret::new("secret")),
+        region: Some("eu-west-1".into()),
+        endpoint_url: Some(format!("http://127.0.0.1:{port}")),
+        metadata_disabled: true,
+        ..AwsEnv::default()
+    }
+}
+
+#[tokio::test]
+async fn s3_objects_are_written_and_fetched_through_the_manifest() {
+    let Some(moto) = moto().await else { return };
+    let cache = tempfile::tempdir().unwrap();
+    let opts = FetchOpts {
+        cache_dir: cache.path().to_path_buf(),
+        retries: 2,
+        stall: Duration::from_secs(5),
+        backoff: Duration::from_millis(20),
+    };
+    let r = Remote::new(opts, s3_env(moto.port));
+    r.create_bucket("hamlet-models").await.unwrap();
+
+    let (body, sha) = payload();
+    r.put("s3://hamlet-models/prod/models/m.safetensors", body.clone())
+        .await
+        .unwrap();
+    let manifest = serde_json::json!({
+        "format": "hamlet-model-manifest", "version": 1, "model": "models/m.safetensors",
+        "sha256": sha, "size_bytes": body.len(), "published_at": "2026-11-25T00:00:00Z",
+        "corpus_sha256": "", "documents": 0
+    });
+    r.put(
+        "s3://hamlet-models/prod/manifest.json",
+        serde_json::to_vec(&manifest).unwrap(),
+    )
+    .await
+    .unwrap();
+
+    let (_, target) = hamlet::remote::manifest::read(&r, "s3://hamlet-models/prod/manifest.json")
+        .await
+        .unwrap();
+    assert_eq!(target.url, "s3://hamlet-models/prod/models/m.safetensors");
+    let got = r.fetch(&target.url, &target.sha256).await.unwrap();
+    assert_eq!(std::fs::read(&got.path).unwrap(), body);
+
+    let err = r
+        .fetch("s3://hamlet-models/prod/missing", &sha.replace('a', "b"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Status { status: 404, .. }), "{err}");
+}
+
+/// The instance-role half of the credential chain: with no keys in the environment, the
+/// credentials come from an IMDSv2 endpoint (here a small local one) and sign for moto.
+#[tokio::test]
+async fn s3_credentials_come_from_the_instance_role_when_the_environment_has_none() {
+    let Some(moto) = moto().await else { return };
+    let imds = imds_server().await;
+    let env = AwsEnv {
+        access_key_id: None,
+        secret_access_key: None,
+        metadata_disabled: false,
+        metadata_endpoint: Some(format!("http://127.0.0.1:{}", imds.0)),
+        ..s3_env(moto.port)
+    };
+    let cache = tempfile::tempdir().unwrap();
+    let r = Remote::new(
+        FetchOpts {
+            cache_dir: cache.path().to_path_buf(),
+            retries: 0,
+            stall: Duration::from_secs(5),
+            backoff: Duration::from_millis(20),
+        },
+        env,
+    );
+    r.create_bucket("role-bucket").await.unwrap();
+    r.put("s3://role-bucket/x.bin", b"role".to_vec())
+        .await
+        .unwrap();
+    let seen = imds.1.lock().unwrap().clone();
+    assert_eq!(
+        seen[0], "PUT /latest/api/token",
+        "IMDSv2 asks for a token first"
+    );
+    assert!(seen
+        .iter()
+        .any(|r| r == "GET /latest/meta-data/iam/security-credentials/hamlet-role"));
+}
+
+/// A tiny IMDSv2: a token, a role name, the role's credentials. Returns its port and the
+/// request lines it saw.
+async fn imds_server() -> (u16, Arc<Mutex<Vec<String>>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if sock.read(&mut byte).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let head = String::from_utf8_lossy(&head).into_owned();
+                let line: String = head
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .rsplit_once(' ')
+                    .map(|(l, _)| l.to_string())
+                    .unwrap_or_default();
+                log.lock().unwrap().push(line.clone());
+                let has_token = head
+                    .to_ascii_lowercase()
+                    .contains("x-aws-ec2-metadata-token: tok");
+                let body = match line.as_str() {
+                    "PUT /latest/api/token" => Some("tok".to_string()),
+                    "GET /latest/meta-data/iam/security-credentials/" if has_token => {
+                        Some("hamlet-role".into())
+                    }
+                    "GET /latest/meta-data/iam/security-credentials/hamlet-role" if has_token => {
+                        Some(
+                            r#"{"Code":"Success","AccessKeyId":"ASIAROLE","SecretAccessKey":"rolesecret","Token":"roletoken","Expiration":"2099-01-01T00:00:00Z"}"#
+                                .into(),
+                        )
+                    }
+                    _ => None,
+                };
+                let reply = match body {
+                    Some(b) => format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{b}",
+                        b.len()
+                    ),
+                    None => {
+                        "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                            .into()
+                    }
+                };
+                let _ = sock.write_all(reply.as_bytes()).await;
+            });
+        }
+    });
+    (port, seen)
+}
