@@ -42,6 +42,19 @@ impl Scripted {
     }
 }
 
+/// A request's head (request line and headers), or None if the peer closed first.
+async fn read_head(sock: &mut tokio::net::TcpStream) -> Option<String> {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if sock.read(&mut byte).await.unwrap_or(0) == 0 {
+            return None;
+        }
+        head.push(byte[0]);
+    }
+    Some(String::from_utf8_lossy(&head).into_owned())
+}
+
 /// Serves `body`, the i-th connection answered by `script[i]` (the last answer repeats).
 async fn scripted(body: Vec<u8>, script: Vec<Answer>) -> Scripted {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -60,15 +73,10 @@ async fn scripted(body: Vec<u8>, script: Vec<Answer>) -> Scripted {
             let body = body.clone();
             let log = log.clone();
             tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut byte = [0u8; 1];
-                while !head.ends_with(b"\r\n\r\n") {
-                    if sock.read(&mut byte).await.unwrap_or(0) == 0 {
-                        return;
-                    }
-                    head.push(byte[0]);
-                }
-                let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+                let Some(head) = read_head(&mut sock).await else {
+                    return;
+                };
+                let head = head.to_ascii_lowercase();
                 log.lock().unwrap().push(head.clone());
                 let from: usize = head
                     .lines()
@@ -430,15 +438,9 @@ async fn imds_server() -> (u16, Arc<Mutex<Vec<String>>>) {
         while let Ok((mut sock, _)) = listener.accept().await {
             let log = log.clone();
             tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut byte = [0u8; 1];
-                while !head.ends_with(b"\r\n\r\n") {
-                    if sock.read(&mut byte).await.unwrap_or(0) == 0 {
-                        return;
-                    }
-                    head.push(byte[0]);
-                }
-                let head = String::from_utf8_lossy(&head).into_owned();
+                let Some(head) = read_head(&mut sock).await else {
+                    return;
+                };
                 let line: String = head
                     .lines()
                     .next()

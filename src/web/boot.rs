@@ -199,43 +199,34 @@ impl Boot {
     /// Runs until the process ends.
     pub(crate) async fn run(self) {
         let database = async {
-            let mut attempt = 0;
-            loop {
-                match self.open_database().await {
-                    Ok(()) => break,
-                    Err(e) => {
-                        let e = format!("{e:#}");
-                        tracing::error!(error = %e, attempt, "the database is not ready; retrying");
-                        self.readiness.report("database", Some(e));
-                        tokio::time::sleep(backoff(attempt)).await;
-                        attempt += 1;
-                    }
-                }
-            }
-            self.readiness.report("database", None);
+            self.until_ok("database", || self.open_database()).await;
             self.readiness.database.store(true, Ordering::Release);
             tokio::spawn(self.catalog.clone().keep_fresh());
         };
         let model = async {
-            let mut attempt = 0;
-            loop {
-                match self.models.check().await {
-                    Ok(_) => break,
-                    Err(e) => {
-                        let e = format!("{e:#}");
-                        tracing::error!(error = %e, attempt, "the model is not ready; retrying");
-                        self.readiness.report("model", Some(e));
-                        tokio::time::sleep(backoff(attempt)).await;
-                        attempt += 1;
-                    }
-                }
-            }
-            self.readiness.report("model", None);
+            self.until_ok("model", || self.models.check()).await;
             self.readiness.model.store(true, Ordering::Release);
         };
         tokio::join!(database, model);
         tracing::info!("hamlet is ready");
         self.watch().await;
+    }
+
+    /// Runs `step` until it succeeds, reporting each failure as `part`'s problem.
+    async fn until_ok<T, F: std::future::Future<Output = anyhow::Result<T>>>(
+        &self,
+        part: &'static str,
+        step: impl Fn() -> F,
+    ) {
+        let mut attempt = 0;
+        while let Err(e) = step().await {
+            let e = format!("{e:#}");
+            tracing::error!(error = %e, attempt, part, "not ready yet; retrying");
+            self.readiness.report(part, Some(e));
+            tokio::time::sleep(backoff(attempt)).await;
+            attempt += 1;
+        }
+        self.readiness.report(part, None);
     }
 
     async fn open_database(&self) -> anyhow::Result<()> {
