@@ -4,7 +4,8 @@
 # loaded), with the model fetched over HTTP from a local server: cold (empty MODEL_CACHE_DIR)
 # and warm (cached file reused). The [ops] target: bound within 1 s whatever the model's size.
 # Needs data/hamlet.sqlite3 and data/model.safetensors (scripts/run.sh makes both); MODEL=FILE
-# picks another model. Prints one line per run and the medians.
+# picks another model. Prints one line per run and the medians, with the server's peak resident
+# memory (VmHWM) after one similar_to page: the figure app.json's dyno size rests on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-libtorch.sh >/dev/null
@@ -47,8 +48,11 @@ one() {
     kill -0 "$pid" 2>/dev/null || { cat "$work/serve.log" >&2; exit 1; }
     sleep 0.01
   done
+  # Resident memory once ready, and after one page that uses the model.
+  curl -fsS -o /dev/null "http://127.0.0.1:$port/similar_to/9000/" || true
+  local rss; rss=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
   kill "$pid"; wait "$pid" 2>/dev/null || true
-  printf '%.3f %.3f\n' "$live" "$ready"
+  printf '%.3f %.3f %s\n' "$live" "$ready" "$rss"
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
@@ -58,11 +62,11 @@ for kind in cold warm; do
   for i in $(seq "$runs"); do
     cache="$work/cache-$kind"
     [ "$kind" = cold ] && rm -rf "$cache"
-    read -r live ready < <(one "$cache")
-    echo "$live $ready" >>"$work/$kind"
-    echo "$kind run $i: bound (/health/live) after ${live} s, ready after ${ready} s"
+    read -r live ready rss < <(one "$cache")
+    echo "$live $ready $rss" >>"$work/$kind"
+    echo "$kind run $i: bound (/health/live) after ${live} s, ready after ${ready} s, peak RSS $((rss / 1024)) MB"
   done
 done
 for kind in cold warm; do
-  echo "$kind median: bound $(cut -d' ' -f1 "$work/$kind" | median) s, ready $(cut -d' ' -f2 "$work/$kind" | median) s"
+  echo "$kind median: bound $(cut -d' ' -f1 "$work/$kind" | median) s, ready $(cut -d' ' -f2 "$work/$kind" | median) s, peak RSS $(( $(cut -d' ' -f3 "$work/$kind" | median) / 1024 )) MB"
 done

@@ -1,5 +1,5 @@
 //! Health: `/health/live` (the process answers: 200 at once, for restarts), `/health/ready`
-//! (the database is migrated and the model loaded: 200, else 503 with what is missing; for
+//! (start-up is done and the database answers now: 200, else 503 with what is missing; for
 //! load balancers and Docker's HEALTHCHECK) and `/health` (details for people: the database
 //! answering now, the collection's size, the model in service, libtorch's setup).
 
@@ -19,20 +19,41 @@ pub(crate) fn live() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
+/// How long `/health/ready` waits for the database's answer.
+const PING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 #[rocket::get("/health/ready")]
-pub(crate) fn ready(
+pub(crate) async fn ready(
     readiness: &State<Arc<Readiness>>,
     engine: &State<Engine>,
+    store: &State<Store>,
 ) -> (Status, Json<serde_json::Value>) {
-    let ready = readiness.is_ready();
-    let problems: serde_json::Map<String, serde_json::Value> = readiness
+    let started = readiness.is_ready();
+    let mut problems: serde_json::Map<String, serde_json::Value> = readiness
         .problems()
         .into_iter()
         .map(|(part, problem)| (part.to_string(), problem.into()))
         .collect();
+    // After start-up, readiness also means the database answers now (it may have restarted).
+    let database = if readiness.database_ready() {
+        match tokio::time::timeout(PING_TIMEOUT, store.ping()).await {
+            Ok(Ok(())) => true,
+            Ok(Err(e)) => {
+                problems.insert("database".into(), format!("not answering: {e}").into());
+                false
+            }
+            Err(_) => {
+                problems.insert("database".into(), "no answer within 2 s".into());
+                false
+            }
+        }
+    } else {
+        false
+    };
+    let ready = started && database;
     let body = serde_json::json!({
-        "status": if ready { "ready" } else { "starting" },
-        "database": readiness.database_ready(),
+        "status": if ready { "ready" } else if started { "degraded" } else { "starting" },
+        "database": database,
         "model": model_json(engine),
         "model_ready": readiness.model_ready(),
         "problems": problems,
