@@ -399,4 +399,55 @@ mod tests {
         let a = Ask::new(Some(0), Some(-3.0), 0.65);
         assert_eq!((a.limit, a.min_score), (1, -1.0));
     }
+
+    /// A two-document model whose document vectors are `docs`.
+    fn toy(docs: [[f32; 2]; 2]) -> Doc2Vec {
+        let config = crate::model::ModelConfig {
+            dim: 2,
+            ..crate::model::ModelConfig::default()
+        };
+        let vocab = crate::model::vocab::Vocab::new(vec!["a".into(), "b".into()], vec![5, 5]);
+        Doc2Vec::from_parts(
+            config,
+            vocab,
+            vec![0.1; 4],
+            vec![0.1; 4],
+            vec![1, 2],
+            docs.concat(),
+            crate::model::CorpusInfo {
+                documents: 2,
+                words: 10,
+                sha256: String::new(),
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_swap_leaves_requests_in_flight_on_the_old_model() {
+        let engine = Engine::new(0.75, 0.65);
+        assert!(matches!(engine.get(), Err(Error::ModelNotReady)));
+        let served = |m: Doc2Vec, sha: &str| Served {
+            model: Arc::new(m),
+            sha256: sha.into(),
+            source: "test".into(),
+            loaded_at: String::new(),
+        };
+        engine.swap(served(toy([[1.0, 0.0], [0.0, 1.0]]), "old"));
+        let in_flight = engine.get().unwrap();
+        engine
+            .clone()
+            .swap(served(toy([[1.0, 0.0], [1.0, 0.1]]), "new"));
+        // The request that started before the swap still computes on the old model...
+        let old = in_flight.similar_to_document(1, 1, -1.0).unwrap();
+        assert!(old[0].score.abs() < 1e-6, "{old:?}");
+        // ...and every request from now on, from any clone of the engine, gets the new one.
+        assert_eq!(engine.served().unwrap().sha256, "new");
+        let new = engine
+            .get()
+            .unwrap()
+            .similar_to_document(1, 1, -1.0)
+            .unwrap();
+        assert!(new[0].score > 0.99, "{new:?}");
+    }
 }

@@ -1,0 +1,44 @@
+-- wrk script for bench/soak.sh: a mix of the routes readers use, with document identifiers
+-- drawn at random (some are gaps in the series: 404s are expected), counting answers by class.
+local paths = {
+  function() return "/" end,
+  function() return "/similar_to/" .. math.random(1, 9400) .. "/" end,
+  function() return "/api/documents/" .. math.random(1, 9400) .. "/similar?limit=10" end,
+  function() return "/autocomplete/thesis/?q=" .. ({"quic", "tcp", "http", "dns", "mail", "tls"})[math.random(1, 6)] end,
+  function() return "/api/search?q=" .. ({"transport", "routing", "security", "ipv6"})[math.random(1, 4)] end,
+  function() return "/about/" end,
+  function() return "/health/ready" end,
+  function() return "/static/style.css" end,
+}
+local counts = {}
+local threads = {}
+
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  math.randomseed(os.time() + tonumber(tostring({}):match("0x(%x+)"), 16) % 1000)
+  counts = { c2 = 0, c3 = 0, c4 = 0, c5 = 0 }
+end
+
+function request()
+  return wrk.format("GET", paths[math.random(1, #paths)]())
+end
+
+function response(status, headers, body)
+  local class = "c" .. math.floor(status / 100)
+  counts[class] = (counts[class] or 0) + 1
+end
+
+function done(summary, latency, requests)
+  local total = { c2 = 0, c3 = 0, c4 = 0, c5 = 0 }
+  for _, t in ipairs(threads) do
+    for _, k in ipairs({ "c2", "c3", "c4", "c5" }) do
+      total[k] = total[k] + (t:get("counts")[k] or 0)
+    end
+  end
+  io.write(string.format("answers: 2xx %d, 3xx %d, 4xx %d, 5xx %d\n", total.c2, total.c3, total.c4, total.c5))
+  io.write(string.format("socket errors: connect %d, read %d, write %d, timeout %d\n",
+    summary.errors.connect, summary.errors.read, summary.errors.write, summary.errors.timeout))
+end
