@@ -103,6 +103,10 @@ runtime = "runc"
 CONF
   if ! podman image exists localhost/bookworm-slim; then
     debootstrap --variant=minbase bookworm "$work/rootfs" http://deb.debian.org/debian >/dev/null
+    # This host's own trust anchors (an egress proxy's CA): the image's ca-certificates package
+    # adds them to its bundle, as a site's base image would.
+    mkdir -p "$work/rootfs/usr/local/share/ca-certificates"
+    cp /usr/local/share/ca-certificates/*.crt "$work/rootfs/usr/local/share/ca-certificates/" 2>/dev/null || true
     tar -C "$work/rootfs" -c . | podman import - localhost/bookworm-slim
   fi
   if ! podman image exists localhost/rust-bookworm; then
