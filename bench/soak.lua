@@ -10,7 +10,8 @@ local paths = {
   function() return "/health/ready" end,
   function() return "/static/style.css" end,
 }
-local counts = {}
+-- Globals: wrk's thread:get reads a thread's globals.
+counts = {}
 local threads = {}
 
 function setup(thread)

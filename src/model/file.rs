@@ -79,6 +79,14 @@ pub fn load(path: &Path) -> Result<Doc2Vec, Error> {
     })
 }
 
+/// Checks and assembles a model from a model file's bytes (what `load` does after reading).
+pub fn parse(bytes: &[u8]) -> Result<Doc2Vec, Error> {
+    from_bytes(bytes).map_err(|reason| Error::Corrupt {
+        path: PathBuf::from("<bytes>"),
+        reason,
+    })
+}
+
 /// Reads a model file's header and shapes, and its sha256.
 pub fn info(path: &Path) -> Result<ModelInfo, Error> {
     let bytes = std::fs::read(path).map_err(|e| Error::Io {
