@@ -103,3 +103,40 @@ fn tiny_docx_raw(xml: &str) -> Vec<u8> {
     w.write_all(xml.as_bytes()).unwrap();
     w.finish().unwrap().into_inner()
 }
+
+/// Inputs the fuzzers found (scripts/fuzz.sh), kept in fuzz/corpus/ and checked here.
+fn fuzz_regression(target: &str, name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/fuzz/corpus/{target}/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+/// A page that is its own /Parent and lacks a MediaBox made pdf-extract search up the tree
+/// for ever: now a damaged-file error, at once.
+#[test]
+fn a_pdf_page_tree_that_loops_is_refused_at_once() {
+    let bytes = fuzz_regression("extract_pdf", "regression-page-is-its-own-parent.pdf");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(extract(&bytes, Some("draft.pdf"), &Limits::default()));
+    });
+    let got = rx
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("extraction must end");
+    match got {
+        Err(ExtractError::Corrupt(_, why)) => assert!(why.contains("loops"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Vocabulary counts whose total overflows made the loader panic: now a corrupt-file error.
+#[test]
+fn a_model_file_with_overflowing_counts_is_corrupt_not_a_panic() {
+    let bytes = fuzz_regression("model_file", "regression-vocab-counts-overflow.safetensors");
+    let Err(err) = hamlet::model::file::parse(&bytes) else {
+        panic!("a corrupt model file was accepted");
+    };
+    assert!(err.to_string().contains("vocab_counts"), "{err}");
+}

@@ -285,7 +285,19 @@ fn from_bytes(bytes: &[u8]) -> Result<Doc2Vec, String> {
             .ok_or("vocab_offsets point outside vocab_utf8")?;
         words.push(String::from_utf8(w.to_vec()).map_err(|_| "a vocabulary word is not UTF-8")?);
     }
-    let vocab = Vocab::new(words, counts.iter().map(|&c| c.max(0) as u64).collect());
+    // Counts are summed for downsampling and the noise distribution: negative ones, or ones
+    // whose total overflows, are corruption (a fuzzed file made the sum overflow).
+    if counts.iter().any(|&c| c < 0)
+        || counts
+            .iter()
+            .try_fold(0u64, |total, &c| total.checked_add(c as u64))
+            .is_none()
+    {
+        return Err(
+            "vocab_counts holds negative counts or counts that overflow their total".into(),
+        );
+    }
+    let vocab = Vocab::new(words, counts.iter().map(|&c| c as u64).collect());
     let dim = config.dim;
     let matrix = |name: &str, rows: usize| -> Result<Vec<f32>, String> {
         let (shape, data) = tensor(name, Dtype::F32)?;
