@@ -1,8 +1,8 @@
-//! A database that restarts under a running server: the test starts its own PostgreSQL (initdb
-//! and pg_ctl from Debian's packages, on a free port), serves from it, stops it and starts it
-//! again. While it is down, `/health/ready` says so with 503, the routes that need the database
+//! A database that restarts under a running server and a load: the test starts its own
+//! PostgreSQL (initdb and pg_ctl from Debian's packages, on a free port), serves from it, and
+//! while requests keep coming stops it and starts it again. While it is down, `/health/ready` says so with 503, the routes that need the database
 //! fail fast with 503, and what the server holds in memory keeps answering; once it is back,
-//! everything answers again without restarting the app.
+//! everything answers again without restarting the app; no request ever gets a 500.
 
 mod common;
 
@@ -185,24 +185,55 @@ async fn postgres_stopped_and_started_again_under_a_running_server() {
     let client = common::ready_client(cfg).await;
     assert_eq!(status(&client, "/api/search?q=QUIC").await.0, Status::Ok);
 
-    pg.stop();
-    until(&client, "/health/ready", Status::ServiceUnavailable, 10).await;
-    let res = client.get("/health/ready").dispatch().await;
-    let body = res.into_string().await.unwrap();
-    assert!(body.contains("\"database\":false"), "{body}");
-    // The database's routes fail fast with 503; the in-memory ones keep answering.
-    let (got, took) = status(&client, "/api/search?q=QUIC").await;
-    assert_eq!(got, Status::ServiceUnavailable);
-    assert!(took < Duration::from_secs(6), "failed after {took:?}");
-    assert_eq!(status(&client, "/health/live").await.0, Status::Ok);
-    assert_eq!(
-        status(&client, "/api/documents/9000/similar?min_score=-1")
-            .await
-            .0,
-        Status::Ok
-    );
+    // A load runs through the whole scenario: every answer is a 200 or a 503, never a 500.
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let load = async {
+        let mut seen = std::collections::BTreeMap::new();
+        let uris = [
+            "/api/search?q=QUIC",
+            "/similar_to/9000/",
+            "/api/documents/9000/similar?min_score=-1",
+            "/",
+        ];
+        let mut i = 0;
+        while !done.load(std::sync::atomic::Ordering::Relaxed) {
+            let (got, _) = status(&client, uris[i % uris.len()]).await;
+            *seen.entry(got.code).or_insert(0u32) += 1;
+            i += 1;
+            tokio::task::yield_now().await;
+        }
+        seen
+    };
+    let scenario = async {
+        pg.stop();
+        until(&client, "/health/ready", Status::ServiceUnavailable, 10).await;
+        let res = client.get("/health/ready").dispatch().await;
+        let body = res.into_string().await.unwrap();
+        assert!(body.contains("\"database\":false"), "{body}");
+        // The database's routes fail fast with 503; the in-memory ones keep answering.
+        let (got, took) = status(&client, "/api/search?q=QUIC").await;
+        assert_eq!(got, Status::ServiceUnavailable);
+        assert!(took < Duration::from_secs(6), "failed after {took:?}");
+        assert_eq!(status(&client, "/health/live").await.0, Status::Ok);
+        assert_eq!(
+            status(&client, "/api/documents/9000/similar?min_score=-1")
+                .await
+                .0,
+            Status::Ok
+        );
 
-    pg.start();
-    until(&client, "/health/ready", Status::Ok, 30).await;
-    until(&client, "/api/search?q=QUIC", Status::Ok, 10).await;
+        pg.start();
+        until(&client, "/health/ready", Status::Ok, 30).await;
+        until(&client, "/api/search?q=QUIC", Status::Ok, 10).await;
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+    };
+    let (seen, ()) = tokio::join!(load, scenario);
+    assert!(
+        seen.keys().all(|code| *code == 200 || *code == 503),
+        "answers under load: {seen:?}"
+    );
+    assert!(
+        seen.contains_key(&503) && seen.contains_key(&200),
+        "{seen:?}"
+    );
 }
