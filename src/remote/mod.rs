@@ -208,11 +208,7 @@ impl Remote {
                 Ok(done) => break done,
                 Err(e) if e.retryable() && attempt < self.opts.retries => {
                     attempt += 1;
-                    let wait = self
-                        .opts
-                        .backoff
-                        .saturating_mul(1 << (attempt - 1).min(6))
-                        .min(Duration::from_secs(30));
+                    let wait = backoff(self.opts.backoff, attempt - 1);
                     tracing::warn!(error = %e, attempt, of = self.opts.retries, wait_ms = wait.as_millis() as u64, "model download failed; retrying");
                     tokio::time::sleep(wait).await;
                 }
@@ -420,9 +416,9 @@ impl Remote {
             match result {
                 Err(e) if e.retryable() && attempt < self.opts.retries => {
                     attempt += 1;
-                    let wait = self.opts.backoff.saturating_mul(1 << (attempt - 1).min(6));
+                    let wait = backoff(self.opts.backoff, attempt - 1);
                     tracing::warn!(error = %e, attempt, url = %shown(url), "read failed; retrying");
-                    tokio::time::sleep(wait.min(Duration::from_secs(30))).await;
+                    tokio::time::sleep(wait).await;
                 }
                 other => return other,
             }
@@ -532,6 +528,13 @@ impl Remote {
             status => Err(Error::Status { url, status }),
         }
     }
+}
+
+/// The wait before retry number `attempt + 1`: `first`, doubling each time, at most 30 s.
+pub fn backoff(first: Duration, attempt: u32) -> Duration {
+    first
+        .saturating_mul(1 << attempt.min(6))
+        .min(Duration::from_secs(30))
 }
 
 /// The sha256 of a whole file, off the async threads.

@@ -190,9 +190,7 @@ pub(crate) struct Boot {
 
 /// Waits between start-up attempts: 0.5 s doubling to 30 s.
 fn backoff(attempt: u32) -> Duration {
-    Duration::from_millis(500)
-        .saturating_mul(1 << attempt.min(6))
-        .min(Duration::from_secs(30))
+    crate::remote::backoff(Duration::from_millis(500), attempt)
 }
 
 impl Boot {
@@ -312,9 +310,12 @@ impl Fairing for WarmUp {
             .rocket()
             .state::<Arc<Readiness>>()
             .is_none_or(|r| r.is_ready());
+        // Once ready (every request but the first few), nothing else to do: no allocation.
+        if ready {
+            return;
+        }
         let path = req.uri().path().as_str().to_string();
-        if ready
-            || path == "/health"
+        if path == "/health"
             || path.starts_with("/health/")
             || path.starts_with("/static/")
             || path == "/robots.txt"
