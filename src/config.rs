@@ -125,6 +125,9 @@ pub struct AppConfig {
     /// `HAMLET_UPLOAD_RATE_PER_MINUTE`: uploads (pages and API) one client may make per
     /// minute; 0 turns the limit off. Default 10.
     pub upload_rate_per_minute: u32,
+    /// `HAMLET_PAGE_CACHE_MB`: megabytes of rendered similar_to pages kept until the model or
+    /// the collection changes; 0 renders every request. Default 16.
+    pub page_cache_mb: u64,
     /// `HAMLET_TRUSTED_PROXIES`: comma-separated addresses or CIDR ranges whose
     /// `X-Forwarded-For` is believed; `*` trusts every peer. local: none; heroku: `*` (only
     /// the router reaches a dyno); aws: the private ranges (the load balancer's VPC).
@@ -217,6 +220,7 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("secret_key", "SECRET_KEY"),
     ("upload_max_bytes", "HAMLET_UPLOAD_MAX_BYTES"),
     ("upload_rate_per_minute", "HAMLET_UPLOAD_RATE_PER_MINUTE"),
+    ("page_cache_mb", "HAMLET_PAGE_CACHE_MB"),
     ("trusted_proxies", "HAMLET_TRUSTED_PROXIES"),
     ("document_min_score", "HAMLET_DOCUMENT_MIN_SCORE"),
     ("text_min_score", "HAMLET_TEXT_MIN_SCORE"),
@@ -313,6 +317,7 @@ impl AppConfig {
             secret_key: None,
             upload_max_bytes: 4 << 20,
             upload_rate_per_minute: 10,
+            page_cache_mb: 16,
             trusted_proxies: match profile {
                 Profile::Local => String::new(),
                 Profile::Heroku => "*".into(),

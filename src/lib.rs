@@ -59,6 +59,9 @@ pub fn rocket(cfg: AppConfig) -> Rocket<Build> {
                     .manage(store)
                     .manage(engine)
                     .manage(shield)
+                    .manage(web::page_cache::PageCache::new(
+                        cfg.page_cache_mb.saturating_mul(1 << 20),
+                    ))
                     .manage(cfg)),
                 Err(e) => {
                     tracing::error!(error = %format!("{e:#}"), "cannot start");

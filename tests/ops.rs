@@ -37,6 +37,12 @@ async fn ready_json(client: &rocket::local::asynchronous::Client) -> Value {
     serde_json::from_str(&res.into_string().await.unwrap()).unwrap()
 }
 
+async fn page(client: &rocket::local::asynchronous::Client, uri: &str) -> String {
+    let res = client.get(uri.to_string()).dispatch().await;
+    assert_eq!(res.status().code, 200, "{uri}");
+    res.into_string().await.unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_published_model_is_served_then_replaced_and_a_bad_one_refused() {
     let db = TestDb::new(common::Kind::Sqlite).await.unwrap();
@@ -48,6 +54,8 @@ async fn a_published_model_is_served_then_replaced_and_a_bad_one_refused() {
     let mut cfg = AppConfig::for_tests(&db.url);
     cfg.model_cache_dir = dir.path().join("cache");
     cfg.model_check_interval_secs = 1;
+    // Every neighbour listed, with its score: the page shows which model answered.
+    cfg.document_min_score = -1.0;
 
     let out = publish(
         Opts {
@@ -72,6 +80,13 @@ async fn a_published_model_is_served_then_replaced_and_a_bad_one_refused() {
         .dispatch()
         .await;
     assert_eq!(res.status().code, 200);
+    let page_before = page(&client, "/similar_to/9000/").await;
+    assert!(page_before.contains("/similar_to/"), "{page_before}");
+    assert_eq!(
+        page(&client, "/similar_to/9000/").await,
+        page_before,
+        "the kept page is the rendered one"
+    );
 
     // A new model, published while the server runs, is in service within a few checks.
     let second = other_model(&store, dir.path()).await;
@@ -104,6 +119,12 @@ async fn a_published_model_is_served_then_replaced_and_a_bad_one_refused() {
         cached,
         vec![format!("{}.safetensors", sha_of(&second))],
         "the old model left the cache"
+    );
+    // The rendered page kept for the first model is not served for the second.
+    let page_after = page(&client, "/similar_to/9000/").await;
+    assert_ne!(
+        page_after, page_before,
+        "a page of the old model was served"
     );
 
     // A manifest whose checksum does not match its model: refused, the second keeps serving.

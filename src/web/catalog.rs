@@ -9,6 +9,7 @@
 //! missing from the copy (imported since the last check) is read from the database.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -27,6 +28,8 @@ struct Snapshot {
 pub(crate) struct Catalog {
     store: Store,
     current: RwLock<Arc<Snapshot>>,
+    /// Counts the copies read, so what was computed from one is told from the next's.
+    generation: AtomicU64,
 }
 
 impl Catalog {
@@ -40,6 +43,7 @@ impl Catalog {
                 // No real fingerprint has a negative count: the first refresh reads.
                 fingerprint: (-1, -1, -1, -1),
             })),
+            generation: AtomicU64::new(0),
         }
     }
 
@@ -59,6 +63,11 @@ impl Catalog {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// How many copies have been read: read it before the work it labels.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// The collection's counts as of the last refresh.
@@ -112,6 +121,7 @@ impl Catalog {
         }
         let snapshot = read(&self.store).await?;
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(snapshot);
+        self.generation.fetch_add(1, Ordering::Release);
         Ok(true)
     }
 

@@ -9,6 +9,7 @@
 //! about as much as the work (bench/web.sh).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use serde::Serialize;
@@ -29,6 +30,8 @@ use crate::store::{DocId, DocumentRow};
 #[derive(Clone)]
 pub(crate) struct Engine {
     current: Arc<RwLock<Option<Served>>>,
+    /// Counts swaps, so what was computed from one model is told from the next's.
+    generation: Arc<AtomicU64>,
     pub document_min_score: f32,
     pub text_min_score: f32,
 }
@@ -46,6 +49,7 @@ impl Engine {
     pub(crate) fn new(document_min_score: f32, text_min_score: f32) -> Engine {
         Engine {
             current: Arc::new(RwLock::new(None)),
+            generation: Arc::new(AtomicU64::new(0)),
             document_min_score,
             text_min_score,
         }
@@ -66,6 +70,12 @@ impl Engine {
     /// Puts `served` in use for every request that starts from now on.
     pub(crate) fn swap(&self, served: Served) {
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = Some(served);
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// How many models have been swapped in: read it before the work it labels.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// What a request about a known document asks for, defaults filled in.

@@ -9,13 +9,14 @@
 use rocket::http::{ContentType, CookieJar, Status};
 use rocket::serde::json::Json;
 use rocket::State;
-use rocket_dyn_templates::{context, Template};
+use rocket_dyn_templates::{context, Metadata, Template};
 use serde::Serialize;
 
 use super::api::parse_identifier;
 use super::discover::{self, Ask, Engine};
 use super::error::{Error, Result};
 use super::guard::Shield;
+use super::page_cache::{Generation, Page, PageCache, PageKey};
 use super::upload::Submission;
 use super::views::ResultView;
 use std::sync::Arc;
@@ -83,20 +84,35 @@ pub(crate) async fn search(
     ))
 }
 
-/// `/similar_to/<identifier>/?limit=N`: the documents most similar to one document.
+/// `/similar_to/<identifier>/?limit=N`: the documents most similar to one document. The
+/// rendered page is kept (`page_cache`) until the model or the collection changes.
 #[rocket::get("/similar_to/<identifier>?<limit>", rank = 2)]
 pub(crate) async fn similar_to(
     catalog: &State<Arc<Catalog>>,
     model: &State<Engine>,
+    pages: &State<PageCache>,
+    templates: Metadata<'_>,
     identifier: &str,
     limit: Option<usize>,
-) -> Result<Template> {
+) -> Result<Page> {
     let id = parse_identifier(identifier)?;
+    let ask = model.ask_document(limit, None);
+    // Read before the work, so a page is never filed under a newer model than it used.
+    let generation = Generation {
+        model: model.generation(),
+        catalog: catalog.generation(),
+    };
+    let key = PageKey::Similar {
+        identifier: id.0,
+        limit: ask.limit,
+    };
+    if let Some(page) = pages.get(generation, key) {
+        return Ok(page);
+    }
     let doc = catalog.document(id).await?;
     let results = if doc.unextractable {
         None
     } else {
-        let ask = model.ask_document(limit, None);
         Some(discover::for_document(catalog, model, &doc, ask).await?)
     };
     let unextractable = doc.unextractable;
@@ -104,15 +120,20 @@ pub(crate) async fn similar_to(
         identifier: id.0,
         score: 1.0,
     };
-    Ok(Template::render(
-        "similar",
-        context! {
-            doc: ResultView::new(subject, Some(doc)),
-            unextractable,
-            results,
-            min_score: model.document_min_score,
-        },
-    ))
+    let (_, html) = templates
+        .render(
+            "similar",
+            context! {
+                doc: ResultView::new(subject, Some(doc)),
+                unextractable,
+                results,
+                min_score: model.document_min_score,
+            },
+        )
+        .ok_or_else(|| Error::Internal(anyhow::anyhow!("the similar page failed to render")))?;
+    let page = Page::new(html);
+    pages.put(generation, key, page.clone());
+    Ok(page)
 }
 
 /// `/similar_to/author/<id>/`: for each document a person authored, its similar documents.
