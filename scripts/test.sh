@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, on SQLite and on PostgreSQL: the README's test command, and what
 # .ci/run runs. Installs what a fresh machine lacks (libtorch from PyPI, Debian's Chromium and
-# ChromeDriver for the browser test, moto's S3 server from PyPI, a Postgres server where none
+# ChromeDriver for the browser test, moto's S3 server and pyoai's OAI-PMH server from PyPI,
+# tesseract and pdftoppm for the OCR test, a Postgres server where none
 # answers), then formatting and lint checks, then every test.
 #
 # Tests build in release mode: the run command builds release too, so the heavy dependencies
@@ -11,6 +12,8 @@ cd "$(dirname "$0")/.."
 
 bash scripts/setup-libtorch.sh
 bash scripts/setup-browser.sh
+# pyoai and tesseract + pdftoppm, for the harvest tests (tests/harvest.rs).
+bash scripts/setup-harvest.sh
 # moto's S3 server, for the s3:// tests (tests/remote.rs).
 python3 -c 'import moto.server' 2>/dev/null \
   || python3 -m pip install --quiet --disable-pip-version-check 'moto[server]==5.2.1' \

@@ -2,6 +2,7 @@
 //! `run(opts, &cfg)`; this module parses, loads the configuration and dispatches.
 
 pub mod evaluate;
+pub mod harvest;
 pub mod healthcheck;
 pub mod import;
 pub mod migrate;
@@ -32,6 +33,8 @@ pub enum Command {
     /// Import a collection into the database.
     #[command(subcommand)]
     Import(import::Source),
+    /// Harvest a repository over OAI-PMH (records and their PDFs' text) into the collection.
+    Harvest(harvest::Opts),
     /// Train the paragraph-vector model on the collection and write the model file.
     Train(train::Opts),
     /// Train without held-out documents and score citation retrieval and odd-one-out.
@@ -56,6 +59,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Serve(opts) => serve::run(opts, cfg).await,
             Command::Migrate(opts) => migrate::run(opts, &cfg).await,
             Command::Import(source) => import::run(source, &cfg).await,
+            Command::Harvest(opts) => harvest::run(opts, &cfg).await,
             Command::Train(opts) => train::run(opts, &cfg).await,
             Command::Evaluate(opts) => evaluate::run(opts, &cfg).await,
             Command::Model(command) => model::run(command, &cfg).await,

@@ -168,6 +168,7 @@ fn to_document(
         degree: r.degree,
         url: r.url,
         unextractable: r.unextractable.unwrap_or(text.is_none()),
+        unextractable_reason: None,
         text,
         authors: r.authors,
         advisors: r.advisors,

@@ -1,10 +1,12 @@
 //! Turning a collection's source files into `store::NewDocument`s: the IETF RFC series
-//! (`rfc`), the generic JSON-lines format any institution can produce (`jsonl`), and the
+//! (`rfc`), the generic JSON-lines format any institution can produce (`jsonl`), OAI-PMH
+//! responses from a live repository (`oai`, for `hamlet harvest`), and the
 //! reference-list extraction both share (`references`).
 //!
 //! Pure parsing: no database, no HTTP, no tensors. Every error names the file and the line.
 
 pub(crate) mod jsonl;
+pub mod oai;
 pub(crate) mod references;
 pub(crate) mod rfc;
 

@@ -328,6 +328,9 @@ pub(crate) fn document(entry: &IndexEntry, text: Option<String>) -> NewDocument 
             entry.number
         )),
         unextractable: text.is_none(),
+        unextractable_reason: text
+            .is_none()
+            .then(|| "the RFC Editor publishes no text file for it".to_string()),
         text,
         authors: entry.authors.clone(),
         advisors: Vec::new(),

@@ -31,6 +31,8 @@ pub struct NewDocument {
     pub url: Option<String>,
     /// No text could be had for it (the original flagged theses whose PDF gave no text).
     pub unextractable: bool,
+    /// Why, when it is known (a harvest says which download or extraction failed).
+    pub unextractable_reason: Option<String>,
     pub text: Option<String>,
     pub authors: Vec<String>,
     pub advisors: Vec<String>,
@@ -128,6 +130,32 @@ impl ImportWriter {
         Ok(())
     }
 
+    /// Removes documents (a repository withdrew them) with their text, contributions,
+    /// departments and citations; citations of them elsewhere stay, unlinked. Returns how many
+    /// existed.
+    pub async fn delete(&mut self, ids: &[i64]) -> Result<u64> {
+        self.clear_children(ids).await?;
+        let mut removed = 0;
+        for chunk in ids.chunks(MAX_PARAMS) {
+            let list = param_list(self.backend, chunk.len());
+            let sql = format!(
+                "UPDATE citations SET target_identifier = NULL WHERE target_identifier IN ({list})"
+            );
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            q.execute(&mut self.conn).await?;
+            let sql = format!("DELETE FROM documents WHERE identifier IN ({list})");
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            removed += q.execute(&mut self.conn).await?.rows_affected();
+        }
+        Ok(removed)
+    }
+
     /// Links citations to the collection documents they name, then commits.
     pub async fn finish(mut self) -> Result<ImportReport> {
         sqlx::query(
@@ -169,13 +197,14 @@ impl ImportWriter {
     }
 
     async fn upsert_documents(&mut self, docs: &[NewDocument]) -> Result<()> {
-        const COLS: usize = 7;
+        const COLS: usize = 8;
         for chunk in docs.chunks(MAX_PARAMS / COLS) {
             let sql = format!(
-                "INSERT INTO documents (identifier, title, year, degree, url, unextractable, word_count) \
+                "INSERT INTO documents (identifier, title, year, degree, url, unextractable, word_count, unextractable_reason) \
                  VALUES {} ON CONFLICT (identifier) DO UPDATE SET title = excluded.title, \
                  year = excluded.year, degree = excluded.degree, url = excluded.url, \
-                 unextractable = excluded.unextractable, word_count = excluded.word_count",
+                 unextractable = excluded.unextractable, word_count = excluded.word_count, \
+                 unextractable_reason = excluded.unextractable_reason",
                 values_list(self.backend, chunk.len(), COLS)
             );
             let mut q = sqlx::query(&sql);
@@ -191,7 +220,8 @@ impl ImportWriter {
                     .bind(opt_txt(&d.degree))
                     .bind(opt_txt(&d.url))
                     .bind(i64::from(d.unextractable))
-                    .bind(words);
+                    .bind(words)
+                    .bind(opt_txt(&d.unextractable_reason));
             }
             q.execute(&mut self.conn).await?;
         }

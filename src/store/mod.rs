@@ -14,6 +14,7 @@
 
 pub(crate) mod citations;
 pub(crate) mod documents;
+pub(crate) mod harvests;
 pub(crate) mod import;
 pub(crate) mod search;
 
@@ -24,6 +25,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::AnyPool;
 
 pub use documents::{CollectionStats, DocumentRow};
+pub use harvests::HarvestState;
 pub use import::{ImportReport, ImportWriter, NewCitation, NewDepartment, NewDocument};
 pub use search::{PersonHit, TitleHit};
 

@@ -1,0 +1,583 @@
+//! `hamlet harvest OAI_BASE_URL [--set SPEC] [--from DATE]`: builds or updates the collection
+//! from a live repository over OAI-PMH 2.0, as the original did from DSpace@MIT: ListRecords
+//! page by page (resumption tokens), METS/MODS or oai_dc metadata, each record's PDF
+//! downloaded and its text extracted (OCR through tesseract when the PDF has no text layer and
+//! tesseract is installed). A document whose text cannot be had is kept, unextractable, with
+//! the reason.
+//!
+//! Incremental: the repository's responseDate at the start of a complete harvest is stored per
+//! source (URL, set, format), and the next harvest asks only for records changed since.
+//! Deleted records are removed. Each page is written in its own transaction, so an interrupted
+//! harvest keeps what it wrote and the next run starts again from the stored date.
+//!
+//! Polite: one request at a time, `--pause` seconds apart, a User-Agent naming Hamlet, retries
+//! with backoff on network errors, 5xx and 429 (honouring Retry-After).
+
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::config::AppConfig;
+use crate::ingest::oai::{self, Record};
+use crate::store::{HarvestState, ImportWriter, NewDocument, Store};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct Opts {
+    /// The repository's OAI-PMH base URL, e.g. https://dspace.mit.edu/oai/request.
+    pub base_url: String,
+    /// Harvest only this set (setSpec), e.g. a DSpace collection's hdl_1721.1_7582.
+    #[arg(long, value_name = "SPEC")]
+    pub set: Option<String>,
+    /// Only records added, changed or deleted since DATE (YYYY-MM-DD or
+    /// YYYY-MM-DDThh:mm:ssZ). Default: where the last complete harvest of the same URL, set
+    /// and format began; everything the first time.
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
+    /// Metadata format: mets (DSpace's METS with MODS; links the PDFs) or oai_dc. Default: mets
+    /// when the repository offers it, else oai_dc.
+    #[arg(long, value_name = "PREFIX")]
+    pub format: Option<String>,
+    /// Seconds between two requests to the repository.
+    #[arg(long, default_value_t = 1.0, value_name = "SECS")]
+    pub pause: f64,
+    /// Retries of a request that failed (network error, 5xx, 429), with backoff.
+    #[arg(long, default_value_t = 5)]
+    pub retries: u32,
+    /// Metadata only: no PDFs are downloaded (the documents are unextractable).
+    #[arg(long)]
+    pub metadata_only: bool,
+    /// The largest PDF downloaded, in MB; a larger one is left unextractable.
+    #[arg(long, default_value_t = 200, value_name = "MB")]
+    pub max_pdf_mb: u64,
+    /// Never OCR, even where tesseract and pdftoppm are installed.
+    #[arg(long)]
+    pub no_ocr: bool,
+}
+
+impl Opts {
+    /// Options for `base_url` with the defaults of the command line.
+    pub fn new(base_url: impl Into<String>) -> Opts {
+        Opts {
+            base_url: base_url.into(),
+            set: None,
+            from: None,
+            format: None,
+            pause: 1.0,
+            retries: 5,
+            metadata_only: false,
+            max_pdf_mb: 200,
+            no_ocr: false,
+        }
+    }
+}
+
+/// What a harvest did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HarvestReport {
+    pub format: String,
+    /// The `from` the harvest asked with (None: everything).
+    pub from: Option<String>,
+    pub pages: u64,
+    /// Records received, deleted ones included.
+    pub records: u64,
+    /// Documents written (added or updated).
+    pub written: u64,
+    /// Deleted records, and how many of them were in the collection.
+    pub deleted: u64,
+    pub removed: u64,
+    /// Written documents without text.
+    pub unextractable: u64,
+    pub pdf_bytes: u64,
+}
+
+pub async fn run(opts: Opts, cfg: &AppConfig) -> anyhow::Result<()> {
+    let store = Store::connect(cfg.database_url(), 2)
+        .await
+        .context("connecting to DATABASE_URL")?;
+    store.migrate().await.context("applying migrations")?;
+    let started = Instant::now();
+    let result = harvest(&store, &opts, true).await;
+    store.close().await;
+    let r = result?;
+    println!(
+        "harvested {} records in {} pages ({}, from {}): {} documents written ({} without text), {} deleted ({} were in the collection), {:.1} MB of PDFs in {:.1} s",
+        r.records,
+        r.pages,
+        r.format,
+        r.from.as_deref().unwrap_or("the beginning"),
+        r.written,
+        r.unextractable,
+        r.deleted,
+        r.removed,
+        r.pdf_bytes as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// The key a source's harvest state is stored under.
+fn source_key(base_url: &str, set: Option<&str>, format: &str) -> String {
+    format!("{base_url} set={} format={format}", set.unwrap_or("*"))
+}
+
+/// Harvests `opts.base_url` into `store`; `progress` shows a bar on the terminal.
+pub async fn harvest(store: &Store, opts: &Opts, progress: bool) -> anyhow::Result<HarvestReport> {
+    let base = reqwest::Url::parse(&opts.base_url)
+        .with_context(|| format!("{:?} is not a URL", opts.base_url))?;
+    if !matches!(base.scheme(), "http" | "https") {
+        bail!(
+            "{}: only http:// and https:// repositories can be harvested",
+            opts.base_url
+        );
+    }
+    if let Some(from) = &opts.from {
+        check_date(from)?;
+    }
+    let mut client = Polite::new(opts)?;
+
+    let identify = client.oai(&base, &[("verb", "Identify")]).await?;
+    if let Some(e) = identify.error {
+        bail!("{}: {e}", opts.base_url);
+    }
+    let day_granularity = identify.granularity.as_deref() == Some("YYYY-MM-DD");
+    let offered = client
+        .oai(&base, &[("verb", "ListMetadataFormats")])
+        .await?
+        .formats;
+    let format = match &opts.format {
+        Some(f) => f.clone(),
+        None if offered.iter().any(|f| f == "mets") => "mets".into(),
+        None => "oai_dc".into(),
+    };
+    if !offered.is_empty() && !offered.contains(&format) {
+        bail!(
+            "{} does not offer the metadata format {format:?}; it offers: {}",
+            opts.base_url,
+            offered.join(", ")
+        );
+    }
+    let key = source_key(opts.base_url.as_str(), opts.set.as_deref(), &format);
+    let from = match &opts.from {
+        Some(f) => Some(f.clone()),
+        None => store.harvest_state(&key).await?.map(|s| s.harvested_until),
+    }
+    .map(|f| {
+        if day_granularity {
+            f.chars().take(10).collect()
+        } else {
+            f
+        }
+    });
+
+    let bar = if progress {
+        ProgressBar::new_spinner()
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} harvest [{elapsed_precise}] {pos}/{len} records ({per_sec}, ETA {eta}) {msg}",
+        )
+        .expect("a valid template"),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+
+    let mut report = HarvestReport {
+        format: format.clone(),
+        from: from.clone(),
+        ..Default::default()
+    };
+    let mut params: Vec<(&str, String)> = vec![
+        ("verb", "ListRecords".into()),
+        ("metadataPrefix", format.clone()),
+    ];
+    if let Some(set) = &opts.set {
+        params.push(("set", set.clone()));
+    }
+    if let Some(from) = &from {
+        params.push(("from", from.clone()));
+    }
+    let mut until: Option<String> = None;
+    loop {
+        let query: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let page = client.oai(&base, &query).await?;
+        until.get_or_insert_with(|| page.response_date.clone());
+        if let Some(e) = &page.error {
+            if e.code == "noRecordsMatch" {
+                break;
+            }
+            let hint = match e.code.as_str() {
+                "badResumptionToken" => {
+                    "; the pages written so far are kept: run the harvest again to go on"
+                }
+                "badArgument" => "; check --set and --from",
+                _ => "",
+            };
+            bail!("{}: {e}{hint}", opts.base_url);
+        }
+        report.pages += 1;
+        if let Some(n) = page.complete_list_size {
+            bar.set_length(n);
+        }
+        write_page(store, &mut client, opts, &page.records, &mut report, &bar).await?;
+        match page.resumption_token {
+            Some(token) => {
+                params = vec![("verb", "ListRecords".into()), ("resumptionToken", token)];
+            }
+            None => break,
+        }
+    }
+    bar.finish_and_clear();
+    store
+        .save_harvest(
+            &key,
+            &HarvestState {
+                harvested_until: until.unwrap_or_default(),
+                records: report.records as i64,
+                deleted: report.deleted as i64,
+                finished_at: crate::remote::now_rfc3339(),
+            },
+        )
+        .await?;
+    Ok(report)
+}
+
+/// Fetches the texts of one page's records and writes the page in one transaction.
+async fn write_page(
+    store: &Store,
+    client: &mut Polite,
+    opts: &Opts,
+    records: &[Record],
+    report: &mut HarvestReport,
+    bar: &ProgressBar,
+) -> anyhow::Result<()> {
+    let mut docs: Vec<NewDocument> = Vec::new();
+    let mut deleted: Vec<i64> = Vec::new();
+    for record in records {
+        report.records += 1;
+        bar.inc(1);
+        let id = oai::document_id(&record.oai_identifier);
+        docs.retain(|d| d.identifier != id);
+        deleted.retain(|d| *d != id.0);
+        if record.deleted {
+            deleted.push(id.0);
+            continue;
+        }
+        let (text, reason) = if opts.metadata_only {
+            (None, Some("harvested with --metadata-only".to_string()))
+        } else if let Some(url) = record.pdf_urls.first() {
+            bar.set_message(format!("PDF of {id}"));
+            match client.pdf_text(url, opts).await {
+                Ok((text, bytes)) => {
+                    report.pdf_bytes += bytes;
+                    (Some(text), None)
+                }
+                Err(reason) => {
+                    tracing::warn!(document = id.0, %url, %reason, "no text");
+                    (None, Some(reason))
+                }
+            }
+        } else {
+            (
+                None,
+                Some(format!(
+                    "the {} record links no PDF",
+                    if report.format == "oai_dc" {
+                        "oai_dc"
+                    } else {
+                        "harvested"
+                    }
+                )),
+            )
+        };
+        docs.push(record.document(text, reason));
+    }
+    let mut writer = ImportWriter::begin(store).await?;
+    writer.write(&docs).await?;
+    report.removed += writer.delete(&deleted).await?;
+    writer.finish().await?;
+    report.written += docs.len() as u64;
+    report.unextractable += docs.iter().filter(|d| d.unextractable).count() as u64;
+    report.deleted += deleted.len() as u64;
+    Ok(())
+}
+
+/// `YYYY-MM-DD` or `YYYY-MM-DDThh:mm:ssZ`, as OAI-PMH allows.
+fn check_date(s: &str) -> anyhow::Result<()> {
+    let b = s.as_bytes();
+    let digits =
+        |r: std::ops::Range<usize>| r.clone().all(|i| b.get(i).is_some_and(u8::is_ascii_digit));
+    let day = b.len() >= 10
+        && digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10);
+    let ok = day
+        && (b.len() == 10
+            || (b.len() == 20
+                && b[10] == b'T'
+                && digits(11..13)
+                && b[13] == b':'
+                && digits(14..16)
+                && b[16] == b':'
+                && digits(17..19)
+                && b[19] == b'Z'));
+    if !ok {
+        bail!("--from {s:?}: write the date as YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ");
+    }
+    Ok(())
+}
+
+/// One request at a time, `pause` apart, retried with backoff.
+struct Polite {
+    http: reqwest::Client,
+    pause: Duration,
+    retries: u32,
+    last: Option<Instant>,
+}
+
+/// Why a request gave up: whether trying again might help, and the message.
+struct Failed {
+    retry: bool,
+    after: Option<Duration>,
+    message: String,
+}
+
+impl Polite {
+    fn new(opts: &Opts) -> anyhow::Result<Polite> {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!(
+                "Hamlet/",
+                env!("CARGO_PKG_VERSION"),
+                " (thesis discovery; OAI-PMH harvester)"
+            ))
+            .connect_timeout(Duration::from_secs(15))
+            .timeout(Duration::from_secs(300))
+            .build()?;
+        Ok(Polite {
+            http,
+            pause: Duration::from_secs_f64(opts.pause.max(0.0)),
+            retries: opts.retries,
+            last: None,
+        })
+    }
+
+    /// GETs `url`, reading at most `max_bytes` of the body.
+    async fn get(
+        &mut self,
+        url: &reqwest::Url,
+        max_bytes: u64,
+    ) -> Result<(String, Vec<u8>), String> {
+        let mut attempt = 0;
+        loop {
+            if let Some(last) = self.last {
+                let wait = self.pause.saturating_sub(last.elapsed());
+                tokio::time::sleep(wait).await;
+            }
+            self.last = Some(Instant::now());
+            match self.try_get(url, max_bytes).await {
+                Ok(ok) => return Ok(ok),
+                Err(f) if f.retry && attempt < self.retries => {
+                    let wait = f.after.unwrap_or_else(|| {
+                        crate::remote::backoff(Duration::from_millis(500), attempt)
+                    });
+                    tracing::warn!(url = %crate::remote::shown(url.as_str()), attempt, error = %f.message, "retrying in {:.1} s", wait.as_secs_f64());
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                Err(f) if f.retry => {
+                    return Err(format!("{} (after {} retries)", f.message, self.retries))
+                }
+                Err(f) => return Err(f.message),
+            }
+        }
+    }
+
+    async fn try_get(
+        &self,
+        url: &reqwest::Url,
+        max_bytes: u64,
+    ) -> Result<(String, Vec<u8>), Failed> {
+        let network = |e: reqwest::Error| Failed {
+            retry: true,
+            after: None,
+            message: format!("the request failed: {e}"),
+        };
+        let mut res = self.http.get(url.clone()).send().await.map_err(network)?;
+        let status = res.status();
+        if !status.is_success() {
+            let after = res
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(|s| Duration::from_secs(s.min(300)));
+            return Err(Failed {
+                retry: status.is_server_error() || status.as_u16() == 429,
+                after,
+                message: format!("HTTP {status}"),
+            });
+        }
+        if res.content_length().is_some_and(|n| n > max_bytes) {
+            return Err(Failed {
+                retry: false,
+                after: None,
+                message: format!("larger than {} MB", max_bytes >> 20),
+            });
+        }
+        let kind = res
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let mut body = Vec::new();
+        while let Some(chunk) = res.chunk().await.map_err(network)? {
+            body.extend_from_slice(&chunk);
+            if body.len() as u64 > max_bytes {
+                return Err(Failed {
+                    retry: false,
+                    after: None,
+                    message: format!("larger than {} MB", max_bytes >> 20),
+                });
+            }
+        }
+        Ok((kind, body))
+    }
+
+    /// One OAI-PMH request: `base?query`, parsed.
+    async fn oai(
+        &mut self,
+        base: &reqwest::Url,
+        query: &[(&str, &str)],
+    ) -> anyhow::Result<oai::Response> {
+        let mut url = base.clone();
+        url.query_pairs_mut().clear().extend_pairs(query);
+        let shown = crate::remote::shown(url.as_str());
+        let (_, body) = self
+            .get(&url, 256 << 20)
+            .await
+            .map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
+        let text = String::from_utf8_lossy(&body);
+        let parsed = oai::parse(&text).map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
+        if !parsed.is_oai {
+            bail!("{shown}: the answer is not an OAI-PMH response (no <OAI-PMH> element); is this the repository's OAI-PMH base URL?");
+        }
+        Ok(parsed)
+    }
+
+    /// The text of the PDF at `url` and its size, or why there is none.
+    async fn pdf_text(&mut self, url: &str, opts: &Opts) -> Result<(String, u64), String> {
+        let parsed = reqwest::Url::parse(url).map_err(|e| format!("bad PDF link {url:?}: {e}"))?;
+        let (kind, bytes) = self
+            .get(&parsed, opts.max_pdf_mb << 20)
+            .await
+            .map_err(|e| format!("the PDF could not be downloaded: {e}"))?;
+        if !bytes.starts_with(b"%PDF-") {
+            return Err(format!(
+                "the PDF link gave {} bytes of {}, not a PDF",
+                bytes.len(),
+                if kind.is_empty() {
+                    "unknown type"
+                } else {
+                    kind.as_str()
+                }
+            ));
+        }
+        let size = bytes.len() as u64;
+        let ocr = !opts.no_ocr;
+        tokio::task::spawn_blocking(move || pdf_text(&bytes, ocr))
+            .await
+            .map_err(|e| format!("text extraction failed: {e}"))?
+            .map(|text| (text, size))
+    }
+}
+
+/// The text layer of a PDF; OCR when it has none and tesseract is installed.
+fn pdf_text(bytes: &[u8], ocr: bool) -> Result<String, String> {
+    use crate::extract::{extract, ExtractError, Limits};
+    match extract(bytes, Some("document.pdf"), &Limits::default()) {
+        Ok(e) => Ok(e.text),
+        Err(ExtractError::NoText(_)) if ocr && ocr_available() => ocr_pdf(bytes),
+        Err(ExtractError::NoText(_)) => Err(
+            "the PDF has no text layer (a scan?); install tesseract-ocr and poppler-utils to OCR it"
+                .into(),
+        ),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+}
+
+fn ocr_available() -> bool {
+    on_path("tesseract") && on_path("pdftoppm")
+}
+
+/// Renders each page with pdftoppm (300 dpi) and reads it with tesseract.
+fn ocr_pdf(bytes: &[u8]) -> Result<String, String> {
+    use std::process::Command;
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "hamlet-ocr-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    let run = || -> Result<String, String> {
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let pdf = dir.join("in.pdf");
+        std::fs::write(&pdf, bytes).map_err(|e| e.to_string())?;
+        let status = Command::new("pdftoppm")
+            .args(["-r", "300", "-gray", "-png"])
+            .arg(&pdf)
+            .arg(dir.join("page"))
+            .status()
+            .map_err(|e| format!("pdftoppm: {e}"))?;
+        if !status.success() {
+            return Err(format!("pdftoppm could not render the PDF ({status})"));
+        }
+        let mut pages: Vec<_> = std::fs::read_dir(&dir)
+            .map_err(|e| e.to_string())?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "png"))
+            .collect();
+        pages.sort();
+        let mut text = String::new();
+        for page in pages {
+            let out = Command::new("tesseract")
+                .arg(&page)
+                .arg("-")
+                .output()
+                .map_err(|e| format!("tesseract: {e}"))?;
+            text.push_str(&String::from_utf8_lossy(&out.stdout));
+            text.push('\n');
+        }
+        if text.chars().any(char::is_alphanumeric) {
+            Ok(text)
+        } else {
+            Err("OCR found no text in the PDF".into())
+        }
+    };
+    let result = run();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_checked() {
+        assert!(check_date("2026-01-02").is_ok());
+        assert!(check_date("2026-01-02T03:04:05Z").is_ok());
+        assert!(check_date("2026-1-2").is_err());
+        assert!(check_date("yesterday").is_err());
+        assert!(check_date("2026-01-02T03:04:05").is_err());
+    }
+}
