@@ -153,3 +153,50 @@ fn errors_are_one_line_naming_the_problem() {
         text(&out)
     );
 }
+
+/// `hamlet model synth` writes a model labelled synthetic, and the server serves it: the
+/// documents it knows that the database lacks are listed by identifier.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_synthetic_model_is_labelled_and_served() {
+    let db = common::TestDb::new(common::Kind::Sqlite).await.unwrap();
+    let store = db.store().await;
+    common::import_rfc(&store, common::rfc_dir(), "791,793")
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("synth.safetensors");
+    let p = path.display().to_string();
+    let out = hamlet(
+        &db.url,
+        &[
+            "model", "synth", "--docs", "1000", "--dim", "8", "--vocab", "5000", "--output", &p,
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let info = hamlet(&db.url, &["model", "info", &p], &[]);
+    assert!(text(&info).contains("SYNTHETIC"), "{}", text(&info));
+
+    let mut cfg = hamlet::config::AppConfig::for_tests(&db.url);
+    cfg.model_path = path;
+    let client = common::ready_client(cfg).await;
+    let res = client
+        .get("/api/documents/791/similar?min_score=-1&limit=50")
+        .dispatch()
+        .await;
+    assert_eq!(res.status().code, 200);
+    let body: serde_json::Value = serde_json::from_str(&res.into_string().await.unwrap()).unwrap();
+    let results = body["results"].as_array().unwrap();
+    assert_eq!(results.len(), 50);
+    let missing = results
+        .iter()
+        .find(|r| r["identifier"] != 793)
+        .expect("a document the database lacks");
+    assert_eq!(
+        missing["title"],
+        format!("Document {}", missing["identifier"]),
+        "{missing}"
+    );
+    let page = client.get("/similar_to/791/").dispatch().await;
+    assert_eq!(page.status().code, 200);
+}

@@ -1,4 +1,4 @@
-//! `hamlet model ...`: inspect model files.
+//! `hamlet model ...`: inspect model files, and write synthetic ones for scale tests.
 
 use std::path::PathBuf;
 
@@ -15,10 +15,46 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write a model of a given shape with random weights, labelled synthetic, for scale
+    /// tests only (documents 1..=DOCS; the server shows those missing from the database by
+    /// identifier).
+    Synth {
+        #[arg(long, default_value_t = 43_000)]
+        docs: usize,
+        #[arg(long, default_value_t = 52)]
+        dim: usize,
+        #[arg(long, default_value_t = 1_000_000)]
+        vocab: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, value_name = "FILE")]
+        output: PathBuf,
+    },
 }
 
 pub async fn run(command: Command, cfg: &AppConfig) -> anyhow::Result<()> {
     match command {
+        Command::Synth {
+            docs,
+            dim,
+            vocab,
+            seed,
+            output,
+        } => {
+            let started = std::time::Instant::now();
+            let out = output.clone();
+            let sha = tokio::task::spawn_blocking(move || {
+                let model = crate::model::synth::synth(docs, dim, vocab, seed)?;
+                file::save(&model, &out)
+            })
+            .await??;
+            println!(
+                "wrote {} (synthetic: {docs} documents, {vocab} words, {dim} dimensions; sha256 {sha}) in {:.1} s",
+                output.display(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
         Command::Info { file: path, json } => {
             let path = path.unwrap_or_else(|| cfg.model_path.clone());
             let info = tokio::task::spawn_blocking(move || file::info(&path)).await??;
@@ -38,8 +74,15 @@ pub async fn run(command: Command, cfg: &AppConfig) -> anyhow::Result<()> {
             );
             println!("config      {}", serde_json::to_string(&info.config)?);
             println!(
-                "corpus      {} documents, {} words, sha256 {}",
-                info.corpus.documents, info.corpus.words, info.corpus.sha256
+                "corpus      {} documents, {} words, sha256 {}{}",
+                info.corpus.documents,
+                info.corpus.words,
+                info.corpus.sha256,
+                if info.corpus.synthetic {
+                    " (SYNTHETIC: random weights, for scale tests only)"
+                } else {
+                    ""
+                }
             );
             println!("vocabulary  {} words", info.vocab);
             println!("documents   {}", info.documents);

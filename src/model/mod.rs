@@ -15,6 +15,7 @@ mod prefetch;
 pub mod runtime;
 mod scan;
 pub(crate) mod sgd;
+pub mod synth;
 pub mod tokenize;
 pub mod train;
 pub mod vocab;
@@ -110,6 +111,9 @@ pub struct CorpusInfo {
     pub words: u64,
     /// sha256 over every document's identifier and text, in identifier order.
     pub sha256: String,
+    /// Random weights of a given shape (`hamlet model synth`), for scale tests only.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub synthetic: bool,
 }
 
 /// Errors of the model; they know nothing of HTTP.

@@ -111,6 +111,7 @@ pub fn prepare(texts: &[(i64, String)], min_count: u64, threads: usize) -> Resul
         documents: docs.len() as u64,
         words: docs.iter().map(|d| d.len() as u64).sum(),
         sha256: super::file::hex(&corpus_hash.finalize()),
+        synthetic: false,
     };
     Ok(Prepared {
         vocab,

@@ -428,6 +428,7 @@ mod tests {
                 documents: 2,
                 words: 10,
                 sha256: String::new(),
+                synthetic: false,
             },
         )
         .unwrap()

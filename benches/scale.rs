@@ -1,0 +1,101 @@
+//! [scale] figures in one process: a synthetic model of the original's production shape
+//! (43,000 documents, 52 dimensions, 1,000,000 words; `hamlet model synth`) loaded from
+//! `HAMLET_SCALE_MODEL` (bench/scale.sh makes it), then:
+//! - load time and throughput from a local file, and resident memory after loading;
+//! - most-similar by identifier: median and p99 over 2,000 random documents;
+//! - infer + search for a 10,000-word text (Zipf-drawn from the model's words): median and
+//!   p95 over 200 texts;
+//! - resident memory after those 200 texts.
+//!
+//! Run: `bench/scale.sh` (or `HAMLET_SCALE_MODEL=FILE cargo bench --bench scale`). Prints a
+//! table; no assertions.
+
+use std::time::Instant;
+
+use hamlet::model::{file, synth};
+use rand::{Rng, SeedableRng};
+
+fn rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn main() {
+    let Ok(path) = std::env::var("HAMLET_SCALE_MODEL") else {
+        eprintln!("set HAMLET_SCALE_MODEL to a model file (bench/scale.sh makes a synthetic one)");
+        return;
+    };
+    let size = std::fs::metadata(&path).expect("the model file").len() as f64;
+    let before = rss_mb();
+    let t0 = Instant::now();
+    let model = file::load(std::path::Path::new(&path)).expect("a model");
+    let load_s = t0.elapsed().as_secs_f64();
+    let loaded = rss_mb();
+    let ids = model.doc_ids().to_vec();
+    let vocab = model.vocab().len();
+    println!(
+        "model: {path} ({:.0} MB): {} documents, {vocab} words, {} dimensions{}",
+        size / 1e6,
+        ids.len(),
+        model.config().dim,
+        if model.corpus().synthetic {
+            " (synthetic)"
+        } else {
+            ""
+        }
+    );
+    println!(
+        "load from local file: {load_s:.2} s, {:.0} MB/s (checksum included)",
+        size / 1e6 / load_s
+    );
+    println!(
+        "resident memory: {before:.0} MB before loading, {loaded:.0} MB after (target <= 400 MB)"
+    );
+
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let mut times: Vec<f64> = (0..2_000)
+        .map(|_| {
+            let id = ids[rng.gen_range(0..ids.len())];
+            let t = Instant::now();
+            std::hint::black_box(model.similar_to_document(id, 10, -1.0).unwrap());
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    println!(
+        "most-similar by identifier: median {:.3} ms, p99 {:.3} ms (target median <= 1 ms)",
+        percentile(&times, 0.5),
+        percentile(&times, 0.99)
+    );
+
+    let texts: Vec<String> = (0..200)
+        .map(|i| synth::zipf_text(10_000, vocab, 100 + i))
+        .collect();
+    let mut times: Vec<f64> = texts
+        .iter()
+        .map(|text| {
+            let t = Instant::now();
+            std::hint::black_box(model.similar_to_text(text, 10, -1.0));
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    println!(
+        "infer + search, 10,000-word text: median {:.1} ms, p95 {:.1} ms over 200 texts (target median <= 30 ms)",
+        percentile(&times, 0.5),
+        percentile(&times, 0.95)
+    );
+    println!(
+        "resident memory after 200 texts: {:.0} MB (target <= 400 MB)",
+        rss_mb()
+    );
+}
