@@ -16,11 +16,48 @@ if [ ! -f "$model" ]; then
   mkdir -p data/scale
   ./target/release/hamlet model synth --docs 43000 --dim 52 --vocab 1000000 --output "$model"
 fi
-echo "== in process (benches/scale.rs)"
-HAMLET_SCALE_MODEL="$model" cargo bench --quiet --bench scale 2>/dev/null
-echo "== the server, model over loopback HTTP (bench/boot.sh)"
+for weights in f32 f16; do
+  echo "== in process (benches/scale.rs), HAMLET_MODEL_WEIGHTS=$weights"
+  HAMLET_MODEL_WEIGHTS=$weights HAMLET_SCALE_MODEL="$model" cargo bench --quiet --bench scale 2>/dev/null
+done
+echo "== the server, model over loopback HTTP (bench/boot.sh), HAMLET_MODEL_WEIGHTS=f16 (the heroku/aws default)"
 size=$(stat -c %s "$model")
-out=$(MODEL="$model" RUNS=${RUNS:-3} bash bench/boot.sh)
+out=$(HAMLET_MODEL_WEIGHTS=f16 MODEL="$model" RUNS=${RUNS:-3} bash bench/boot.sh)
 echo "$out"
 ready=$(awk '/^cold median/ {for (i = 1; i <= NF; i++) if ($i == "ready") print $(i + 1)}' <<<"$out")
 python3 -c "print(f'boot: {$size / 1e6:.0f} MB fetched, checked and loaded, ready after $ready s: {$size / 1e6 / $ready:.0f} MB/s including migrations and the catalog (target >= 300 MB/s)')"
+
+echo "== the server's resident memory with the model loaded, then after 200 uploads of 10,000 words (HAMLET_MODEL_WEIGHTS=${SERVE_WEIGHTS:=f16})"
+work=$(mktemp -d)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+HAMLET_MODEL_WEIGHTS=$SERVE_WEIGHTS HAMLET_MODEL_PATH="$model" HAMLET_UPLOAD_RATE_PER_MINUTE=0 \
+  PORT=$port ./target/release/hamlet serve >"$work/serve.log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
+until curl -fsS -o /dev/null "http://127.0.0.1:$port/health/ready" 2>/dev/null; do
+  kill -0 "$server" 2>/dev/null || { cat "$work/serve.log" >&2; exit 1; }
+  sleep 0.1
+done
+rss() { awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$server/status"; }
+echo "after loading: $(rss) MB resident (target <= 400 MB)"
+# 200 texts of 10,000 words, Zipf-drawn from the synthetic vocabulary (model::synth::word).
+python3 - "$work" <<'PY'
+import json, math, random, sys
+def word(i):
+    s = ""
+    while True:
+        s = chr(97 + i % 26) + s
+        i //= 26
+        if i == 0:
+            return s
+rng = random.Random(5)
+ln = math.log(1_000_001)
+for n in range(200):
+    text = " ".join(word(min(int(math.exp(rng.random() * ln)) - 1, 999_999)) for _ in range(10_000))
+    json.dump({"text": text, "limit": 10}, open(f"{sys.argv[1]}/{n}.json", "w"))
+PY
+for n in $(seq 0 199); do
+  curl -fsS -o /dev/null -H 'Content-Type: application/json' --data-binary "@$work/$n.json" \
+    "http://127.0.0.1:$port/api/recommend"
+done
+echo "after 200 uploads: $(rss) MB resident (target <= 400 MB); peak $(awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$server/status") MB while loading"

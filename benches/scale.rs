@@ -7,6 +7,7 @@
 //!   p95 over 200 texts;
 //! - resident memory after those 200 texts.
 //!
+//! `HAMLET_MODEL_WEIGHTS` (f16 by default here) picks how the word and output tables are kept.
 //! Run: `bench/scale.sh` (or `HAMLET_SCALE_MODEL=FILE cargo bench --bench scale`). Prints a
 //! table; no assertions.
 
@@ -37,13 +38,17 @@ fn main() {
     let size = std::fs::metadata(&path).expect("the model file").len() as f64;
     let before = rss_mb();
     let t0 = Instant::now();
-    let model = file::load(std::path::Path::new(&path)).expect("a model");
+    let precision: hamlet::model::weights::Precision = std::env::var("HAMLET_MODEL_WEIGHTS")
+        .unwrap_or_else(|_| "f16".into())
+        .parse()
+        .expect("HAMLET_MODEL_WEIGHTS: f32 or f16");
+    let model = file::load_with(std::path::Path::new(&path), precision).expect("a model");
     let load_s = t0.elapsed().as_secs_f64();
     let loaded = rss_mb();
     let ids = model.doc_ids().to_vec();
     let vocab = model.vocab().len();
     println!(
-        "model: {path} ({:.0} MB): {} documents, {vocab} words, {} dimensions{}",
+        "model: {path} ({:.0} MB): {} documents, {vocab} words, {} dimensions, word and output tables in {precision:?}{}",
         size / 1e6,
         ids.len(),
         model.config().dim,

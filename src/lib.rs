@@ -104,6 +104,7 @@ fn state(
             web::boot::ModelSource::from_config(&cfg),
             remote::Remote::from_config(&cfg),
             engine.clone(),
+            cfg.model_weights,
         ),
         check_every: (cfg.model_check_interval_secs > 0)
             .then(|| std::time::Duration::from_secs(cfg.model_check_interval_secs)),

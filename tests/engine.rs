@@ -64,6 +64,35 @@ async fn learns_which_rfcs_are_about_quic_and_infers_deterministically() {
     // Thresholds filter: nothing is 0.999 similar to this draft.
     assert!(model.similar_to_text(draft, 10, 0.999).is_empty());
     assert!(model.similar_to_document(424242, 5, 0.0).is_err());
+
+    // Served with f16 word and output tables (HAMLET_MODEL_WEIGHTS=f16): known documents
+    // answer exactly as before; an inferred vector moves a little and stays deterministic.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.safetensors");
+    file::save(&model, &path).unwrap();
+    let half = file::load_with(&path, hamlet::model::weights::Precision::F16).unwrap();
+    assert_eq!(half.precision(), hamlet::model::weights::Precision::F16);
+    assert_eq!(
+        half.similar_to_document(9000, 10, -1.0).unwrap(),
+        model.similar_to_document(9000, 10, -1.0).unwrap()
+    );
+    let inferred = half.infer_vector(draft);
+    assert_eq!(
+        half.infer_vector(draft),
+        inferred,
+        "deterministic in f16 too"
+    );
+    let cos = Doc2Vec::cosine(&inferred, &first);
+    assert!(cos > 0.99, "f16 inference drifted: cosine {cos}");
+    let half_hits: Vec<i64> = half
+        .similar_to_text(draft, 3, -1.0)
+        .iter()
+        .map(|h| h.identifier)
+        .collect();
+    assert!(
+        half_hits.iter().filter(|h| QUIC.contains(h)).count() >= 2,
+        "{half_hits:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -20,6 +20,7 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use sha2::{Digest, Sha256};
 
 use super::vocab::Vocab;
+use super::weights::{Precision, Weights};
 use super::{CorpusInfo, Doc2Vec, Error, ModelConfig};
 
 pub const FORMAT: &str = "hamlet-doc2vec";
@@ -69,11 +70,16 @@ pub fn sha_path(path: &Path) -> PathBuf {
 
 /// Reads and checks a model file.
 pub fn load(path: &Path) -> Result<Doc2Vec, Error> {
+    load_with(path, Precision::F32)
+}
+
+/// Reads and checks a model file, keeping its word and output tables at `precision`.
+pub fn load_with(path: &Path, precision: Precision) -> Result<Doc2Vec, Error> {
     let bytes = std::fs::read(path).map_err(|e| Error::Io {
         path: path.to_path_buf(),
         source: e,
     })?;
-    from_bytes(&bytes).map_err(|reason| Error::Corrupt {
+    from_bytes(&bytes, precision).map_err(|reason| Error::Corrupt {
         path: path.to_path_buf(),
         reason,
     })
@@ -81,7 +87,7 @@ pub fn load(path: &Path) -> Result<Doc2Vec, Error> {
 
 /// Checks and assembles a model from a model file's bytes (what `load` does after reading).
 pub fn parse(bytes: &[u8]) -> Result<Doc2Vec, Error> {
-    from_bytes(bytes).map_err(|reason| Error::Corrupt {
+    from_bytes(bytes, Precision::F32).map_err(|reason| Error::Corrupt {
         path: PathBuf::from("<bytes>"),
         reason,
     })
@@ -136,7 +142,7 @@ fn to_bytes(model: &Doc2Vec) -> Result<Vec<u8>, String> {
         |v: &mut dyn Iterator<Item = i64>| v.flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
     let mut utf8 = Vec::new();
     let mut offsets = vec![0i64];
-    for w in &vocab.words {
+    for w in vocab.words() {
         utf8.extend_from_slice(w.as_bytes());
         offsets.push(utf8.len() as i64);
     }
@@ -146,13 +152,13 @@ fn to_bytes(model: &Doc2Vec) -> Result<Vec<u8>, String> {
             "word_vectors",
             Dtype::F32,
             vec![vocab.len(), dim],
-            f32_bytes(words),
+            f32_bytes(&words),
         ),
         (
             "output_weights",
             Dtype::F32,
             vec![vocab.len(), dim],
-            f32_bytes(output),
+            f32_bytes(&output),
         ),
         (
             "doc_vectors",
@@ -238,7 +244,7 @@ fn canonical_header(bytes: Vec<u8>) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-fn from_bytes(bytes: &[u8]) -> Result<Doc2Vec, String> {
+fn from_bytes(bytes: &[u8], precision: Precision) -> Result<Doc2Vec, String> {
     let st = SafeTensors::deserialize(bytes).map_err(|e| e.to_string())?;
     let meta = metadata(bytes)?;
     let (config, corpus) = header(&meta)?;
@@ -253,11 +259,6 @@ fn from_bytes(bytes: &[u8]) -> Result<Doc2Vec, String> {
             ));
         }
         Ok((view.shape().to_vec(), view.data()))
-    };
-    let f32s = |b: &[u8]| {
-        b.chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect::<Vec<f32>>()
     };
     let i64s = |b: &[u8]| {
         b.chunks_exact(8)
@@ -283,7 +284,7 @@ fn from_bytes(bytes: &[u8]) -> Result<Doc2Vec, String> {
         let w = utf8
             .get(a..b)
             .ok_or("vocab_offsets point outside vocab_utf8")?;
-        words.push(String::from_utf8(w.to_vec()).map_err(|_| "a vocabulary word is not UTF-8")?);
+        words.push(std::str::from_utf8(w).map_err(|_| "a vocabulary word is not UTF-8")?);
     }
     // Counts are summed for downsampling and the noise distribution: negative ones, or ones
     // whose total overflows, are corruption (a fuzzed file made the sum overflow).
@@ -299,28 +300,23 @@ fn from_bytes(bytes: &[u8]) -> Result<Doc2Vec, String> {
     }
     let vocab = Vocab::new(words, counts.iter().map(|&c| c as u64).collect());
     let dim = config.dim;
-    let matrix = |name: &str, rows: usize| -> Result<Vec<f32>, String> {
+    let matrix = |name: &str, rows: usize, precision: Precision| -> Result<Weights, String> {
         let (shape, data) = tensor(name, Dtype::F32)?;
         if shape != [rows, dim] {
             return Err(format!(
                 "tensor {name} has shape {shape:?}, expected [{rows}, {dim}]"
             ));
         }
-        Ok(f32s(data))
+        Weights::from_le_bytes(data, precision)
+            .ok_or_else(|| "the weights hold NaN or infinite values".to_string())
     };
     let doc_ids = i64s(tensor("doc_ids", Dtype::I64)?.1);
-    let word_vectors = matrix("word_vectors", vocab.len())?;
-    let output_weights = matrix("output_weights", vocab.len())?;
-    let doc_vectors = matrix("doc_vectors", doc_ids.len())?;
-    if word_vectors
-        .iter()
-        .chain(&output_weights)
-        .chain(&doc_vectors)
-        .any(|x| !x.is_finite())
-    {
-        return Err("the weights hold NaN or infinite values".into());
-    }
-    Doc2Vec::from_parts(
+    let word_vectors = matrix("word_vectors", vocab.len(), precision)?;
+    let output_weights = matrix("output_weights", vocab.len(), precision)?;
+    let Weights::F32(doc_vectors) = matrix("doc_vectors", doc_ids.len(), Precision::F32)? else {
+        unreachable!("read as f32")
+    };
+    Doc2Vec::from_tables(
         config,
         vocab,
         word_vectors,

@@ -19,7 +19,9 @@ pub mod synth;
 pub mod tokenize;
 pub mod train;
 pub mod vocab;
+pub mod weights;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -28,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use self::scan::Scanner;
 use self::sgd::Sigmoid;
 use self::vocab::{AliasTable, Vocab};
+use self::weights::{Precision, Weights};
 
 /// Which paragraph-vector architecture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -145,8 +148,8 @@ pub struct Similar {
 pub struct Doc2Vec {
     config: ModelConfig,
     vocab: Vocab,
-    word_vectors: Vec<f32>,
-    output_weights: Vec<f32>,
+    word_vectors: Weights,
+    output_weights: Weights,
     doc_ids: Vec<i64>,
     doc_vectors: Vec<f32>,
     corpus: CorpusInfo,
@@ -174,6 +177,27 @@ impl Doc2Vec {
         vocab: Vocab,
         word_vectors: Vec<f32>,
         output_weights: Vec<f32>,
+        doc_ids: Vec<i64>,
+        doc_vectors: Vec<f32>,
+        corpus: CorpusInfo,
+    ) -> Result<Doc2Vec, Error> {
+        Doc2Vec::from_tables(
+            config,
+            vocab,
+            Weights::F32(word_vectors),
+            Weights::F32(output_weights),
+            doc_ids,
+            doc_vectors,
+            corpus,
+        )
+    }
+
+    /// `from_parts` with the word and output tables at any precision.
+    pub fn from_tables(
+        config: ModelConfig,
+        vocab: Vocab,
+        word_vectors: Weights,
+        output_weights: Weights,
         doc_ids: Vec<i64>,
         doc_vectors: Vec<f32>,
         corpus: CorpusInfo,
@@ -227,6 +251,18 @@ impl Doc2Vec {
 
     pub fn config(&self) -> &ModelConfig {
         &self.config
+    }
+
+    /// The model with its word and output tables kept at `precision` (`weights`).
+    pub fn with_precision(mut self, precision: Precision) -> Doc2Vec {
+        self.word_vectors = self.word_vectors.into_precision(precision);
+        self.output_weights = self.output_weights.into_precision(precision);
+        self
+    }
+
+    /// How the word and output tables are kept.
+    pub fn precision(&self) -> Precision {
+        self.word_vectors.precision()
     }
 
     pub fn corpus(&self) -> &CorpusInfo {
@@ -325,7 +361,11 @@ impl Doc2Vec {
         }
     }
 
-    pub(crate) fn tables(&self) -> (&[f32], &[f32], &[f32]) {
-        (&self.word_vectors, &self.output_weights, &self.doc_vectors)
+    pub(crate) fn tables(&self) -> (Cow<'_, [f32]>, Cow<'_, [f32]>, &[f32]) {
+        (
+            self.word_vectors.to_f32(),
+            self.output_weights.to_f32(),
+            &self.doc_vectors,
+        )
     }
 }

@@ -37,6 +37,12 @@ fn prefetch_bytes<T>(p: *const T, bytes: usize) {
     }
 }
 
+/// Prefetches a slice's bytes.
+#[inline(always)]
+pub(crate) fn prefetch_slice<T>(s: &[T]) {
+    prefetch_bytes(s.as_ptr(), std::mem::size_of_val(s));
+}
+
 /// A table shared by training threads: rows of `stride` values (the model's dimension rounded
 /// up to even), kept as pairs of f32 bit patterns in relaxed `AtomicU64`s. Pairs halve the
 /// number of atomic loads and stores, which LLVM cannot merge or vectorise: on this workload

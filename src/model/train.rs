@@ -363,8 +363,8 @@ pub(crate) fn infer(
     keep: &[u32],
     noise: &AliasTable,
     sigmoid: &Sigmoid,
-    word_vectors: &[f32],
-    output: &[f32],
+    word_vectors: &super::weights::Weights,
+    output: &super::weights::Weights,
     words: &[u32],
     epochs: usize,
 ) -> Vec<f32> {

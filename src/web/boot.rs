@@ -103,14 +103,22 @@ pub(crate) struct ModelUpdater {
     source: ModelSource,
     remote: Remote,
     engine: Engine,
+    /// How the word and output tables are kept (`HAMLET_MODEL_WEIGHTS`).
+    precision: crate::model::weights::Precision,
 }
 
 impl ModelUpdater {
-    pub(crate) fn new(source: ModelSource, remote: Remote, engine: Engine) -> ModelUpdater {
+    pub(crate) fn new(
+        source: ModelSource,
+        remote: Remote,
+        engine: Engine,
+        precision: crate::model::weights::Precision,
+    ) -> ModelUpdater {
         ModelUpdater {
             source,
             remote,
             engine,
+            precision,
         }
     }
 
@@ -153,10 +161,12 @@ impl ModelUpdater {
             }
         };
         let shown = path.display().to_string();
-        let model = tokio::task::spawn_blocking(move || crate::model::file::load(&path))
-            .await
-            .context("loading the model panicked")?
-            .with_context(|| format!("loading the model {shown}"))?;
+        let precision = self.precision;
+        let model =
+            tokio::task::spawn_blocking(move || crate::model::file::load_with(&path, precision))
+                .await
+                .context("loading the model panicked")?
+                .with_context(|| format!("loading the model {shown}"))?;
         tracing::info!(
             sha256 = %sha256,
             source = %source,

@@ -416,7 +416,7 @@ mod tests {
             dim: 2,
             ..crate::model::ModelConfig::default()
         };
-        let vocab = crate::model::vocab::Vocab::new(vec!["a".into(), "b".into()], vec![5, 5]);
+        let vocab = crate::model::vocab::Vocab::new(vec!["a", "b"], vec![5, 5]);
         Doc2Vec::from_parts(
             config,
             vocab,

@@ -1,0 +1,176 @@
+//! The word and output tables as served: f32 as trained, or f16 (`HAMLET_MODEL_WEIGHTS=f16`),
+//! half the memory for the million-word vocabularies of OCR'd collections (bench/scale.sh).
+//! Inference reads rows through `sgd::Rows`, converting f16 rows to f32 (F16C instructions
+//! where the CPU has them), and learns only its own vector, so the tables are never written.
+//! Document vectors stay f32: most-similar for known documents is exact either way.
+
+use std::borrow::Cow;
+
+use half::f16;
+use half::slice::HalfFloatSliceExt;
+
+/// How the word and output tables are kept in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    #[default]
+    F32,
+    F16,
+}
+
+impl std::str::FromStr for Precision {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Precision, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "f32" => Ok(Precision::F32),
+            "f16" => Ok(Precision::F16),
+            other => Err(format!("{other:?}: use f32 or f16")),
+        }
+    }
+}
+
+/// A `[rows * dim]` table of weights.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Weights {
+    F32(Vec<f32>),
+    F16(Vec<f16>),
+}
+
+impl Weights {
+    /// The table from little-endian f32 bytes, kept at `precision`. `None` if a value is not
+    /// finite.
+    pub fn from_le_bytes(bytes: &[u8], precision: Precision) -> Option<Weights> {
+        let values = bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+        match precision {
+            Precision::F32 => {
+                let v: Vec<f32> = values.collect();
+                v.iter().all(|x| x.is_finite()).then_some(Weights::F32(v))
+            }
+            Precision::F16 => {
+                let mut finite = true;
+                let v: Vec<f16> = values
+                    .map(|x| {
+                        finite &= x.is_finite();
+                        f16::from_f32(x)
+                    })
+                    .collect();
+                finite.then_some(Weights::F16(v))
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Weights::F32(v) => v.len(),
+            Weights::F16(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn precision(&self) -> Precision {
+        match self {
+            Weights::F32(_) => Precision::F32,
+            Weights::F16(_) => Precision::F16,
+        }
+    }
+
+    /// Bytes held.
+    pub fn bytes(&self) -> usize {
+        match self {
+            Weights::F32(v) => v.len() * 4,
+            Weights::F16(v) => v.len() * 2,
+        }
+    }
+
+    /// The values as f32 (borrowed when they are f32).
+    pub fn to_f32(&self) -> Cow<'_, [f32]> {
+        match self {
+            Weights::F32(v) => Cow::Borrowed(v),
+            Weights::F16(v) => {
+                let mut out = vec![0.0; v.len()];
+                v.convert_to_f32_slice(&mut out);
+                Cow::Owned(out)
+            }
+        }
+    }
+
+    /// The table at `precision`.
+    pub fn into_precision(self, precision: Precision) -> Weights {
+        match (self, precision) {
+            (Weights::F32(v), Precision::F16) => {
+                let mut out = vec![f16::ZERO; v.len()];
+                out.convert_from_f32_slice(&v);
+                Weights::F16(out)
+            }
+            (Weights::F16(v), Precision::F32) => {
+                let mut out = vec![0.0; v.len()];
+                v.convert_to_f32_slice(&mut out);
+                Weights::F32(out)
+            }
+            (same, _) => same,
+        }
+    }
+}
+
+impl super::sgd::Rows for Weights {
+    #[inline]
+    fn read(&self, row: usize, dim: usize, out: &mut [f32]) {
+        match self {
+            Weights::F32(v) => v.read(row, dim, out),
+            Weights::F16(v) => v[row * dim..(row + 1) * dim].convert_to_f32_slice(&mut out[..dim]),
+        }
+    }
+
+    fn add(&self, _: usize, _: usize, _: &[f32]) {
+        unreachable!("served tables are never updated: inference learns only its own vector");
+    }
+
+    fn store(&self, _: usize, _: usize, _: &[f32]) {
+        unreachable!("served tables are never updated: inference learns only its own vector");
+    }
+
+    #[inline]
+    fn prefetch(&self, row: usize, dim: usize) {
+        match self {
+            Weights::F32(v) => v.prefetch(row, dim),
+            Weights::F16(v) => {
+                if let Some(r) = v.get(row * dim..(row + 1) * dim) {
+                    super::sgd::prefetch_slice(r);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::sgd::Rows;
+
+    #[test]
+    fn f16_rows_read_back_close_to_f32() {
+        let values: Vec<f32> = (0..40).map(|i| (i as f32 - 20.0) / 37.0).collect();
+        let bytes: Vec<u8> = values.iter().flat_map(|x| x.to_le_bytes()).collect();
+        let full = Weights::from_le_bytes(&bytes, Precision::F32).unwrap();
+        let half = Weights::from_le_bytes(&bytes, Precision::F16).unwrap();
+        assert_eq!(half.bytes() * 2, full.bytes());
+        let (mut a, mut b) = (vec![0.0; 8], vec![0.0; 8]);
+        full.read(3, 8, &mut a);
+        half.read(3, 8, &mut b);
+        assert_eq!(a, values[24..32]);
+        for (x, y) in a.iter().zip(&b) {
+            assert!((x - y).abs() < 1e-3, "{x} vs {y}");
+        }
+        assert_eq!(full.clone().into_precision(Precision::F16), half);
+        let mut nan = bytes.clone();
+        nan[..4].copy_from_slice(&f32::NAN.to_le_bytes());
+        assert!(Weights::from_le_bytes(&nan, Precision::F16).is_none());
+        assert_eq!("F16".parse::<Precision>(), Ok(Precision::F16));
+        assert!("bf16".parse::<Precision>().is_err());
+    }
+}
