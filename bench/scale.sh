@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # [scale] figures for a model of the original's production shape: 43,000 documents, 52
 # dimensions, 1,000,000 words, random weights (`hamlet model synth`, cached in data/scale/).
-#   1. in one process (benches/scale.rs): load time, resident memory after loading, most-similar
+#   1. in one process (benches/scale.rs): load time (read and parse), resident memory after loading, most-similar
 #      by identifier, infer + search for 10,000-word texts, resident memory after 200 of them;
 #   2. the server (bench/boot.sh): the model fetched over loopback HTTP, checked and loaded
 #      (cold cache), and the server's peak resident memory.

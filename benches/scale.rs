@@ -59,7 +59,7 @@ fn main() {
         }
     );
     println!(
-        "load from local file: {load_s:.2} s, {:.0} MB/s (checksum included)",
+        "load from local file: {load_s:.2} s, {:.0} MB/s (read and parse; the server checks the sha256 as it downloads)",
         size / 1e6 / load_s
     );
     println!(
