@@ -194,10 +194,10 @@ pub fn parse(xml: &str) -> Result<Response, String> {
             )
         })?;
         match event {
-            Event::Start(e) => {
-                let local = local(&e);
+            Event::Start(ref e) | Event::Empty(ref e) => {
+                let local = local(e);
                 open(
-                    &e,
+                    e,
                     &local,
                     &mut out,
                     &mut record,
@@ -208,29 +208,18 @@ pub fn parse(xml: &str) -> Result<Response, String> {
                 )?;
                 stack.push(local);
                 text.clear();
-            }
-            Event::Empty(e) => {
-                let local = local(&e);
-                open(
-                    &e,
-                    &local,
-                    &mut out,
-                    &mut record,
-                    &mut name,
-                    &mut file_group_use,
-                    &mut file_mime,
-                    &mut identifier_type,
-                )?;
-                stack.push(local);
-                close(
-                    &stack,
-                    "",
-                    &mut out,
-                    &mut record,
-                    &mut name,
-                    &identifier_type,
-                );
-                stack.pop();
+                if matches!(event, Event::Empty(_)) {
+                    // An empty element closes at once, with no text.
+                    close(
+                        &stack,
+                        "",
+                        &mut out,
+                        &mut record,
+                        &mut name,
+                        &identifier_type,
+                    );
+                    stack.pop();
+                }
             }
             Event::Text(t) => {
                 let s = t.unescape().map_err(|e| format!("bad XML text: {e}"))?;
