@@ -73,16 +73,23 @@ pub fn load(path: &Path) -> Result<Doc2Vec, Error> {
     load_with(path, Precision::F32)
 }
 
-/// Reads and checks a model file, keeping its word and output tables at `precision`.
+/// Reads and checks a model file, keeping its word and output tables at `precision`. The file
+/// is read tensor by tensor in chunks, never whole: loading needs little more memory than the
+/// model it builds (reading the whole file first doubled the peak for a large model:
+/// bench/scale.sh).
 pub fn load_with(path: &Path, precision: Precision) -> Result<Doc2Vec, Error> {
-    let bytes = std::fs::read(path).map_err(|e| Error::Io {
-        path: path.to_path_buf(),
-        source: e,
-    })?;
-    from_bytes(&bytes, precision).map_err(|reason| Error::Corrupt {
+    let corrupt = |reason: String| Error::Corrupt {
         path: path.to_path_buf(),
         reason,
-    })
+    };
+    let mut source = FileSource::open(path).map_err(|e| match e {
+        Opened::Io(e) => Error::Io {
+            path: path.to_path_buf(),
+            source: e,
+        },
+        Opened::Corrupt(reason) => corrupt(reason),
+    })?;
+    build(&mut source, precision).map_err(corrupt)
 }
 
 /// Checks and assembles a model from a model file's bytes (what `load` does after reading).
@@ -247,27 +254,173 @@ fn canonical_header(bytes: Vec<u8>) -> Result<Vec<u8>, String> {
 fn from_bytes(bytes: &[u8], precision: Precision) -> Result<Doc2Vec, String> {
     let st = SafeTensors::deserialize(bytes).map_err(|e| e.to_string())?;
     let meta = metadata(bytes)?;
-    let (config, corpus) = header(&meta)?;
-    let tensor = |name: &str, dtype: Dtype| -> Result<(Vec<usize>, &[u8]), String> {
-        let view = st
+    build(&mut MemorySource { st, meta }, precision)
+}
+
+/// Where `build` reads a model file's tensors from.
+trait TensorSource {
+    /// The `__metadata__` header, its format checked.
+    fn meta(&self) -> &HashMap<String, String>;
+    /// A tensor's dtype and shape.
+    fn info(&self, name: &str) -> Option<(Dtype, Vec<usize>)>;
+    /// Hands a tensor's bytes to `sink`, in one or more pieces (each a multiple of 8 bytes
+    /// but the last).
+    fn read(&mut self, name: &str, sink: &mut dyn FnMut(&[u8])) -> Result<(), String>;
+}
+
+/// The whole file in memory (`parse`, the fuzzer).
+struct MemorySource<'a> {
+    st: SafeTensors<'a>,
+    meta: HashMap<String, String>,
+}
+
+impl TensorSource for MemorySource<'_> {
+    fn meta(&self) -> &HashMap<String, String> {
+        &self.meta
+    }
+
+    fn info(&self, name: &str) -> Option<(Dtype, Vec<usize>)> {
+        let view = self.st.tensor(name).ok()?;
+        Some((view.dtype(), view.shape().to_vec()))
+    }
+
+    fn read(&mut self, name: &str, sink: &mut dyn FnMut(&[u8])) -> Result<(), String> {
+        let view = self
+            .st
             .tensor(name)
             .map_err(|_| format!("tensor {name} is missing"))?;
-        if view.dtype() != dtype {
-            return Err(format!(
-                "tensor {name} is {:?}, expected {dtype:?}",
-                view.dtype()
-            ));
+        sink(view.data());
+        Ok(())
+    }
+}
+
+/// Why a file could not be opened as a model.
+enum Opened {
+    Io(std::io::Error),
+    Corrupt(String),
+}
+
+/// The file itself: its header read and checked as safetensors does (tensors contiguous from
+/// offset 0, each as long as its shape, the last ending at the end of the file), then each
+/// tensor read in chunks when asked for.
+struct FileSource {
+    file: std::io::BufReader<std::fs::File>,
+    header: safetensors::tensor::Metadata,
+    meta: HashMap<String, String>,
+    /// Where the data section starts.
+    data_start: u64,
+}
+
+/// The chunk a large tensor is read in.
+const CHUNK: usize = 4 << 20;
+
+impl FileSource {
+    fn open(path: &Path) -> Result<FileSource, Opened> {
+        use std::io::Read;
+        let file = std::fs::File::open(path).map_err(Opened::Io)?;
+        let len = file.metadata().map_err(Opened::Io)?.len();
+        let mut file = std::io::BufReader::with_capacity(1 << 16, file);
+        let bad = |s: &str| Opened::Corrupt(s.to_string());
+        let mut n = [0u8; 8];
+        file.read_exact(&mut n)
+            .map_err(|_| bad("the file is too short for a safetensors header"))?;
+        let n = u64::from_le_bytes(n);
+        // safetensors' own limit on a header.
+        if n > 100_000_000 || n + 8 > len {
+            return Err(bad("the header length is invalid"));
         }
-        Ok((view.shape().to_vec(), view.data()))
+        let mut json = vec![0u8; n as usize];
+        file.read_exact(&mut json).map_err(Opened::Io)?;
+        let header: safetensors::tensor::Metadata = serde_json::from_slice(&json)
+            .map_err(|e| Opened::Corrupt(format!("invalid header: {e}")))?;
+        let mut end = 0usize;
+        for name in header.offset_keys() {
+            let t = header.info(&name).expect("a listed tensor");
+            let (start, stop) = t.data_offsets;
+            let elements = t
+                .shape
+                .iter()
+                .try_fold(1usize, |a, &d| a.checked_mul(d))
+                .and_then(|e| e.checked_mul(t.dtype.bitsize() / 8));
+            if start != end || stop < start || elements != Some(stop - start) {
+                return Err(Opened::Corrupt(format!(
+                    "tensor {name}'s data offsets are invalid"
+                )));
+            }
+            end = stop;
+        }
+        if 8 + n + end as u64 != len {
+            return Err(bad("incomplete metadata, file not fully covered"));
+        }
+        let meta = check_format(header.metadata().clone()).map_err(Opened::Corrupt)?;
+        Ok(FileSource {
+            file,
+            header,
+            meta,
+            data_start: 8 + n,
+        })
+    }
+}
+
+impl TensorSource for FileSource {
+    fn meta(&self) -> &HashMap<String, String> {
+        &self.meta
+    }
+
+    fn info(&self, name: &str) -> Option<(Dtype, Vec<usize>)> {
+        let t = self.header.info(name)?;
+        Some((t.dtype, t.shape.clone()))
+    }
+
+    fn read(&mut self, name: &str, sink: &mut dyn FnMut(&[u8])) -> Result<(), String> {
+        use std::io::{Read, Seek, SeekFrom};
+        let (start, stop) = self
+            .header
+            .info(name)
+            .ok_or_else(|| format!("tensor {name} is missing"))?
+            .data_offsets;
+        let io = |e: std::io::Error| format!("reading tensor {name}: {e}");
+        self.file
+            .seek(SeekFrom::Start(self.data_start + start as u64))
+            .map_err(io)?;
+        let mut left = stop - start;
+        let mut buf = vec![0u8; CHUNK.min(left)];
+        while left > 0 {
+            let piece = &mut buf[..CHUNK.min(left)];
+            self.file.read_exact(piece).map_err(io)?;
+            sink(piece);
+            left -= piece.len();
+        }
+        Ok(())
+    }
+}
+
+/// Checks and assembles a model from its tensors.
+fn build(src: &mut dyn TensorSource, precision: Precision) -> Result<Doc2Vec, String> {
+    let (config, corpus) = header(src.meta())?;
+    let check = |src: &dyn TensorSource, name: &str, dtype: Dtype| -> Result<Vec<usize>, String> {
+        let (got, shape) = src
+            .info(name)
+            .ok_or_else(|| format!("tensor {name} is missing"))?;
+        if got != dtype {
+            return Err(format!("tensor {name} is {got:?}, expected {dtype:?}"));
+        }
+        Ok(shape)
+    };
+    let bytes = |src: &mut dyn TensorSource, name: &str, dtype: Dtype| -> Result<Vec<u8>, String> {
+        check(&*src, name, dtype)?;
+        let mut out = Vec::new();
+        src.read(name, &mut |piece| out.extend_from_slice(piece))?;
+        Ok(out)
     };
     let i64s = |b: &[u8]| {
         b.chunks_exact(8)
             .map(|c| i64::from_le_bytes(c.try_into().expect("chunks of 8")))
             .collect::<Vec<i64>>()
     };
-    let (_, utf8) = tensor("vocab_utf8", Dtype::U8)?;
-    let offsets = i64s(tensor("vocab_offsets", Dtype::I64)?.1);
-    let counts = i64s(tensor("vocab_counts", Dtype::I64)?.1);
+    let utf8 = bytes(src, "vocab_utf8", Dtype::U8)?;
+    let offsets = i64s(&bytes(src, "vocab_offsets", Dtype::I64)?);
+    let counts = i64s(&bytes(src, "vocab_counts", Dtype::I64)?);
     if offsets.len() != counts.len() + 1 {
         return Err(format!(
             "vocab_offsets has {} entries for {} words",
@@ -299,21 +452,33 @@ fn from_bytes(bytes: &[u8], precision: Precision) -> Result<Doc2Vec, String> {
         );
     }
     let vocab = Vocab::new(words, counts.iter().map(|&c| c as u64).collect());
+    drop(utf8);
     let dim = config.dim;
-    let matrix = |name: &str, rows: usize, precision: Precision| -> Result<Weights, String> {
-        let (shape, data) = tensor(name, Dtype::F32)?;
+    let matrix = |src: &mut dyn TensorSource,
+                  name: &str,
+                  rows: usize,
+                  precision: Precision|
+     -> Result<Weights, String> {
+        let shape = check(&*src, name, Dtype::F32)?;
         if shape != [rows, dim] {
             return Err(format!(
                 "tensor {name} has shape {shape:?}, expected [{rows}, {dim}]"
             ));
         }
-        Weights::from_le_bytes(data, precision)
-            .ok_or_else(|| "the weights hold NaN or infinite values".to_string())
+        let mut table = Weights::with_capacity(precision, rows * dim);
+        let mut finite = true;
+        src.read(name, &mut |piece| finite &= table.push_le_bytes(piece))?;
+        if finite {
+            Ok(table)
+        } else {
+            Err("the weights hold NaN or infinite values".to_string())
+        }
     };
-    let doc_ids = i64s(tensor("doc_ids", Dtype::I64)?.1);
-    let word_vectors = matrix("word_vectors", vocab.len(), precision)?;
-    let output_weights = matrix("output_weights", vocab.len(), precision)?;
-    let Weights::F32(doc_vectors) = matrix("doc_vectors", doc_ids.len(), Precision::F32)? else {
+    let doc_ids = i64s(&bytes(src, "doc_ids", Dtype::I64)?);
+    let word_vectors = matrix(src, "word_vectors", vocab.len(), precision)?;
+    let output_weights = matrix(src, "output_weights", vocab.len(), precision)?;
+    let Weights::F32(doc_vectors) = matrix(src, "doc_vectors", doc_ids.len(), Precision::F32)?
+    else {
         unreachable!("read as f32")
     };
     Doc2Vec::from_tables(
@@ -330,7 +495,12 @@ fn from_bytes(bytes: &[u8], precision: Precision) -> Result<Doc2Vec, String> {
 
 fn metadata(bytes: &[u8]) -> Result<HashMap<String, String>, String> {
     let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| e.to_string())?;
-    let map = meta.metadata().clone().ok_or("no __metadata__ header")?;
+    check_format(meta.metadata().clone())
+}
+
+/// The `__metadata__` map, if it names our format and version.
+fn check_format(map: Option<HashMap<String, String>>) -> Result<HashMap<String, String>, String> {
+    let map = map.ok_or("no __metadata__ header")?;
     match (
         map.get("format").map(String::as_str),
         map.get("version").map(String::as_str),

@@ -40,27 +40,34 @@ impl Weights {
     /// The table from little-endian f32 bytes, kept at `precision`. `None` if a value is not
     /// finite.
     pub fn from_le_bytes(bytes: &[u8], precision: Precision) -> Option<Weights> {
+        let mut table = Weights::with_capacity(precision, bytes.len() / 4);
+        table.push_le_bytes(bytes).then_some(table)
+    }
+
+    /// An empty table at `precision` with room for `values`.
+    pub fn with_capacity(precision: Precision, values: usize) -> Weights {
+        match precision {
+            Precision::F32 => Weights::F32(Vec::with_capacity(values)),
+            Precision::F16 => Weights::F16(Vec::with_capacity(values)),
+        }
+    }
+
+    /// Appends little-endian f32 values (a multiple of 4 bytes); false if one is not finite
+    /// (in f16: beyond its range, 65504, a weight would become infinite).
+    pub fn push_le_bytes(&mut self, bytes: &[u8]) -> bool {
         let values = bytes
             .chunks_exact(4)
             .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]));
-        match precision {
-            Precision::F32 => {
-                let v: Vec<f32> = values.collect();
-                v.iter().all(|x| x.is_finite()).then_some(Weights::F32(v))
-            }
-            Precision::F16 => {
-                let mut finite = true;
-                let v: Vec<f16> = values
-                    .map(|x| {
-                        let h = f16::from_f32(x);
-                        // Beyond f16's range (65504) a weight would become infinite.
-                        finite &= h.is_finite();
-                        h
-                    })
-                    .collect();
-                finite.then_some(Weights::F16(v))
-            }
+        let mut finite = true;
+        match self {
+            Weights::F32(v) => v.extend(values.inspect(|x| finite &= x.is_finite())),
+            Weights::F16(v) => v.extend(values.map(|x| {
+                let h = f16::from_f32(x);
+                finite &= h.is_finite();
+                h
+            })),
         }
+        finite
     }
 
     pub fn len(&self) -> usize {
