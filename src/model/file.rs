@@ -309,6 +309,8 @@ struct FileSource {
     meta: HashMap<String, String>,
     /// Where the data section starts.
     data_start: u64,
+    /// The chunk buffer, allocated once.
+    buf: Vec<u8>,
 }
 
 /// The chunk a large tensor is read in.
@@ -358,6 +360,7 @@ impl FileSource {
             header,
             meta,
             data_start: 8 + n,
+            buf: vec![0u8; CHUNK],
         })
     }
 }
@@ -384,9 +387,8 @@ impl TensorSource for FileSource {
             .seek(SeekFrom::Start(self.data_start + start as u64))
             .map_err(io)?;
         let mut left = stop - start;
-        let mut buf = vec![0u8; CHUNK.min(left)];
         while left > 0 {
-            let piece = &mut buf[..CHUNK.min(left)];
+            let piece = &mut self.buf[..CHUNK.min(left)];
             self.file.read_exact(piece).map_err(io)?;
             sink(piece);
             left -= piece.len();
@@ -408,8 +410,11 @@ fn build(src: &mut dyn TensorSource, precision: Precision) -> Result<Doc2Vec, St
         Ok(shape)
     };
     let bytes = |src: &mut dyn TensorSource, name: &str, dtype: Dtype| -> Result<Vec<u8>, String> {
-        check(&*src, name, dtype)?;
-        let mut out = Vec::new();
+        let shape = check(&*src, name, dtype)?;
+        let len = shape.iter().product::<usize>() * dtype.bitsize() / 8;
+        // The exact size up front: growing by doubling left holes in the loading thread's
+        // heap that the server kept (bench/scale.sh).
+        let mut out = Vec::with_capacity(len);
         src.read(name, &mut |piece| out.extend_from_slice(piece))?;
         Ok(out)
     };
