@@ -5,6 +5,8 @@
 #
 #   bench/soak.sh                          # 10 minutes, 64 connections
 #   DURATION=60s CONNECTIONS=64 bench/soak.sh
+#   HAMLET_MODEL_PATH=data/scale/synth-43000x52-1m.safetensors HAMLET_MODEL_WEIGHTS=f16 bench/soak.sh
+#                                          # [scale]: at full scale (bench/scale.sh makes the model)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-600s}
@@ -21,9 +23,14 @@ server=$!
 for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$PORT/health/ready" >/dev/null && break; sleep 0.1; done
 # The readiness polls above logged 503s while starting: count only what the soak caused.
 before=$(wc -l <"$work/server.log")
+rss() { awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$server/status"; }
+# Warm up (page cache, allocator) for a few seconds, then take the starting resident memory.
+wrk -t2 -c"$CONNECTIONS" -d5s -s bench/soak.lua "http://127.0.0.1:$PORT" >/dev/null
+rss_start=$(rss)
 echo "wrk: $CONNECTIONS connections for $DURATION, 2 threads, loopback, $(nproc) cores shared with the server"
 wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --timeout 10s --latency -s bench/soak.lua "http://127.0.0.1:$PORT" \
   | grep -E "Requests/sec|Latency|99%|answers|socket errors"
 kill -0 "$server" || { echo "the server died"; tail -20 "$work/server.log"; exit 1; }
-echo "server alive after the soak; peak RSS $(( $(awk '/VmHWM/ {print $2}' /proc/$server/status) / 1024 )) MB"
+rss_end=$(rss)
+echo "server alive after the soak; resident memory ${rss_start} MB after warm-up, ${rss_end} MB at the end ($(python3 -c "print(f'{($rss_end - $rss_start) / $rss_start * 100:+.1f}%')")), peak $(( $(awk '/VmHWM/ {print $2}' /proc/$server/status) / 1024 )) MB"
 echo "5xx logged by the server during the soak: $(tail -n +"$((before + 1))" "$work/server.log" | grep -c '"status":5' || true)"
