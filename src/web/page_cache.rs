@@ -82,7 +82,11 @@ impl PageCache {
     pub(crate) fn get(&self, generation: Generation, page: PageKey) -> Option<Page> {
         let pages = self.pages.as_ref()?;
         let packed = (generation.model << 32) ^ generation.catalog;
-        if self.seen.swap(packed, Ordering::Relaxed) != packed {
+        // A plain load first: every request passes here, and a write each time would bounce
+        // the cache line between the cores; only a change pays for the swap.
+        if self.seen.load(Ordering::Relaxed) != packed
+            && self.seen.swap(packed, Ordering::Relaxed) != packed
+        {
             // A new model or collection: the old pages can never be asked for again.
             pages.clear();
         }
