@@ -62,6 +62,7 @@ pub fn rocket(cfg: AppConfig) -> Rocket<Build> {
                     .manage(web::page_cache::PageCache::new(
                         cfg.page_cache_mb.saturating_mul(1 << 20),
                     ))
+                    .manage(web::map::MapCache::default())
                     .manage(cfg)),
                 Err(e) => {
                     tracing::error!(error = %format!("{e:#}"), "cannot start");

@@ -1,5 +1,5 @@
 //! Routes through Rocket's local client on both backends: health, the document API and its
-//! error envelope, the home page, robots.txt, and unknown paths.
+//! error envelope, the home page, robots.txt, unknown paths, and the collection map's data.
 
 mod common;
 
@@ -13,7 +13,8 @@ both_backends!(
     health_and_documents,
     errors_have_one_shape,
     pages_render,
-    similar_documents_and_recommendations
+    similar_documents_and_recommendations,
+    the_collection_map
 );
 
 async fn client(db: &TestDb) -> Client {
@@ -282,4 +283,170 @@ async fn without_a_model_the_model_routes_answer_503() {
     assert!(body["error"]["message"].as_str().unwrap().contains("model"));
     let (_, health) = json(&client, "/health").await;
     assert_eq!(health["model"]["loaded"], false);
+}
+
+/// `/api/map`: every document of the model with its place, title and department, gzipped when
+/// asked, revalidated by ETag; `/api/map/place` places a new text; a model without a map says so.
+async fn the_collection_map(db: TestDb) {
+    let store = db.store().await;
+    import_rfc(&store, rfc_dir(), TOPICS).await.unwrap();
+    let mut cfg = AppConfig::for_tests(&db.url);
+    cfg.model_path = topics_model(&store).await;
+    let model = hamlet::model::file::load(&cfg.model_path).unwrap();
+    let client = common::ready_client(cfg).await;
+
+    let res = client.get("/api/map").dispatch().await;
+    assert_eq!(res.status(), Status::Ok);
+    assert_eq!(res.content_type(), Some(ContentType::JSON));
+    assert!(res.headers().get_one("Content-Encoding").is_none());
+    let etag = res.headers().get_one("ETag").unwrap().to_string();
+    let plain = res.into_bytes().await.unwrap();
+    let map: Value = serde_json::from_slice(&plain).unwrap();
+    let n = model.doc_ids().len();
+    assert_eq!(map["documents"], n);
+    let ids: Vec<i64> = map["id"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, model.doc_ids());
+    for key in ["x", "y", "department", "year", "title"] {
+        assert_eq!(map[key].as_array().unwrap().len(), n, "{key}");
+    }
+    let layout = model.layout().unwrap();
+    for (i, (x, y)) in map["x"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(map["y"].as_array().unwrap())
+        .enumerate()
+    {
+        let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+        assert!(
+            (x - layout[2 * i] as f64).abs() < 1e-5 && (y - layout[2 * i + 1] as f64).abs() < 1e-5
+        );
+    }
+    let quic = ids.iter().position(|&d| d == 9000).unwrap();
+    assert_eq!(
+        map["title"][quic],
+        "QUIC: A UDP-Based Multiplexed and Secure Transport"
+    );
+    let departments = map["departments"].as_array().unwrap();
+    let dept = map["department"][quic].as_u64().unwrap() as usize;
+    assert_eq!(departments[dept], "Internet Engineering Task Force (IETF)");
+    let counts: Vec<u64> = map["department_counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert_eq!(counts.len(), departments.len());
+    assert_eq!(counts.iter().sum::<u64>() as usize, n);
+    assert!(
+        counts.windows(2).all(|w| w[0] >= w[1]),
+        "largest first: {counts:?}"
+    );
+
+    // gzip when the client takes it: the same bytes once inflated.
+    let res = client
+        .get("/api/map")
+        .header(rocket::http::Header::new(
+            "Accept-Encoding",
+            "br, gzip;q=0.8",
+        ))
+        .dispatch()
+        .await;
+    assert_eq!(res.headers().get_one("Content-Encoding"), Some("gzip"));
+    let packed = res.into_bytes().await.unwrap();
+    let mut inflated = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(&packed[..]),
+        &mut inflated,
+    )
+    .unwrap();
+    assert_eq!(inflated, plain);
+    // Revalidation: the same ETag, nothing sent again.
+    let res = client
+        .get("/api/map")
+        .header(rocket::http::Header::new("If-None-Match", etag.clone()))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::NotModified);
+    assert!(res.into_bytes().await.unwrap_or_default().is_empty());
+
+    // The page, and the similar_to page's link to it.
+    let page = client.get("/map/?focus=9000").dispatch().await;
+    assert_eq!(page.status(), Status::Ok);
+    let html = page.into_string().await.unwrap();
+    assert!(
+        html.contains("<canvas")
+            && html.contains("data-focus=\"9000\"")
+            && html.contains("/static/map.js")
+    );
+    let similar = client
+        .get("/similar_to/9000/")
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .unwrap();
+    assert!(similar.contains("/map/?focus=9000"), "a link to the map");
+
+    // A new text is placed inside the map, with its nearest documents.
+    let draft = serde_json::json!({"text": "A UDP transport with streams, connection IDs, loss recovery, congestion control and TLS 1.3 handshakes for QUIC.", "limit": 3, "min_score": -1.0});
+    let res = client
+        .post("/api/map/place")
+        .header(ContentType::JSON)
+        .body(draft.to_string())
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    let placed: Value = res.into_json().await.unwrap();
+    for key in ["x", "y"] {
+        let v = placed[key].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&v), "{placed}");
+    }
+    assert_eq!(placed["results"].as_array().unwrap().len(), 3);
+    // Bad input is a 4xx with the error envelope, as for /api/recommend.
+    for (body, want) in [
+        (r#"{"text": "   "}"#, Status::BadRequest),
+        (r#"{"text": 5}"#, Status::BadRequest),
+        (
+            r#"{"text": "qqqzzzxx wwwvvvyyy"}"#,
+            Status::UnprocessableEntity,
+        ),
+    ] {
+        let res = client
+            .post("/api/map/place")
+            .header(ContentType::JSON)
+            .body(body)
+            .dispatch()
+            .await;
+        assert_eq!(res.status(), want, "{body}");
+        let err: Value = res.into_json().await.unwrap();
+        assert!(err["error"]["message"].is_string(), "{err}");
+    }
+
+    // A model without a map (a synthetic one) answers 404 with what to do, and the page says so.
+    let dir = tempfile::tempdir().unwrap();
+    let bare = dir.path().join("bare.safetensors");
+    hamlet::model::file::save(&hamlet::model::synth::synth(30, 8, 100, 1).unwrap(), &bare).unwrap();
+    let mut cfg = AppConfig::for_tests(&db.url);
+    cfg.model_path = bare;
+    let client = common::ready_client(cfg).await;
+    let (status, body) = json(&client, "/api/map").await;
+    assert_eq!(status, Status::NotFound);
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("hamlet model layout"));
+    let html = client
+        .get("/map/")
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .unwrap();
+    assert!(html.contains("has no map"), "{html}");
 }

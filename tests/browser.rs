@@ -1,106 +1,22 @@
 //! End to end in a real browser: Debian's headless Chromium, driven through ChromeDriver
 //! (WebDriver), against the app listening on a loopback port. It searches by title with the
 //! autocomplete, opens a similar_to page, uploads the upstream thesis (.docx) and sees results,
-//! and saves screenshots at 1280 and 390 px wide under `target/e2e/`.
+//! and saves screenshots at 1280 and 390 px wide under `target/e2e/`. A second session uses the
+//! collection map: it draws, a pointed-at dot shows its title, a click opens its similar_to
+//! page, that page links back to the document on the map, and an uploaded draft is placed.
 //!
-//! scripts/test.sh installs chromium and chromium-driver; without them this test skips with a
-//! message, except under CI=true, where it fails.
+//! scripts/test.sh installs chromium and chromium-driver; without them these tests skip with a
+//! message, except under CI=true, where they fail.
 
 mod common;
 
-use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::chromium::{browser, free_port, wait_for_port};
 use common::{import_rfc, rfc_dir, topics_model, upstream_fixture, TestDb, TOPICS};
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use hamlet::config::AppConfig;
-
-/// A free loopback port (bound, read, released).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// ChromeDriver, killed when dropped.
-struct Driver(Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn wait_for_port(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("nothing listens on port {port}");
-}
-
-async fn browser(profile: &std::path::Path) -> Option<(Driver, Client)> {
-    let have = |cmd: &str| {
-        Command::new(cmd)
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if !have("chromedriver") || !have("chromium") {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("chromium and chromedriver are missing: scripts/setup-browser.sh installs them");
-        }
-        eprintln!(
-            "chromium/chromedriver missing (scripts/setup-browser.sh): skipping the browser test"
-        );
-        return None;
-    }
-    let port = free_port();
-    let child = Command::new("chromedriver")
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chromedriver");
-    let driver = Driver(child);
-    wait_for_port(port).await;
-    let caps = serde_json::json!({
-        "browserName": "chrome",
-        "goog:chromeOptions": {
-            "binary": "/usr/bin/chromium",
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu",
-                "--disable-background-networking", "--disable-component-update",
-                "--no-first-run", "--disable-dev-shm-usage",
-                format!("--user-data-dir={}", profile.display()),
-                "--window-size=1280,1000",
-            ],
-        },
-    });
-    let serde_json::Value::Object(caps) = caps else {
-        unreachable!()
-    };
-    let client = ClientBuilder::rustls()
-        .expect("rustls")
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .expect("a WebDriver session");
-    Some((driver, client))
-}
 
 async fn screenshot(client: &Client, name: &str) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/e2e");
@@ -115,33 +31,82 @@ async fn screenshot(client: &Client, name: &str) {
     client.set_window_size(1280, 1000).await.unwrap();
 }
 
+/// The app on a loopback port, serving the `TOPICS` RFCs and their test model.
+struct App {
+    _db: TestDb,
+    base: String,
+    shutdown: rocket::Shutdown,
+    server: tokio::task::JoinHandle<Result<rocket::Rocket<rocket::Ignite>, rocket::Error>>,
+}
+
+impl App {
+    async fn start() -> App {
+        let db = TestDb::new(common::Kind::Sqlite).await.unwrap();
+        let store = db.store().await;
+        import_rfc(&store, rfc_dir(), TOPICS).await.unwrap();
+        let port = free_port();
+        let mut cfg = AppConfig::for_tests(&db.url);
+        cfg.model_path = topics_model(&store).await;
+        cfg.port = port;
+        // A 20-document test model's cosines run lower than a production model's (0.8 and more
+        // between close RFCs on the full collection): the thresholds are configuration, lowered
+        // here so that the pages show results.
+        cfg.document_min_score = 0.0;
+        cfg.text_min_score = 0.0;
+        let app = hamlet::rocket(cfg).ignite().await.expect("ignite");
+        let shutdown = app.shutdown();
+        let server = tokio::spawn(app.launch());
+        wait_for_port(port).await;
+        common::wait_http_ready(port, 60).await;
+        App {
+            _db: db,
+            base: format!("http://127.0.0.1:{port}"),
+            shutdown,
+            server,
+        }
+    }
+
+    async fn stop(self) {
+        self.shutdown.notify();
+        let _ = self.server.await;
+    }
+}
+
+/// A browser and the app, or None (with a message) when Chromium is missing outside CI.
+struct Session {
+    client: Client,
+    app: App,
+    _driver: common::chromium::Driver,
+    _profile: tempfile::TempDir,
+}
+
+impl Session {
+    async fn start() -> Option<Session> {
+        // Two rustls crypto providers are linked (see Cargo.toml): fantoccini needs one chosen.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let profile = tempfile::tempdir().unwrap();
+        let (driver, client) = browser(profile.path()).await?;
+        Some(Session {
+            client,
+            app: App::start().await,
+            _driver: driver,
+            _profile: profile,
+        })
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_browse_and_upload_in_chromium() {
-    // Two rustls crypto providers are linked (see Cargo.toml): fantoccini needs one chosen.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let profile = tempfile::tempdir().unwrap();
-    let Some((_driver, client)) = browser(profile.path()).await else {
+    let Some(Session {
+        client,
+        app,
+        _driver,
+        _profile,
+    }) = Session::start().await
+    else {
         return;
     };
-
-    let db = TestDb::new(common::Kind::Sqlite).await.unwrap();
-    let store = db.store().await;
-    import_rfc(&store, rfc_dir(), TOPICS).await.unwrap();
-    let port = free_port();
-    let mut cfg = AppConfig::for_tests(&db.url);
-    cfg.model_path = topics_model(&store).await;
-    cfg.port = port;
-    // A 20-document test model's cosines run lower than a production model's (0.8 and more
-    // between close RFCs on the full collection): the thresholds are configuration, lowered here
-    // so that the pages show results.
-    cfg.document_min_score = 0.0;
-    cfg.text_min_score = 0.0;
-    let app = hamlet::rocket(cfg).ignite().await.expect("ignite");
-    let shutdown = app.shutdown();
-    let server = tokio::spawn(app.launch());
-    wait_for_port(port).await;
-    common::wait_http_ready(port, 60).await;
-    let base = format!("http://127.0.0.1:{port}");
+    let base = app.base.clone();
 
     // Search by title: type, wait for the autocomplete, pick with the keyboard.
     client.goto(&format!("{base}/similar_to/")).await.unwrap();
@@ -220,6 +185,220 @@ async fn search_browse_and_upload_in_chromium() {
     screenshot(&client, "upload").await;
 
     client.close().await.unwrap();
-    shutdown.notify();
-    let _ = server.await;
+    app.stop().await;
+}
+
+/// The text of the element `css` selects.
+async fn text_of(client: &Client, css: &str) -> String {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Waits until `script` (a JavaScript expression) is truthy in the page.
+async fn wait_until(client: &Client, script: &str, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let v = client
+            .execute(&format!("return !!({script});"), vec![])
+            .await
+            .unwrap();
+        if v == serde_json::Value::Bool(true) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Where document `id` is drawn, in viewport pixels, once two readings 200 ms apart agree (a
+/// window resize re-lays the page out a little later, under load sometimes much later).
+async fn dot(client: &Client, id: i64) -> (i64, i64) {
+    let read = || async {
+        let at = client
+            .execute(&format!("return window.hamletMap.screenOf({id});"), vec![])
+            .await
+            .unwrap();
+        (
+            at["x"].as_f64().expect("on the map").round() as i64,
+            at["y"].as_f64().unwrap().round() as i64,
+        )
+    };
+    let mut last = read().await;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let now = read().await;
+        if now == last {
+            return now;
+        }
+        last = now;
+    }
+    panic!("the dot of {id} keeps moving");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_map_in_chromium() {
+    use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
+    let Some(Session {
+        client,
+        app,
+        _driver,
+        _profile,
+    }) = Session::start().await
+    else {
+        return;
+    };
+    let base = app.base.clone();
+
+    client.goto(&format!("{base}/map/")).await.unwrap();
+    wait_until(
+        &client,
+        "document.getElementById('map').dataset.ready",
+        "the map",
+    )
+    .await;
+    let points = client
+        .execute(
+            "return document.getElementById('map').dataset.points;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(points, "20", "every document of the model is on the map");
+    // Dots were drawn: pixels that are not the background.
+    let drawn = client
+        .execute(
+            "const c = document.querySelector('#map canvas'); \
+             const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; \
+             let n = 0; for (let i = 0; i < d.length; i += 4) \
+               if (d[i] !== 255 || d[i + 1] !== 253 || d[i + 2] !== 248) n++; \
+             return n;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(drawn.as_u64().unwrap() >= 20 * 4, "{drawn} pixels drawn");
+    let legend = text_of(&client, "#map-legend").await;
+    assert!(
+        legend.contains("Internet Engineering Task Force (IETF)"),
+        "{legend}"
+    );
+
+    // /map/?focus=9000 (the similar_to page's link) centres RFC 9000 and labels it.
+    client
+        .goto(&format!("{base}/map/?focus=9000"))
+        .await
+        .unwrap();
+    wait_until(
+        &client,
+        "document.getElementById('map').dataset.ready",
+        "the focused map",
+    )
+    .await;
+    let tip = text_of(&client, "#map-tip").await;
+    assert!(
+        tip.contains("QUIC: A UDP-Based Multiplexed and Secure Transport"),
+        "{tip}"
+    );
+
+    // Point at its dot: the title shows; click: its similar_to page opens.
+    let (x, y) = dot(&client, 9000).await;
+    let mouse = MouseActions::new("mouse".into())
+        .then(PointerAction::MoveTo {
+            duration: None,
+            x: x + 30,
+            y,
+        })
+        .then(PointerAction::MoveTo {
+            duration: None,
+            x,
+            y,
+        });
+    client.perform_actions(mouse).await.unwrap();
+    wait_until(
+        &client,
+        "document.querySelector('#map canvas.pointing')",
+        "the pointer over a dot",
+    )
+    .await;
+    let tip = text_of(&client, "#map-tip").await;
+    assert!(
+        tip.contains("QUIC: A UDP-Based Multiplexed and Secure Transport"),
+        "{tip}"
+    );
+    screenshot(&client, "map").await;
+    let (x, y) = dot(&client, 9000).await;
+    let click = MouseActions::new("mouse".into())
+        .then(PointerAction::MoveTo {
+            duration: None,
+            x,
+            y,
+        })
+        .then(PointerAction::Down {
+            button: MOUSE_BUTTON_LEFT,
+        })
+        .then(PointerAction::Up {
+            button: MOUSE_BUTTON_LEFT,
+        });
+    client.perform_actions(click).await.unwrap();
+    wait_until(
+        &client,
+        "location.pathname.startsWith('/similar_to/9000')",
+        "the similar_to page",
+    )
+    .await;
+    // That page links back to the document on the map.
+    client
+        .find(Locator::LinkText("Show on the map"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_until(&client, "location.search === '?focus=9000' && document.getElementById('map') && document.getElementById('map').dataset.ready", "the map again").await;
+
+    // Place the upstream thesis on the map: a marker and its nearest documents.
+    let file = client.find(Locator::Css("#map-file")).await.unwrap();
+    let txt = upstream_fixture("1721.1-33360.txt").canonicalize().unwrap();
+    file.send_keys(txt.to_str().unwrap()).await.unwrap();
+    client
+        .find(Locator::Css("#map-place button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_until(
+        &client,
+        "document.getElementById('map').dataset.placed",
+        "the placed draft",
+    )
+    .await;
+    let nearest = client
+        .find_all(Locator::Css("#map-placed li"))
+        .await
+        .unwrap();
+    assert!(
+        !nearest.is_empty(),
+        "the draft's nearest documents are listed"
+    );
+    screenshot(&client, "map-placed").await;
+
+    // The frame-time probe bench/map.sh uses answers (the figures come from the bench).
+    let bench = client
+        .execute("return window.hamletMap.benchmark(30);", vec![])
+        .await
+        .unwrap();
+    assert_eq!(bench["frames"], 30);
+    assert!(
+        bench["median"].as_f64().unwrap() >= 0.0 && bench["points"] == 20,
+        "{bench}"
+    );
+
+    client.close().await.unwrap();
+    app.stop().await;
 }

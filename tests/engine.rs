@@ -131,11 +131,38 @@ async fn one_thread_is_reproducible_and_the_file_round_trips() {
         loaded.infer_vector("quic streams"),
         a.infer_vector("quic streams")
     );
+    // The collection map is computed by training, deterministically, and kept in the file.
+    let layout = a.layout().expect("training computes the map");
+    assert_eq!(layout.len(), a.doc_ids().len() * 2);
+    assert!(layout.iter().all(|v| (0.0..=1.0).contains(v)), "{layout:?}");
+    assert_eq!(loaded.layout(), Some(layout));
     let info = file::info(&pa).unwrap();
     assert_eq!(
         (info.format.as_str(), info.documents, info.vocab),
         ("hamlet-doc2vec", a.doc_ids().len(), a.vocab().len())
     );
+    assert!(info
+        .tensors
+        .iter()
+        .any(|(name, _, shape)| name == "doc_layout" && shape == &vec![a.doc_ids().len(), 2]));
+    // A model's own vector is placed where its document lies.
+    let own = loaded.place(loaded.document_vector(9000).unwrap()).unwrap();
+    let i = loaded.doc_ids().iter().position(|&d| d == 9000).unwrap();
+    let dist = |p: [f32; 2], j: usize| {
+        ((p[0] - layout[2 * j]).powi(2) + (p[1] - layout[2 * j + 1]).powi(2)).sqrt()
+    };
+    let gap = dist(own, i);
+    let others: Vec<f32> = (0..a.doc_ids().len())
+        .filter(|&j| j != i)
+        .map(|j| dist([layout[2 * i], layout[2 * i + 1]], j))
+        .collect();
+    let mean = others.iter().sum::<f32>() / others.len() as f32;
+    assert!(
+        gap < mean / 2.0,
+        "placed {gap} from its own document; the others lie {mean} away on average"
+    );
+    // A layout of the wrong shape is corruption.
+    assert!(file::load(&pa).unwrap().with_layout(vec![0.5; 3]).is_err());
     assert_eq!(info.corpus.documents as usize, texts.len());
 
     // Corrupt files are refused with the path in the message, never half-loaded.

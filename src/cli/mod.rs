@@ -39,7 +39,7 @@ pub enum Command {
     Train(train::Opts),
     /// Train without held-out documents and score citation retrieval and odd-one-out.
     Evaluate(evaluate::Opts),
-    /// Inspect model files.
+    /// Model files: inspect them, compute their collection map, write synthetic ones.
     #[command(subcommand)]
     Model(model::Command),
     /// Publish a model file for running servers (writes it and a manifest to a directory or

@@ -1,4 +1,5 @@
-//! `hamlet model ...`: inspect model files, and write synthetic ones for scale tests.
+//! `hamlet model ...`: inspect model files, compute their collection map, and write synthetic
+//! ones for scale tests.
 
 use std::path::PathBuf;
 
@@ -15,9 +16,21 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Write a model of a given shape with random weights, labelled synthetic, for scale
-    /// tests only (documents 1..=DOCS; the server shows those missing from the database by
-    /// identifier).
+    /// Compute (or recompute) a model file's collection map, the 2-D layout /map/ draws
+    ///
+    /// `hamlet train` computes it already; this is for models made otherwise (`synth`) or
+    /// before the map existed.
+    Layout {
+        /// The model file [default: HAMLET_MODEL_PATH].
+        file: Option<PathBuf>,
+        /// Where to write the model with its layout [default: FILE itself, replaced atomically].
+        #[arg(long, value_name = "OUT")]
+        output: Option<PathBuf>,
+    },
+    /// Write a model of a given shape with random weights, labelled synthetic (scale tests)
+    ///
+    /// Documents are 1..=DOCS; the server shows those missing from the database by
+    /// identifier.
     Synth {
         #[arg(long, default_value_t = 43_000)]
         docs: usize,
@@ -34,6 +47,26 @@ pub enum Command {
 
 pub async fn run(command: Command, cfg: &AppConfig) -> anyhow::Result<()> {
     match command {
+        Command::Layout { file: path, output } => {
+            let path = path.unwrap_or_else(|| cfg.model_path.clone());
+            let output = output.unwrap_or_else(|| path.clone());
+            let started = std::time::Instant::now();
+            let out = output.clone();
+            let (sha, kept, documents) = tokio::task::spawn_blocking(move || {
+                let model = file::load(&path)?;
+                let model = super::train::with_layout(model, true)?;
+                let kept = layout_quality(&model);
+                let sha = file::save(&model, &out)?;
+                anyhow::Ok((sha, kept, model.doc_ids().len()))
+            })
+            .await??;
+            println!(
+                "computed the map of {documents} documents in {:.1} s; {kept}",
+                started.elapsed().as_secs_f64()
+            );
+            println!("wrote {} (sha256 {sha})", output.display());
+            Ok(())
+        }
         Command::Synth {
             docs,
             dim,
@@ -92,4 +125,26 @@ pub async fn run(command: Command, cfg: &AppConfig) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// One line on how well the model's map keeps neighbourhoods (`layout::neighbourhood_preservation`
+/// over up to 1,000 documents).
+pub fn layout_quality(model: &crate::model::Doc2Vec) -> String {
+    let Some(layout) = model.layout() else {
+        return "no map".into();
+    };
+    let (_, _, vectors) = model.tables();
+    let n = model.doc_ids().len();
+    let kept = crate::model::layout::neighbourhood_preservation(
+        vectors,
+        model.config().dim,
+        layout,
+        10,
+        1_000,
+    );
+    format!(
+        "the map keeps {:.0}% of each document's 10 nearest neighbours among its 10 nearest on the map (a random map: {:.2}%)",
+        kept * 100.0,
+        1000.0 / n.saturating_sub(1).max(1) as f64
+    )
 }

@@ -9,6 +9,7 @@ use indicatif::{HumanCount, ProgressBar, ProgressStyle};
 
 use super::model_opts::ModelOpts;
 use crate::config::AppConfig;
+use crate::model::layout::LayoutOpts;
 use crate::model::train::{prepare, Trainer};
 use crate::model::{file, Doc2Vec, ModelConfig};
 use crate::store::Store;
@@ -33,6 +34,8 @@ pub struct TrainStats {
     pub words: u64,
     pub prepare_seconds: f64,
     pub train_seconds: f64,
+    /// Computing the collection map's layout.
+    pub layout_seconds: f64,
 }
 
 impl TrainStats {
@@ -79,6 +82,11 @@ pub async fn run(opts: Opts, cfg: &AppConfig) -> anyhow::Result<()> {
         stats.train_seconds,
         HumanCount(stats.words),
         stats.words_per_second() / 1e6,
+    );
+    println!(
+        "computed the collection map in {:.1} s: {}",
+        stats.layout_seconds,
+        super::model::layout_quality(&model)
     );
     println!("wrote {} (sha256 {sha})", output.display());
     Ok(())
@@ -137,12 +145,43 @@ pub fn train_model(
             .map_err(|_| anyhow::anyhow!("a training thread panicked"))
     })?;
     bar.finish_and_clear();
-    let stats = TrainStats {
+    let mut stats = TrainStats {
         documents: prepared.docs.len(),
         vocab: prepared.vocab.len(),
         words: trained.words,
         prepare_seconds,
         train_seconds: trained.seconds,
+        layout_seconds: 0.0,
     };
-    Ok((Doc2Vec::from_training(config, prepared, trained)?, stats))
+    let model = Doc2Vec::from_training(config, prepared, trained)?;
+    let started = Instant::now();
+    let model = with_layout(model, progress)?;
+    stats.layout_seconds = started.elapsed().as_secs_f64();
+    Ok((model, stats))
+}
+
+/// The model with its collection map computed (`model::layout`, seeded by the model's seed),
+/// with a progress bar on stderr when `progress` is set.
+pub fn with_layout(model: Doc2Vec, progress: bool) -> anyhow::Result<Doc2Vec> {
+    let bar = if progress {
+        ProgressBar::new(1)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("map: {msg:<10} {bar:30.cyan/blue} {pos}/{len}  eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let opts = LayoutOpts {
+        seed: model.config().seed,
+        ..LayoutOpts::default()
+    };
+    let report = |stage: &'static str, done: usize, total: usize| {
+        bar.set_message(stage);
+        bar.set_length(total.max(1) as u64);
+        bar.set_position(done as u64);
+    };
+    let layout = model.compute_layout(opts, &report);
+    bar.finish_and_clear();
+    Ok(model.with_layout(layout)?)
 }

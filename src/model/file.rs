@@ -4,7 +4,8 @@
 //! Tensors: `word_vectors` f32 [vocab, dim], `output_weights` f32 [vocab, dim] (the negative-
 //! sampling layer, needed to infer vectors for new texts), `doc_vectors` f32 [docs, dim],
 //! `doc_ids` i64 [docs], `vocab_counts` i64 [vocab], and the words themselves as UTF-8 bytes
-//! `vocab_utf8` u8 [bytes] cut at `vocab_offsets` i64 [vocab + 1].
+//! `vocab_utf8` u8 [bytes] cut at `vocab_offsets` i64 [vocab + 1], and, when the model has a
+//! collection map, `doc_layout` f32 [docs, 2] (`layout`; optional: files without it load).
 //! Metadata (`__metadata__`): `format` = "hamlet-doc2vec", `version` = "1", `config` (the
 //! hyper-parameters as JSON), `corpus` (a fingerprint of the training corpus as JSON),
 //! `created_by`.
@@ -154,7 +155,7 @@ fn to_bytes(model: &Doc2Vec) -> Result<Vec<u8>, String> {
         offsets.push(utf8.len() as i64);
     }
     let n_docs = model.doc_ids().len();
-    let buffers: Vec<(&str, Dtype, Vec<usize>, Vec<u8>)> = vec![
+    let mut buffers: Vec<(&str, Dtype, Vec<usize>, Vec<u8>)> = vec![
         (
             "word_vectors",
             Dtype::F32,
@@ -193,6 +194,9 @@ fn to_bytes(model: &Doc2Vec) -> Result<Vec<u8>, String> {
         ),
         ("vocab_utf8", Dtype::U8, vec![utf8.len()], utf8),
     ];
+    if let Some(layout) = model.layout() {
+        buffers.push(("doc_layout", Dtype::F32, vec![n_docs, 2], f32_bytes(layout)));
+    }
     let views: Vec<(&str, TensorView)> = buffers
         .iter()
         .map(|(name, dtype, shape, data)| {
@@ -486,7 +490,8 @@ fn build(src: &mut dyn TensorSource, precision: Precision) -> Result<Doc2Vec, St
     else {
         unreachable!("read as f32")
     };
-    Doc2Vec::from_tables(
+    let rows = doc_ids.len();
+    let model = Doc2Vec::from_tables(
         config,
         vocab,
         word_vectors,
@@ -495,7 +500,21 @@ fn build(src: &mut dyn TensorSource, precision: Precision) -> Result<Doc2Vec, St
         doc_vectors,
         corpus,
     )
-    .map_err(|e| e.to_string())
+    .map_err(|e| e.to_string())?;
+    if src.info("doc_layout").is_none() {
+        return Ok(model);
+    }
+    let shape = check(&*src, "doc_layout", Dtype::F32)?;
+    if shape != [rows, 2] {
+        return Err(format!(
+            "tensor doc_layout has shape {shape:?}, expected [{rows}, 2]"
+        ));
+    }
+    let layout: Vec<f32> = bytes(src, "doc_layout", Dtype::F32)?
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes(c.try_into().expect("chunks of 4")))
+        .collect();
+    model.with_layout(layout).map_err(|e| e.to_string())
 }
 
 fn metadata(bytes: &[u8]) -> Result<HashMap<String, String>, String> {

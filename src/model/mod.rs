@@ -1,6 +1,7 @@
 //! The paragraph-vector model (Doc2Vec; Le & Mikolov 2014) that gives Hamlet its "similar
 //! documents": training (`train`, `sgd`), the vocabulary and tokens (`vocab`, `tokenize`), the
-//! model file (`file`), evaluation (`eval`) and libtorch's runtime settings (`runtime`).
+//! model file (`file`), evaluation (`eval`), the collection map's 2-D layout (`layout`) and
+//! libtorch's runtime settings (`runtime`).
 //!
 //! Nothing here imports rocket or sqlx, and no tensor leaves this module: callers pass text
 //! and identifiers and get identifiers and scores back.
@@ -11,6 +12,7 @@
 
 pub mod eval;
 pub mod file;
+pub mod layout;
 mod prefetch;
 pub mod runtime;
 mod scan;
@@ -158,6 +160,8 @@ pub struct Doc2Vec {
     noise: AliasTable,
     sigmoid: Sigmoid,
     scanner: Scanner,
+    /// The collection map: `[docs, 2]` in the unit square (`layout`), when computed.
+    layout: Option<Vec<f32>>,
 }
 
 impl std::fmt::Debug for Doc2Vec {
@@ -246,6 +250,7 @@ impl Doc2Vec {
             doc_vectors,
             corpus,
             doc_index,
+            layout: None,
         })
     }
 
@@ -359,6 +364,39 @@ impl Doc2Vec {
         } else {
             ab / (aa.sqrt() * bb.sqrt())
         }
+    }
+
+    /// The model with a map layout (`rows * 2` values, one place per document in its order).
+    pub fn with_layout(mut self, layout: Vec<f32>) -> Result<Doc2Vec, Error> {
+        if layout.len() != self.doc_ids.len() * 2 {
+            return Err(Error::Config(format!(
+                "the layout holds {} values, expected {}",
+                layout.len(),
+                self.doc_ids.len() * 2
+            )));
+        }
+        if !layout.iter().all(|v| v.is_finite()) {
+            return Err(Error::Config(
+                "the layout holds NaN or infinite values".into(),
+            ));
+        }
+        self.layout = Some(layout);
+        Ok(self)
+    }
+
+    /// Computes the map layout of the document vectors (`layout::compute`).
+    pub fn compute_layout(&self, opts: layout::LayoutOpts, progress: layout::Progress) -> Vec<f32> {
+        layout::compute(&self.doc_vectors, self.config.dim, opts, progress)
+    }
+
+    /// The map layout, `[docs, 2]` in the model's document order, if the model has one.
+    pub fn layout(&self) -> Option<&[f32]> {
+        self.layout.as_deref()
+    }
+
+    /// Where a vector (an inferred text's) falls on the map, from its 10 nearest documents.
+    pub fn place(&self, v: &[f32]) -> Option<[f32; 2]> {
+        layout::place(self.layout.as_deref()?, &self.scanner.top(v, 10))
     }
 
     pub(crate) fn tables(&self) -> (Cow<'_, [f32]>, Cow<'_, [f32]>, &[f32]) {

@@ -70,6 +70,12 @@ impl Catalog {
         self.generation.load(Ordering::Acquire)
     }
 
+    /// Runs `f` over the documents of the last refresh (no database fallback: for views of
+    /// the whole collection, such as the map).
+    pub(crate) fn with_documents<T>(&self, f: impl FnOnce(&HashMap<i64, DocumentRow>) -> T) -> T {
+        f(&self.snapshot().docs)
+    }
+
     /// The collection's counts as of the last refresh.
     pub(crate) fn stats(&self) -> CollectionStats {
         self.snapshot().stats.clone()

@@ -1,6 +1,6 @@
 //! The HTTP face of Hamlet: pages (`pages`), the JSON API (`api`), the three tools both share
 //! (`discover`), the in-memory catalog of documents they list (`catalog`), submissions and uploads (`upload`), abuse protection and security headers
-//! (`guard`), rendered pages kept (`page_cache`), start-up, readiness and model reload (`boot`), health (`health`), the one error type handlers return (`error`) and the JSON
+//! (`guard`), the collection map (`map`), rendered pages kept (`page_cache`), start-up, readiness and model reload (`boot`), health (`health`), the one error type handlers return (`error`) and the JSON
 //! shapes (`views`).
 //!
 //! Every route is mounted in `mount`, the single list: adding a path means adding it there
@@ -14,6 +14,7 @@ pub(crate) mod discover;
 pub(crate) mod error;
 pub(crate) mod guard;
 pub(crate) mod health;
+pub(crate) mod map;
 pub(crate) mod page_cache;
 pub(crate) mod pages;
 pub(crate) mod upload;
@@ -47,6 +48,9 @@ pub(crate) fn mount(rocket: Rocket<Build>, public_dir: &std::path::Path) -> Rock
                 pages::autocomplete_thesis,
                 pages::autocomplete_author,
                 pages::robots,
+                map::page,
+                map::points,
+                map::place,
                 health::health,
                 health::live,
                 health::ready,

@@ -116,6 +116,9 @@ pub(crate) async fn similar_to(
         Some(discover::for_document(catalog, model, &doc, ask).await?)
     };
     let unextractable = doc.unextractable;
+    let on_map = model
+        .get()
+        .is_ok_and(|m| m.layout().is_some() && m.contains(id.0));
     let subject = crate::model::Similar {
         identifier: id.0,
         score: 1.0,
@@ -126,6 +129,7 @@ pub(crate) async fn similar_to(
             context! {
                 doc: ResultView::new(subject, Some(doc)),
                 unextractable,
+                on_map,
                 results,
                 min_score: model.document_min_score,
             },

@@ -10,6 +10,8 @@
     reason = "each test binary uses a different part of this module"
 )]
 
+pub mod chromium;
+
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 
