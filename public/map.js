@@ -37,7 +37,11 @@
   let hover = -1, focus = -1, placed = null;
   let scheduled = false;
 
-  function colourOf(d) { return d < PALETTE.length ? PALETTE[d] : OTHER; }
+  // Departments in /api/map's order (largest first); documents with none are grey.
+  function colourOf(d) {
+    if (data && data.departments[d] === "No department") return OTHER;
+    return d < PALETTE.length ? PALETTE[d] : OTHER;
+  }
 
   function packed(hex) {
     const n = parseInt(hex.slice(1), 16);
@@ -105,14 +109,19 @@
       const sx = placed.x * base * view.k + view.tx, sy = placed.y * base * view.k + view.ty;
       ctx.beginPath();
       ctx.arc(sx, sy, 9, 0, 2 * Math.PI);
-      ctx.fillStyle = "#8a1c2b";
+      ctx.fillStyle = "#1d2330";
       ctx.fill();
       ctx.lineWidth = 3;
       ctx.strokeStyle = "#ffffff";
       ctx.stroke();
+      ctx.beginPath();
+      ctx.arc(sx, sy, 13, 0, 2 * Math.PI);
+      ctx.lineWidth = 2;
+      ctx.strokeStyle = "#1d2330";
+      ctx.stroke();
       ctx.font = "600 13px system-ui, sans-serif";
       ctx.fillStyle = "#1d2330";
-      ctx.fillText("Your draft", sx + 13, sy + 4);
+      ctx.fillText("Your draft", sx + 17, sy + 4);
     }
     ctx.restore();
     return performance.now() - t0;
@@ -417,7 +426,7 @@
       focus = -1;
       tip.hidden = true;
       centreOn(body.x, body.y, closeUp());
-      note.textContent = "Your draft is the red dot. The documents nearest it:";
+      note.textContent = "Your draft is the ringed dark dot labelled “Your draft”. The documents nearest it:";
       const list = document.createElement("ol");
       for (const r of body.results) {
         const li = document.createElement("li");
@@ -427,7 +436,7 @@
         li.append(a);
         list.append(li);
       }
-      if (!body.results.length) note.textContent = "Your draft is the red dot; no document is similar enough to list.";
+      if (!body.results.length) note.textContent = "Your draft is the ringed dark dot labelled “Your draft”; no document is similar enough to list.";
       placedBox.append(list);
       root.dataset.placed = "true";
     } catch (err) {
