@@ -233,6 +233,7 @@ async fn evaluate_scores_citation_retrieval_far_above_chance() {
         split_seed: 1,
         triples: 300,
         json: true,
+        lexical: true,
     };
     let e = evaluate(&store, &opts).await.unwrap();
     assert!(e.retrieval.queries >= 30, "{e:?}");
@@ -248,6 +249,20 @@ async fn evaluate_scores_citation_retrieval_far_above_chance() {
         "{e:?}"
     );
     assert!(e.latency.infer_median_ms > 0.0 && e.latency.similar_median_ms > 0.0);
+    // The lexical baseline and the hybrids are scored on the same queries; weight 0 is the
+    // model alone, ranked from the same cosines.
+    let lexical = e.lexical.expect("--lexical");
+    assert_eq!(lexical.queries, e.retrieval.queries);
+    assert!(lexical.hit_at_10 > 0.4, "{lexical:?}");
+    assert_eq!(e.hybrid.len(), 11);
+    assert!(
+        (e.hybrid[0].1.hit_at_10 - e.retrieval.hit_at_10).abs() < 0.05,
+        "{e:?}"
+    );
+    assert!(
+        (e.hybrid[10].1.mrr_at_10 - lexical.mrr_at_10).abs() < 1e-9,
+        "{e:?}"
+    );
 }
 
 #[test]

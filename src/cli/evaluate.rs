@@ -38,6 +38,9 @@ pub struct Opts {
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Also score the lexical baseline (TF-IDF) and hybrids of it with the model.
+    #[arg(long)]
+    pub lexical: bool,
 }
 
 /// (identifier, text) pairs.
@@ -53,6 +56,12 @@ pub struct Evaluation {
     pub odd_one_out: OddOneOut,
     pub train_words_per_second: f64,
     pub latency: Latency,
+    /// With `--lexical`: TF-IDF alone on the same split.
+    pub lexical: Option<Retrieval>,
+    /// With `--lexical`: the model's and TF-IDF's cosines fused as
+    /// `w * z(tfidf) + (1 - w) * z(model)` (z: standardised over the collection per query),
+    /// for w = 0.0, 0.1, ..., 1.0.
+    pub hybrid: Vec<(f64, Retrieval)>,
     pub seconds: f64,
 }
 
@@ -131,8 +140,11 @@ pub async fn evaluate(store: &Store, opts: &Opts) -> anyhow::Result<Evaluation> 
     let config = opts.model.config();
     let threads = opts.model.threads();
     let train_documents = train.len();
+    let train_texts = std::sync::Arc::new(train);
+    let for_training = std::sync::Arc::clone(&train_texts);
     let (model, stats) =
-        tokio::task::spawn_blocking(move || train_model(&train, config, threads, true)).await??;
+        tokio::task::spawn_blocking(move || train_model(&for_training, config, threads, true))
+            .await??;
 
     let mut cites: HashMap<i64, HashSet<i64>> = HashMap::new();
     for (from, to) in links {
@@ -162,11 +174,23 @@ pub async fn evaluate(store: &Store, opts: &Opts) -> anyhow::Result<Evaluation> 
             (ranked, Latency::of(&mut infer_ms, &mut similar_ms))
         })
     };
+    let relevant: HashMap<i64, HashSet<i64>> = queries
+        .iter()
+        .map(|(id, _)| (*id, cites.remove(id).unwrap_or_default()))
+        .collect();
     let judged: Vec<(Vec<i64>, HashSet<i64>)> = ranked
         .into_iter()
-        .map(|(id, r)| (r, cites.remove(&id).unwrap_or_default()))
+        .map(|(id, r)| (r, relevant[&id].clone()))
         .collect();
     let retrieval = eval::retrieval(&judged, 10);
+    let (lexical, hybrid) = if opts.lexical {
+        let (lexical, hybrid) = tokio::task::block_in_place(|| {
+            lexical_and_hybrid(&model, &train_texts, &queries, &relevant)
+        });
+        (Some(lexical), hybrid)
+    } else {
+        (None, Vec::new())
+    };
 
     let mut groups: HashMap<i64, Vec<i64>> = HashMap::new();
     for (doc, person) in &authors {
@@ -189,8 +213,70 @@ pub async fn evaluate(store: &Store, opts: &Opts) -> anyhow::Result<Evaluation> 
         odd_one_out: odd,
         train_words_per_second: stats.words_per_second(),
         latency,
+        lexical,
+        hybrid,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// TF-IDF alone, and fused with the model, on the same queries (`--lexical`).
+fn lexical_and_hybrid(
+    model: &crate::model::Doc2Vec,
+    train: &[(i64, String)],
+    queries: &[(i64, String)],
+    relevant: &HashMap<i64, HashSet<i64>>,
+) -> (Retrieval, Vec<(f64, Retrieval)>) {
+    use crate::model::lexical::{top, Lexical};
+    let index = Lexical::build(train, 2);
+    let ids = index.doc_ids();
+    let weights: Vec<f64> = (0..=10).map(|i| i as f64 / 10.0).collect();
+    let mut lexical_judged = Vec::with_capacity(queries.len());
+    let mut fused_judged: Vec<Vec<(Vec<i64>, HashSet<i64>)>> = vec![Vec::new(); weights.len()];
+    for (id, text) in queries {
+        let wanted = relevant[id].clone();
+        let lex = index.scores(text);
+        let ranked = |scores: &[f32]| -> Vec<i64> {
+            top(scores, 10).into_iter().map(|(i, _)| ids[i]).collect()
+        };
+        lexical_judged.push((ranked(&lex), wanted.clone()));
+        // The model's cosine for every indexed document, in the index's order.
+        let v = model.infer_vector(text);
+        let all: HashMap<i64, f32> = model
+            .similar_to_vector(&v, ids.len(), -1.0, None)
+            .into_iter()
+            .map(|s| (s.identifier, s.score))
+            .collect();
+        let neural: Vec<f32> = ids
+            .iter()
+            .map(|d| all.get(d).copied().unwrap_or(-1.0))
+            .collect();
+        let (zl, zn) = (standardised(&lex), standardised(&neural));
+        for (w, judged) in weights.iter().zip(fused_judged.iter_mut()) {
+            let w = *w as f32;
+            let fused: Vec<f32> = zl
+                .iter()
+                .zip(&zn)
+                .map(|(l, n)| w * l + (1.0 - w) * n)
+                .collect();
+            judged.push((ranked(&fused), wanted.clone()));
+        }
+    }
+    (
+        eval::retrieval(&lexical_judged, 10),
+        weights
+            .into_iter()
+            .zip(fused_judged.iter().map(|j| eval::retrieval(j, 10)))
+            .collect(),
+    )
+}
+
+/// `v` shifted and scaled to mean 0 and standard deviation 1 (unchanged if constant).
+fn standardised(v: &[f32]) -> Vec<f32> {
+    let n = v.len().max(1) as f64;
+    let mean = v.iter().map(|&x| x as f64).sum::<f64>() / n;
+    let sd = (v.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / n).sqrt();
+    let sd = if sd > 0.0 { sd } else { 1.0 };
+    v.iter().map(|&x| ((x as f64 - mean) / sd) as f32).collect()
 }
 
 fn print_table(e: &Evaluation) {
@@ -227,5 +313,23 @@ fn print_table(e: &Evaluation) {
         "{:<28} {:>8.3}",
         "similar (known) median ms", e.latency.similar_median_ms
     );
+    if let Some(lexical) = &e.lexical {
+        println!();
+        println!(
+            "{:<34} {:>8} {:>10} {:>8}",
+            "engine, same split", "hit@10", "recall@10", "MRR@10"
+        );
+        let row = |name: &str, r: &Retrieval| {
+            println!(
+                "{:<34} {:>8.3} {:>10.3} {:>8.3}",
+                name, r.hit_at_10, r.recall_at_10, r.mrr_at_10
+            );
+        };
+        row(&format!("model ({})", e.mode), &e.retrieval);
+        row("lexical (TF-IDF)", lexical);
+        for (w, r) in &e.hybrid {
+            row(&format!("hybrid, TF-IDF weight {w:.1}"), r);
+        }
+    }
     println!("{:<28} {:>8.1}", "seconds in all", e.seconds);
 }

@@ -1,7 +1,8 @@
 //! The paragraph-vector model (Doc2Vec; Le & Mikolov 2014) that gives Hamlet its "similar
 //! documents": training (`train`, `sgd`), the vocabulary and tokens (`vocab`, `tokenize`), the
-//! model file (`file`), evaluation (`eval`), the collection map's 2-D layout (`layout`) and
-//! libtorch's runtime settings (`runtime`).
+//! model file (`file`), evaluation (`eval`), the collection map's 2-D layout (`layout`), the
+//! lexical TF-IDF index evaluation compares with (`lexical`) and libtorch's runtime settings
+//! (`runtime`).
 //!
 //! Nothing here imports rocket or sqlx, and no tensor leaves this module: callers pass text
 //! and identifiers and get identifiers and scores back.
@@ -13,6 +14,7 @@
 pub mod eval;
 pub mod file;
 pub mod layout;
+pub mod lexical;
 mod prefetch;
 pub mod runtime;
 mod scan;

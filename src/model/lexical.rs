@@ -1,0 +1,162 @@
+//! A lexical index over the collection: TF-IDF vectors (sublinear tf = 1 + ln tf, smoothed
+//! idf = ln((1 + N) / (1 + df)) + 1, terms in at least `min_df` documents, L2-normalised) and
+//! their cosine with a query through an inverted index. This is the classic baseline the
+//! [quality] issue measures the model against (scikit-learn's `TfidfVectorizer(sublinear_tf=True,
+//! min_df=2)` weighting, on our tokens), and the lexical half of the hybrid `hamlet evaluate`
+//! scores.
+
+use std::collections::HashMap;
+
+use super::tokenize::for_each_token;
+
+/// The index: for each term its idf and the documents holding it with their weights.
+pub struct Lexical {
+    terms: HashMap<String, u32>,
+    idf: Vec<f32>,
+    postings: Vec<Vec<(u32, f32)>>,
+    doc_ids: Vec<i64>,
+}
+
+impl Lexical {
+    /// Indexes `texts` ((identifier, text) pairs), keeping terms found in at least `min_df`
+    /// documents.
+    pub fn build(texts: &[(i64, String)], min_df: u32) -> Lexical {
+        let mut df: HashMap<String, u32> = HashMap::new();
+        let mut counts: Vec<HashMap<String, u32>> = Vec::with_capacity(texts.len());
+        for (_, text) in texts {
+            let mut tf: HashMap<String, u32> = HashMap::new();
+            for_each_token(text, |t| match tf.get_mut(t) {
+                Some(c) => *c += 1,
+                None => {
+                    tf.insert(t.to_string(), 1);
+                }
+            });
+            for term in tf.keys() {
+                *df.entry(term.clone()).or_default() += 1;
+            }
+            counts.push(tf);
+        }
+        let n = texts.len() as f32;
+        let mut kept: Vec<(String, u32)> = df.into_iter().filter(|(_, d)| *d >= min_df).collect();
+        kept.sort_unstable();
+        let terms: HashMap<String, u32> = kept
+            .iter()
+            .enumerate()
+            .map(|(i, (t, _))| (t.clone(), i as u32))
+            .collect();
+        let idf: Vec<f32> = kept
+            .iter()
+            .map(|(_, d)| ((1.0 + n) / (1.0 + *d as f32)).ln() + 1.0)
+            .collect();
+        let mut postings: Vec<Vec<(u32, f32)>> = vec![Vec::new(); kept.len()];
+        for (doc, tf) in counts.into_iter().enumerate() {
+            let mut row: Vec<(u32, f32)> = tf
+                .into_iter()
+                .filter_map(|(t, c)| {
+                    let id = *terms.get(&t)?;
+                    Some((id, (1.0 + (c as f32).ln()) * idf[id as usize]))
+                })
+                .collect();
+            let norm = row.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
+            if norm > 0.0 {
+                for (t, w) in row.iter_mut() {
+                    postings[*t as usize].push((doc as u32, *w / norm));
+                }
+            }
+            row.clear();
+        }
+        Lexical {
+            terms,
+            idf,
+            postings,
+            doc_ids: texts.iter().map(|(id, _)| *id).collect(),
+        }
+    }
+
+    /// The identifiers of the indexed documents, in index order.
+    pub fn doc_ids(&self) -> &[i64] {
+        &self.doc_ids
+    }
+
+    /// The cosine of `text` with every indexed document, in index order (0 for no shared term).
+    pub fn scores(&self, text: &str) -> Vec<f32> {
+        let mut tf: HashMap<u32, u32> = HashMap::new();
+        for_each_token(text, |t| {
+            if let Some(&id) = self.terms.get(t) {
+                *tf.entry(id).or_default() += 1;
+            }
+        });
+        let query: Vec<(u32, f32)> = tf
+            .into_iter()
+            .map(|(t, c)| (t, (1.0 + (c as f32).ln()) * self.idf[t as usize]))
+            .collect();
+        let norm = query.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
+        let mut acc = vec![0.0f32; self.doc_ids.len()];
+        if norm == 0.0 {
+            return acc;
+        }
+        for (t, w) in query {
+            let w = w / norm;
+            for &(doc, dw) in &self.postings[t as usize] {
+                acc[doc as usize] += w * dw;
+            }
+        }
+        acc
+    }
+
+    /// The `k` documents most similar to `text` as (identifier, cosine), best first.
+    pub fn search(&self, text: &str, k: usize) -> Vec<(i64, f32)> {
+        top(&self.scores(text), k)
+            .into_iter()
+            .map(|(i, s)| (self.doc_ids[i], s))
+            .collect()
+    }
+}
+
+/// The `k` largest of `scores` as (index, score), best first (ties: lower index first).
+pub fn top(scores: &[f32], k: usize) -> Vec<(usize, f32)> {
+    let mut all: Vec<(usize, f32)> = scores.iter().copied().enumerate().collect();
+    let k = k.min(all.len());
+    if k == 0 {
+        return Vec::new();
+    }
+    let order = |a: &(usize, f32), b: &(usize, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+    all.select_nth_unstable_by(k - 1, order);
+    all.truncate(k);
+    all.sort_unstable_by(order);
+    all
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tf_idf_cosine_ranks_by_shared_rare_terms() {
+        let texts: Vec<(i64, String)> = vec![
+            (1, "quic streams quic handshake over udp".into()),
+            (2, "tcp congestion control and the handshake".into()),
+            (3, "mail transfer with smtp over tcp".into()),
+            (
+                4,
+                "quic loss recovery and congestion control over udp".into(),
+            ),
+        ];
+        let index = Lexical::build(&texts, 1);
+        let hits = index.search("udp quic", 4);
+        assert_eq!(hits[0].0, 1, "{hits:?}");
+        assert_eq!(hits[1].0, 4, "{hits:?}");
+        assert!(
+            hits[2].1 == 0.0 && hits[3].1 == 0.0,
+            "no shared term scores 0"
+        );
+        // A document's own text is most similar to itself, at cosine 1.
+        let own = index.search(&texts[2].1, 1);
+        assert_eq!(own[0].0, 3);
+        assert!((own[0].1 - 1.0).abs() < 1e-5);
+        // min_df drops terms found in one document only: "smtp" is gone.
+        let pruned = Lexical::build(&texts, 2);
+        assert!(pruned.search("smtp", 1)[0].1 == 0.0);
+        assert!(index.search("", 2).iter().all(|h| h.1 == 0.0));
+    }
+}
