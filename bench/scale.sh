@@ -60,4 +60,6 @@ for n in $(seq 0 199); do
   curl -fsS -o /dev/null -H 'Content-Type: application/json' --data-binary "@$work/$n.json" \
     "http://127.0.0.1:$port/api/recommend"
 done
-echo "after 200 uploads: $(rss) MB resident (target <= 400 MB); peak $(awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$server/status") MB while loading"
+echo "after 200 uploads: $(rss) MB resident at once (target <= 400 MB); peak $(awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$server/status") MB while loading"
+sleep 12
+echo "12 s later (the server gives freed heap pages back every 10 s): $(rss) MB resident"

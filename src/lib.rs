@@ -16,6 +16,7 @@ pub mod config;
 pub mod extract;
 pub mod ingest;
 pub mod logging;
+pub mod memory;
 pub mod model;
 pub mod remote;
 pub mod store;

@@ -9,6 +9,25 @@ use std::collections::HashMap;
 
 use super::tokenize::for_each_token;
 
+/// The index's terms of `text`: the model's tokens, further cut where letters meet digits, so
+/// that an identifier cited as "[RFC9000]" or "IEEE802" matches the "RFC 9000" or "IEEE 802"
+/// written elsewhere.
+pub fn for_each_term(text: &str, mut f: impl FnMut(&str)) {
+    for_each_token(text, |token| {
+        let mut start = 0;
+        let mut last: Option<bool> = None;
+        for (i, c) in token.char_indices() {
+            let digit = c.is_ascii_digit();
+            if last.is_some_and(|d| d != digit) {
+                f(&token[start..i]);
+                start = i;
+            }
+            last = Some(digit);
+        }
+        f(&token[start..]);
+    });
+}
+
 /// The index: for each term its idf and the documents holding it with their weights.
 pub struct Lexical {
     terms: HashMap<String, u32>,
@@ -25,7 +44,7 @@ impl Lexical {
         let mut counts: Vec<HashMap<String, u32>> = Vec::with_capacity(texts.len());
         for (_, text) in texts {
             let mut tf: HashMap<String, u32> = HashMap::new();
-            for_each_token(text, |t| match tf.get_mut(t) {
+            for_each_term(text, |t| match tf.get_mut(t) {
                 Some(c) => *c += 1,
                 None => {
                     tf.insert(t.to_string(), 1);
@@ -81,7 +100,7 @@ impl Lexical {
     /// The cosine of `text` with every indexed document, in index order (0 for no shared term).
     pub fn scores(&self, text: &str) -> Vec<f32> {
         let mut tf: HashMap<u32, u32> = HashMap::new();
-        for_each_token(text, |t| {
+        for_each_term(text, |t| {
             if let Some(&id) = self.terms.get(t) {
                 *tf.entry(id).or_default() += 1;
             }
@@ -130,6 +149,18 @@ pub fn top(scores: &[f32], k: usize) -> Vec<(usize, f32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn identifiers_are_cut_where_letters_meet_digits() {
+        let mut terms = Vec::new();
+        for_each_term("[RFC9000] and RFC 9001, ipv6 x86_64", |t| {
+            terms.push(t.to_string())
+        });
+        assert_eq!(
+            terms,
+            ["rfc", "9000", "and", "rfc", "9001", "ipv", "6", "x", "86", "_", "64"]
+        );
+    }
 
     #[test]
     fn tf_idf_cosine_ranks_by_shared_rare_terms() {

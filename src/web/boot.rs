@@ -181,6 +181,9 @@ impl ModelUpdater {
             source,
             loaded_at: crate::remote::now_rfc3339(),
         });
+        // Loading freed its read buffers (and a reload the old model, once its last request
+        // ends): give those pages back rather than keep them resident (bench/scale.sh).
+        crate::memory::trim();
         if let ModelSource::Url { .. } = self.source {
             self.remote.prune_cache(&sha256).await;
         }
@@ -203,6 +206,18 @@ fn backoff(attempt: u32) -> Duration {
     crate::remote::backoff(Duration::from_millis(500), attempt)
 }
 
+/// How often freed heap pages are given back to the system.
+const TRIM_EVERY: Duration = Duration::from_secs(10);
+
+/// Gives freed heap pages back every `TRIM_EVERY`: requests (uploads above all) free their
+/// buffers in the allocator's per-thread arenas, which would otherwise stay resident.
+async fn keep_trimmed() {
+    loop {
+        tokio::time::sleep(TRIM_EVERY).await;
+        let _ = tokio::task::spawn_blocking(crate::memory::trim).await;
+    }
+}
+
 impl Boot {
     /// Runs until the process ends.
     pub(crate) async fn run(self) {
@@ -216,7 +231,9 @@ impl Boot {
             self.readiness.model.store(true, Ordering::Release);
         };
         tokio::join!(database, model);
+        crate::memory::trim();
         tracing::info!("hamlet is ready");
+        tokio::spawn(keep_trimmed());
         self.watch().await;
     }
 
