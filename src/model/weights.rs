@@ -61,11 +61,23 @@ impl Weights {
         let mut finite = true;
         match self {
             Weights::F32(v) => v.extend(values.inspect(|x| finite &= x.is_finite())),
-            Weights::F16(v) => v.extend(values.map(|x| {
-                let h = f16::from_f32(x);
-                finite &= h.is_finite();
-                h
-            })),
+            Weights::F16(v) => {
+                // A block at a time through half's slice conversion, which uses the CPU's F16C
+                // instructions on 8 values at once (one call per value was a fifth of loading
+                // a million-word model: bench/scale.sh).
+                let mut block = [0.0f32; 1024];
+                for piece in bytes.chunks(block.len() * 4) {
+                    let n = piece.len() / 4;
+                    for (out, b) in block.iter_mut().zip(piece.chunks_exact(4)) {
+                        *out = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                    }
+                    let start = v.len();
+                    v.resize(start + n, f16::ZERO);
+                    v[start..].convert_from_f32_slice(&block[..n]);
+                    // Exponent all ones: infinite or NaN (or beyond f16's range, 65504).
+                    finite &= v[start..].iter().all(|h| h.to_bits() & 0x7c00 != 0x7c00);
+                }
+            }
         }
         finite
     }
@@ -200,6 +212,38 @@ mod tests {
             Weights::from_le_bytes(&big, Precision::F16).is_none(),
             "beyond f16"
         );
+    }
+
+    #[test]
+    fn block_conversion_rounds_as_one_value_at_a_time() {
+        // More than one block, with values at f16's edges: subnormals, the largest finite
+        // value, halfway cases.
+        let mut values: Vec<f32> = (0..3000)
+            .map(|i| ((i as f32) * 0.731).sin() * 10f32.powi(i % 9 - 6))
+            .collect();
+        values.extend([
+            65504.0,
+            -65504.0,
+            65519.0,
+            6.0e-8,
+            -3.0e-8,
+            1.0 + 1.0 / 2048.0,
+            0.0,
+        ]);
+        let bytes: Vec<u8> = values.iter().flat_map(|x| x.to_le_bytes()).collect();
+        let Some(Weights::F16(half)) = Weights::from_le_bytes(&bytes, Precision::F16) else {
+            panic!("all finite in f16");
+        };
+        let one_by_one: Vec<f16> = values.iter().map(|&x| f16::from_f32(x)).collect();
+        assert_eq!(half, one_by_one);
+        for bad in [65520.0f32, f32::INFINITY, f32::NAN] {
+            let mut with_bad = bytes.clone();
+            with_bad.extend(bad.to_le_bytes());
+            assert!(
+                Weights::from_le_bytes(&with_bad, Precision::F16).is_none(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]
