@@ -9,7 +9,7 @@ use anyhow::{bail, Context};
 use serde::Serialize;
 
 use super::model_opts::ModelOpts;
-use super::train::{collection_texts, train_model};
+use super::train::{collection_texts, train_vectors};
 use crate::config::AppConfig;
 use crate::model::eval::{self, OddOneOut, Part, Retrieval};
 use crate::store::Store;
@@ -143,7 +143,7 @@ pub async fn evaluate(store: &Store, opts: &Opts) -> anyhow::Result<Evaluation> 
     let train_texts = std::sync::Arc::new(train);
     let for_training = std::sync::Arc::clone(&train_texts);
     let (model, stats) =
-        tokio::task::spawn_blocking(move || train_model(&for_training, config, threads, true))
+        tokio::task::spawn_blocking(move || train_vectors(&for_training, config, threads, true))
             .await??;
 
     let mut cites: HashMap<i64, HashSet<i64>> = HashMap::new();

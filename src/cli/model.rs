@@ -133,10 +133,9 @@ pub fn layout_quality(model: &crate::model::Doc2Vec) -> String {
     let Some(layout) = model.layout() else {
         return "no map".into();
     };
-    let (_, _, vectors) = model.tables();
     let n = model.doc_ids().len();
     let kept = crate::model::layout::neighbourhood_preservation(
-        vectors,
+        model.doc_vectors(),
         model.config().dim,
         layout,
         10,

@@ -102,8 +102,23 @@ pub async fn collection_texts(store: &Store) -> anyhow::Result<Vec<(i64, String)
         .collect())
 }
 
-/// Prepares the corpus and trains, with progress bars on stderr when `progress` is set.
+/// Prepares the corpus, trains and computes the collection map (what `hamlet train` writes),
+/// with progress bars on stderr when `progress` is set.
 pub fn train_model(
+    texts: &[(i64, String)],
+    config: ModelConfig,
+    threads: usize,
+    progress: bool,
+) -> anyhow::Result<(Doc2Vec, TrainStats)> {
+    let (model, mut stats) = train_vectors(texts, config, threads, progress)?;
+    let started = Instant::now();
+    let model = with_layout(model, progress)?;
+    stats.layout_seconds = started.elapsed().as_secs_f64();
+    Ok((model, stats))
+}
+
+/// `train_model` without the map: for `hamlet evaluate`, which only scores the vectors.
+pub fn train_vectors(
     texts: &[(i64, String)],
     config: ModelConfig,
     threads: usize,
@@ -145,7 +160,7 @@ pub fn train_model(
             .map_err(|_| anyhow::anyhow!("a training thread panicked"))
     })?;
     bar.finish_and_clear();
-    let mut stats = TrainStats {
+    let stats = TrainStats {
         documents: prepared.docs.len(),
         vocab: prepared.vocab.len(),
         words: trained.words,
@@ -153,11 +168,7 @@ pub fn train_model(
         train_seconds: trained.seconds,
         layout_seconds: 0.0,
     };
-    let model = Doc2Vec::from_training(config, prepared, trained)?;
-    let started = Instant::now();
-    let model = with_layout(model, progress)?;
-    stats.layout_seconds = started.elapsed().as_secs_f64();
-    Ok((model, stats))
+    Ok((Doc2Vec::from_training(config, prepared, trained)?, stats))
 }
 
 /// The model with its collection map computed (`model::layout`, seeded by the model's seed),

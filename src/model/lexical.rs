@@ -69,7 +69,7 @@ impl Lexical {
             .collect();
         let mut postings: Vec<Vec<(u32, f32)>> = vec![Vec::new(); kept.len()];
         for (doc, tf) in counts.into_iter().enumerate() {
-            let mut row: Vec<(u32, f32)> = tf
+            let row: Vec<(u32, f32)> = tf
                 .into_iter()
                 .filter_map(|(t, c)| {
                     let id = *terms.get(&t)?;
@@ -78,11 +78,10 @@ impl Lexical {
                 .collect();
             let norm = row.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
             if norm > 0.0 {
-                for (t, w) in row.iter_mut() {
-                    postings[*t as usize].push((doc as u32, *w / norm));
+                for (t, w) in row {
+                    postings[t as usize].push((doc as u32, w / norm));
                 }
             }
-            row.clear();
         }
         Lexical {
             terms,

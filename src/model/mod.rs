@@ -289,6 +289,11 @@ impl Doc2Vec {
         self.doc_index.contains_key(&id)
     }
 
+    /// Every document's vector, `[docs, dim]` in the model's order.
+    pub fn doc_vectors(&self) -> &[f32] {
+        &self.doc_vectors
+    }
+
     /// The trained vector of a known document.
     pub fn document_vector(&self, id: i64) -> Option<&[f32]> {
         let i = *self.doc_index.get(&id)?;

@@ -143,7 +143,7 @@ pub(crate) async fn lit_review(
 }
 
 /// The submission's text and what it asks for.
-async fn accept(
+pub(crate) async fn accept(
     engine: &Engine,
     submission: std::result::Result<Submission, Error>,
 ) -> Result<(String, Ask)> {

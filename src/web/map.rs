@@ -119,10 +119,7 @@ pub(crate) async fn points(
     let generation = (engine.generation(), catalog.generation());
     let model = engine.get()?;
     if model.layout().is_none() {
-        return Err(Error::NotFound(
-            "the model in use has no map: compute one with `hamlet model layout` and publish it"
-                .into(),
-        ));
+        return Err(no_map());
     }
     let cached = cache
         .last
@@ -259,6 +256,13 @@ fn build(
     })
 }
 
+/// What a request for the map gets when the model in use has none.
+fn no_map() -> Error {
+    Error::NotFound(
+        "the model in use has no map: compute one with `hamlet model layout` and publish it".into(),
+    )
+}
+
 /// A text's place on the map and the documents nearest it.
 #[derive(Serialize)]
 pub(crate) struct Placed {
@@ -276,15 +280,10 @@ pub(crate) async fn place(
     engine: &State<Engine>,
     submission: std::result::Result<Submission, Error>,
 ) -> Result<Json<Placed>> {
-    let submission = submission?;
-    let ask = engine.ask_text(submission.limit, submission.min_score);
-    let text = submission.into_text().await?;
+    let (text, ask) = super::api::accept(engine, submission).await?;
     let model = engine.get()?;
     if model.layout().is_none() {
-        return Err(Error::NotFound(
-            "the model in use has no map: compute one with `hamlet model layout` and publish it"
-                .into(),
-        ));
+        return Err(no_map());
     }
     let placed = run_blocking(move || {
         let words = model.vocab().indices(&text);
