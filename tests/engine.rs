@@ -24,7 +24,9 @@ async fn texts(only: &str) -> (TestDb, Vec<(i64, String)>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn learns_which_rfcs_are_about_quic_and_infers_deterministically() {
     let (_db, texts) = texts(TOPICS).await;
-    let (model, stats) = train_model(&texts, small_dbow_config(), 2, false).unwrap();
+    // One thread: the same model every run (two Hogwild threads made the neighbour list vary,
+    // and once, on a loaded machine, fall below the assertion).
+    let (model, stats) = train_model(&texts, small_dbow_config(), 1, false).unwrap();
     assert_eq!(stats.documents, texts.len());
     let top: Vec<i64> = model
         .similar_to_document(9000, 5, -1.0)
