@@ -12,12 +12,7 @@ cd "$(dirname "$0")/.."
 corpus=${1:-../shared/corpora/rfc}
 epochs=${EPOCHS:-5}
 threads=${THREADS:-2}
-venv=${HAMLET_GENSIM_VENV:-$HOME/.cache/hamlet/venv-gensim}
-if ! "$venv/bin/python" -c "import gensim; assert gensim.__version__.startswith('4.4')" 2>/dev/null; then
-  echo "gensim.sh: installing gensim 4.4.0 into $venv" >&2
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q gensim==4.4.0
-fi
+python=$(bash scripts/setup-gensim.sh)
 bash scripts/setup-libtorch.sh >/dev/null
 cargo build --release --quiet --bin hamlet
 tmp=$(mktemp -d)
@@ -26,7 +21,7 @@ export DATABASE_URL="sqlite://$tmp/bench.sqlite3"
 ./target/release/hamlet import rfc "$corpus" >/dev/null
 echo "bench/gensim.sh: $(nproc) cores, $threads threads, $epochs epochs, $(date -u +%Y-%m-%dT%H:%MZ)"
 for mode in ${MODES:-dm dbow}; do
-  "$venv/bin/python" bench/gensim_compare.py --db "$tmp/bench.sqlite3" --mode "$mode" --epochs "$epochs" --threads "$threads" >"$tmp/gensim-$mode.json"
+  "$python" bench/gensim_compare.py --db "$tmp/bench.sqlite3" --mode "$mode" --epochs "$epochs" --threads "$threads" >"$tmp/gensim-$mode.json"
   ./target/release/hamlet evaluate --mode "$mode" --epochs "$epochs" --threads "$threads" --json 2>/dev/null >"$tmp/hamlet-$mode.json"
   python3 - "$tmp/gensim-$mode.json" "$tmp/hamlet-$mode.json" "$mode" <<'PY'
 import json, sys

@@ -67,7 +67,9 @@ def main():
     model = Doc2Vec(
         vector_size=52, window=4, min_count=10, negative=5, hs=0, sample=1e-3,
         alpha=0.025, min_alpha=0.025, epochs=args.epochs, dm=1 if args.mode == "dm" else 0,
-        dm_mean=0, workers=args.threads, seed=1,
+        # gensim 4.4 ignores dm_mean: Word2Vec.__init__ sets cbow_mean (default 1) after it, so
+        # PV-DM always averages. cbow_mean=1 says so; it is what the original model did too.
+        cbow_mean=1, workers=args.threads, seed=1,
     )
     model.build_vocab(corpus)
     t0 = time.perf_counter()

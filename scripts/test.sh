@@ -2,7 +2,7 @@
 # The whole test suite, on SQLite and on PostgreSQL: the README's test command, and what
 # .ci/run runs. Installs what a fresh machine lacks (libtorch from PyPI, Debian's Chromium and
 # ChromeDriver for the browser test, moto's S3 server and pyoai's OAI-PMH server from PyPI,
-# tesseract and pdftoppm for the OCR test, a Postgres server where none
+# tesseract and pdftoppm for the OCR test, gensim 4.4 in a venv for the interop test, a Postgres server where none
 # answers), then formatting and lint checks, then every test.
 #
 # Tests build in release mode: the run command builds release too, so the heavy dependencies
@@ -18,6 +18,9 @@ bash scripts/setup-harvest.sh
 python3 -c 'import moto.server' 2>/dev/null \
   || python3 -m pip install --quiet --disable-pip-version-check 'moto[server]==5.2.1' \
   || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages 'moto[server]==5.2.1'
+# gensim 4.4 in a venv, for the gensim interop test (tests/gensim.rs).
+HAMLET_GENSIM_PYTHON=$(bash scripts/setup-gensim.sh)
+export HAMLET_GENSIM_PYTHON
 TEST_DATABASE_URL=$(bash scripts/ensure-postgres.sh)
 export TEST_DATABASE_URL
 echo "test.sh: Postgres tests use ${TEST_DATABASE_URL%%@*}@… (a fresh database per test)"

@@ -101,7 +101,7 @@ async fn learns_which_rfcs_are_about_quic_and_infers_deterministically() {
 async fn one_thread_is_reproducible_and_the_file_round_trips() {
     let (_db, texts) = texts("9000-9002,9114,791,793").await;
     let config = ModelConfig {
-        epochs: 3,
+        epochs: 10,
         min_count: 2,
         mode: Mode::Dm,
         ..ModelConfig::default()
@@ -226,7 +226,7 @@ async fn evaluate_scores_citation_retrieval_far_above_chance() {
             min_alpha: 0.0001,
             epochs: 5,
             max_doc_words: 3000,
-            dm_mean: false,
+            dm_sum: false,
             dbow_words: false,
             seed: 1,
             threads: 2,

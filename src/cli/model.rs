@@ -1,5 +1,5 @@
-//! `hamlet model ...`: inspect model files, compute their collection map, and write synthetic
-//! ones for scale tests.
+//! `hamlet model ...`: inspect model files, compute their collection map, import gensim models,
+//! and write synthetic ones for scale tests.
 
 use std::path::PathBuf;
 
@@ -26,6 +26,20 @@ pub enum Command {
         /// Where to write the model with its layout [default: FILE itself, replaced atomically].
         #[arg(long, value_name = "OUT")]
         output: Option<PathBuf>,
+    },
+    /// Convert a gensim 4.x Doc2Vec model into a Hamlet model file
+    ///
+    /// PATH is the file gensim's `model.save(PATH)` wrote; the `PATH.*.npy` files it may have
+    /// written beside it are read too. Document tags must be document identifiers.
+    ImportGensim {
+        /// The gensim model.
+        path: PathBuf,
+        /// Where to write the Hamlet model [default: HAMLET_MODEL_PATH].
+        #[arg(long, value_name = "OUT")]
+        output: Option<PathBuf>,
+        /// Skip computing the collection map (/map/ is then unavailable for this model).
+        #[arg(long)]
+        no_map: bool,
     },
     /// Write a model of a given shape with random weights, labelled synthetic (scale tests)
     ///
@@ -64,6 +78,44 @@ pub async fn run(command: Command, cfg: &AppConfig) -> anyhow::Result<()> {
                 "computed the map of {documents} documents in {:.1} s; {kept}",
                 started.elapsed().as_secs_f64()
             );
+            println!("wrote {} (sha256 {sha})", output.display());
+            Ok(())
+        }
+        Command::ImportGensim {
+            path,
+            output,
+            no_map,
+        } => {
+            let output = output.unwrap_or_else(|| cfg.model_path.clone());
+            let started = std::time::Instant::now();
+            let out = output.clone();
+            let (sha, model) = tokio::task::spawn_blocking(move || {
+                let model = crate::model::gensim::import(&path)?;
+                let model = if no_map {
+                    model
+                } else {
+                    super::train::with_layout(model, true)?
+                };
+                let sha = file::save(&model, &out)?;
+                anyhow::Ok((sha, model))
+            })
+            .await??;
+            let c = model.config();
+            println!(
+                "imported {} documents, {} words, {} dimensions ({}) in {:.1} s",
+                model.doc_ids().len(),
+                model.vocab().len(),
+                c.dim,
+                match c.mode {
+                    crate::model::Mode::Dm if c.dm_mean => "PV-DM, mean of the context",
+                    crate::model::Mode::Dm => "PV-DM, sum of the context",
+                    crate::model::Mode::Dbow => "PV-DBOW",
+                },
+                started.elapsed().as_secs_f64()
+            );
+            if model.layout().is_some() {
+                println!("{}", layout_quality(&model));
+            }
             println!("wrote {} (sha256 {sha})", output.display());
             Ok(())
         }

@@ -43,9 +43,10 @@ pub struct ModelOpts {
     /// Words of each document used per pass, after downsampling (gensim's cap is 10,000; 0 = all).
     #[arg(long, default_value_t = 10_000)]
     pub max_doc_words: usize,
-    /// PV-DM: average the inputs instead of summing them.
+    /// PV-DM: sum the inputs instead of averaging them. gensim 4.4 averages whatever its
+    /// dm_mean says (Word2Vec's cbow_mean=1 overrides it), so the original's model averaged.
     #[arg(long)]
-    pub dm_mean: bool,
+    pub dm_sum: bool,
     /// PV-DBOW: train word vectors too (skip-gram).
     #[arg(long)]
     pub dbow_words: bool,
@@ -73,7 +74,7 @@ impl ModelOpts {
             min_alpha: self.min_alpha,
             epochs: self.epochs,
             max_doc_words: self.max_doc_words,
-            dm_mean: self.dm_mean,
+            dm_mean: !self.dm_sum,
             dbow_words: self.dbow_words,
             seed: self.seed,
         }

@@ -13,8 +13,10 @@
 
 pub mod eval;
 pub mod file;
+pub mod gensim;
 pub mod layout;
 pub mod lexical;
+pub mod pickle;
 mod prefetch;
 pub mod runtime;
 mod scan;
@@ -63,7 +65,8 @@ pub struct ModelConfig {
     pub epochs: usize,
     /// Words of each document used per pass (after downsampling); 0 = all.
     pub max_doc_words: usize,
-    /// PV-DM: average the inputs instead of summing them.
+    /// PV-DM: average the inputs (gensim's behaviour, whatever its dm_mean says) instead of
+    /// summing them.
     pub dm_mean: bool,
     /// PV-DBOW: also train word vectors (skip-gram) alongside.
     pub dbow_words: bool,
@@ -83,7 +86,7 @@ impl Default for ModelConfig {
             min_alpha: 0.025,
             epochs: 5,
             max_doc_words: 10_000,
-            dm_mean: false,
+            dm_mean: true,
             dbow_words: false,
             seed: 1,
         }
