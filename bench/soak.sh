@@ -5,7 +5,7 @@
 #
 #   bench/soak.sh                          # 10 minutes, 64 connections
 #   DURATION=60s CONNECTIONS=64 bench/soak.sh
-#   HAMLET_MODEL_PATH=data/scale/synth-43000x52-1m.safetensors HAMLET_MODEL_WEIGHTS=f16 bench/soak.sh
+#   HAMLET_MODEL_PATH=data/scale/synth-43000x52-1m.safetensors HAMLET_MODEL_WEIGHTS=i8 bench/soak.sh
 #                                          # [scale]: at full scale (bench/scale.sh makes the model)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -7,7 +7,7 @@
 //!   p95 over 200 texts;
 //! - resident memory after those 200 texts.
 //!
-//! `HAMLET_MODEL_WEIGHTS` (f16 by default here) picks how the word and output tables are kept.
+//! `HAMLET_MODEL_WEIGHTS` (i8 by default here, as deployed) picks how the word and output tables are kept.
 //! Run: `bench/scale.sh` (or `HAMLET_SCALE_MODEL=FILE cargo bench --bench scale`). Prints a
 //! table; no assertions.
 
@@ -39,9 +39,9 @@ fn main() {
     let before = rss_mb();
     let t0 = Instant::now();
     let precision: hamlet::model::weights::Precision = std::env::var("HAMLET_MODEL_WEIGHTS")
-        .unwrap_or_else(|_| "f16".into())
+        .unwrap_or_else(|_| "i8".into())
         .parse()
-        .expect("HAMLET_MODEL_WEIGHTS: f32 or f16");
+        .expect("HAMLET_MODEL_WEIGHTS: f32, f16 or i8");
     let model = file::load_with(std::path::Path::new(&path), precision).expect("a model");
     let load_s = t0.elapsed().as_secs_f64();
     let loaded = rss_mb();

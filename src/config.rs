@@ -125,9 +125,9 @@ pub struct AppConfig {
     /// `HAMLET_UPLOAD_RATE_PER_MINUTE`: uploads (pages and API) one client may make per
     /// minute; 0 turns the limit off. Default 10.
     pub upload_rate_per_minute: u32,
-    /// `HAMLET_MODEL_WEIGHTS`: `f32` or `f16`, how the served model's word and output tables
-    /// are kept in memory; f16 halves them (a million-word model: 416 -> 208 MB) and moves
-    /// inferred vectors by about 1e-3. local: f32; heroku, aws: f16.
+    /// `HAMLET_MODEL_WEIGHTS`: `f32`, `f16` or `i8`, how the served model's word and output
+    /// tables are kept in memory (a million-word, 52-dimension model: 416, 208 or 128 MB); f16
+    /// and i8 move inferred vectors slightly. local: f32; heroku, aws: i8.
     pub model_weights: crate::model::weights::Precision,
     /// `HAMLET_PAGE_CACHE_MB`: megabytes of rendered similar_to pages kept until the model or
     /// the collection changes; 0 renders every request. Default 16.
@@ -324,7 +324,7 @@ impl AppConfig {
             upload_rate_per_minute: 10,
             page_cache_mb: 16,
             model_weights: if deployed {
-                crate::model::weights::Precision::F16
+                crate::model::weights::Precision::I8
             } else {
                 crate::model::weights::Precision::F32
             },

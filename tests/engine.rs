@@ -67,34 +67,37 @@ async fn learns_which_rfcs_are_about_quic_and_infers_deterministically() {
     assert!(model.similar_to_text(draft, 10, 0.999).is_empty());
     assert!(model.similar_to_document(424242, 5, 0.0).is_err());
 
-    // Served with f16 word and output tables (HAMLET_MODEL_WEIGHTS=f16): known documents
+    // Served with f16 or i8 word and output tables (HAMLET_MODEL_WEIGHTS): known documents
     // answer exactly as before; an inferred vector moves a little and stays deterministic.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.safetensors");
     file::save(&model, &path).unwrap();
-    let half = file::load_with(&path, hamlet::model::weights::Precision::F16).unwrap();
-    assert_eq!(half.precision(), hamlet::model::weights::Precision::F16);
-    assert_eq!(
-        half.similar_to_document(9000, 10, -1.0).unwrap(),
-        model.similar_to_document(9000, 10, -1.0).unwrap()
-    );
-    let inferred = half.infer_vector(draft);
-    assert_eq!(
-        half.infer_vector(draft),
-        inferred,
-        "deterministic in f16 too"
-    );
-    let cos = Doc2Vec::cosine(&inferred, &first);
-    assert!(cos > 0.99, "f16 inference drifted: cosine {cos}");
-    let half_hits: Vec<i64> = half
-        .similar_to_text(draft, 3, -1.0)
-        .iter()
-        .map(|h| h.identifier)
-        .collect();
-    assert!(
-        half_hits.iter().filter(|h| QUIC.contains(h)).count() >= 2,
-        "{half_hits:?}"
-    );
+    use hamlet::model::weights::Precision;
+    for (precision, least) in [(Precision::F16, 0.99), (Precision::I8, 0.98)] {
+        let served = file::load_with(&path, precision).unwrap();
+        assert_eq!(served.precision(), precision);
+        assert_eq!(
+            served.similar_to_document(9000, 10, -1.0).unwrap(),
+            model.similar_to_document(9000, 10, -1.0).unwrap()
+        );
+        let inferred = served.infer_vector(draft);
+        assert_eq!(
+            served.infer_vector(draft),
+            inferred,
+            "deterministic in {precision:?} too"
+        );
+        let cos = Doc2Vec::cosine(&inferred, &first);
+        assert!(cos > least, "{precision:?} inference drifted: cosine {cos}");
+        let hits: Vec<i64> = served
+            .similar_to_text(draft, 3, -1.0)
+            .iter()
+            .map(|h| h.identifier)
+            .collect();
+        assert!(
+            hits.iter().filter(|h| QUIC.contains(h)).count() >= 2,
+            "{precision:?}: {hits:?}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -236,6 +239,7 @@ async fn evaluate_scores_citation_retrieval_far_above_chance() {
         triples: 300,
         json: true,
         lexical: true,
+        weights: hamlet::model::weights::Precision::I8,
     };
     let e = evaluate(&store, &opts).await.unwrap();
     assert!(e.retrieval.queries >= 30, "{e:?}");

@@ -41,6 +41,10 @@ pub struct Opts {
     /// Also score the lexical baseline (TF-IDF) and hybrids of it with the model.
     #[arg(long)]
     pub lexical: bool,
+    /// Query with the word and output tables kept at this precision (f32, f16 or i8), as the
+    /// server keeps them with HAMLET_MODEL_WEIGHTS.
+    #[arg(long, default_value = "f32")]
+    pub weights: crate::model::weights::Precision,
 }
 
 /// (identifier, text) pairs.
@@ -145,6 +149,7 @@ pub async fn evaluate(store: &Store, opts: &Opts) -> anyhow::Result<Evaluation> 
     let (model, stats) =
         tokio::task::spawn_blocking(move || train_vectors(&for_training, config, threads, true))
             .await??;
+    let model = model.with_precision(opts.weights);
 
     let mut cites: HashMap<i64, HashSet<i64>> = HashMap::new();
     for (from, to) in links {

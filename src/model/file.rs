@@ -474,7 +474,7 @@ fn build(src: &mut dyn TensorSource, precision: Precision) -> Result<Doc2Vec, St
                 "tensor {name} has shape {shape:?}, expected [{rows}, {dim}]"
             ));
         }
-        let mut table = Weights::with_capacity(precision, rows * dim);
+        let mut table = Weights::with_capacity(precision, rows, dim);
         let mut finite = true;
         src.read(name, &mut |piece| finite &= table.push_le_bytes(piece))?;
         if finite {

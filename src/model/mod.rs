@@ -265,8 +265,9 @@ impl Doc2Vec {
 
     /// The model with its word and output tables kept at `precision` (`weights`).
     pub fn with_precision(mut self, precision: Precision) -> Doc2Vec {
-        self.word_vectors = self.word_vectors.into_precision(precision);
-        self.output_weights = self.output_weights.into_precision(precision);
+        let dim = self.config.dim;
+        self.word_vectors = self.word_vectors.into_precision(precision, dim);
+        self.output_weights = self.output_weights.into_precision(precision, dim);
         self
     }
 
