@@ -22,7 +22,7 @@ export DATABASE_URL="sqlite://$tmp/bench.sqlite3"
 echo "bench/gensim.sh: $(nproc) cores, $threads threads, $epochs epochs, $(date -u +%Y-%m-%dT%H:%MZ)"
 for mode in ${MODES:-dm dbow}; do
   "$python" bench/gensim_compare.py --db "$tmp/bench.sqlite3" --mode "$mode" --epochs "$epochs" --threads "$threads" >"$tmp/gensim-$mode.json"
-  ./target/release/hamlet evaluate --mode "$mode" --epochs "$epochs" --threads "$threads" --json 2>/dev/null >"$tmp/hamlet-$mode.json"
+  ./target/release/hamlet evaluate --compat --mode "$mode" --epochs "$epochs" --threads "$threads" --json 2>/dev/null >"$tmp/hamlet-$mode.json"
   python3 - "$tmp/gensim-$mode.json" "$tmp/hamlet-$mode.json" "$mode" <<'PY'
 import json, sys
 g, h, mode = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), sys.argv[3]

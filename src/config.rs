@@ -136,12 +136,13 @@ pub struct AppConfig {
     /// `X-Forwarded-For` is believed; `*` trusts every peer. local: none; heroku: `*` (only
     /// the router reaches a dyno); aws: the private ranges (the load balancer's VPC).
     pub trusted_proxies: String,
-    /// `HAMLET_DOCUMENT_MIN_SCORE`: the default least similarity of results for a known
-    /// document. Default 0.75, as the original.
-    pub document_min_score: f32,
-    /// `HAMLET_TEXT_MIN_SCORE`: the default least similarity of results for an uploaded or
-    /// pasted text. Default 0.65, as the original.
-    pub text_min_score: f32,
+    /// `HAMLET_DOCUMENT_MIN_SCORE`: the default least score of results for a known document.
+    /// Unset: the served model's own default, 0.75 (the original's cosine) for a
+    /// compatibility-mode model, 0.3 for the default engine (`model::engine`).
+    pub document_min_score: Option<f32>,
+    /// `HAMLET_TEXT_MIN_SCORE`: the default least score of results for an uploaded or pasted
+    /// text. Unset: the served model's own default, 0.65 (the original's) or 0.2.
+    pub text_min_score: Option<f32>,
     /// `HAMLET_CAPTCHA`: ask a small arithmetic question on the upload forms, as the
     /// original's captcha did. Default false.
     pub captcha: bool,
@@ -333,8 +334,8 @@ impl AppConfig {
                 Profile::Heroku => "*".into(),
                 Profile::Aws => "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16".into(),
             },
-            document_min_score: 0.75,
-            text_min_score: 0.65,
+            document_min_score: None,
+            text_min_score: None,
             captcha: false,
             model_url: None,
             model_sha256: None,
@@ -461,10 +462,10 @@ impl AppConfig {
             ("HAMLET_DOCUMENT_MIN_SCORE", self.document_min_score),
             ("HAMLET_TEXT_MIN_SCORE", self.text_min_score),
         ] {
-            if !(-1.0..=1.0).contains(&v) {
+            if let Some(v) = v.filter(|v| !(-1.0..=1.0).contains(v)) {
                 return Err(ConfigError::new(
                     var,
-                    format!("a cosine similarity between -1 and 1, got {v}"),
+                    format!("a score between -1 and 1, got {v}"),
                 ));
             }
         }

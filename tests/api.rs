@@ -3,7 +3,9 @@
 
 mod common;
 
-use common::{import_rfc, import_subset, rfc_dir, topics_model, TestDb, QUIC, TOPICS};
+use common::{
+    import_rfc, import_subset, rfc_dir, topics_engine, topics_model, TestDb, QUIC, TOPICS,
+};
 use hamlet::config::AppConfig;
 use rocket::http::{ContentType, Status};
 use rocket::local::asynchronous::Client;
@@ -14,6 +16,7 @@ both_backends!(
     errors_have_one_shape,
     pages_render,
     similar_documents_and_recommendations,
+    the_default_engine_explains_its_results,
     the_collection_map
 );
 
@@ -449,4 +452,77 @@ async fn the_collection_map(db: TestDb) {
         .await
         .unwrap();
     assert!(html.contains("has no map"), "{html}");
+}
+
+/// Served, the default engine's results carry why they matched, its own thresholds apply when
+/// none are configured, and the pages say why too.
+async fn the_default_engine_explains_its_results(db: TestDb) {
+    let store = db.store().await;
+    import_rfc(&store, rfc_dir(), TOPICS).await.unwrap();
+    let mut cfg = AppConfig::for_tests(&db.url);
+    cfg.model_path = topics_engine(&store).await;
+    cfg.document_min_score = None;
+    cfg.text_min_score = None;
+    let client = common::ready_client(cfg).await;
+
+    let (status, body) = json(&client, "/api/documents/9001/similar?limit=5&min_score=0").await;
+    assert_eq!(status, Status::Ok, "{body}");
+    let results = body["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    for r in results {
+        let score = r["score"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&score), "{r}");
+        assert!(
+            r["why"]["terms"].is_array() && r["why"]["cited_by"].is_u64(),
+            "{r}"
+        );
+        assert!(r["why"]["parts"]["citation"].is_f64(), "{r}");
+    }
+    let ids: Vec<i64> = results
+        .iter()
+        .map(|r| r["identifier"].as_i64().unwrap())
+        .collect();
+    assert!(
+        ids.iter().filter(|d| QUIC.contains(d)).count() >= 4,
+        "9001's neighbours are QUIC documents: {ids:?}"
+    );
+
+    let draft = serde_json::json!({"text": "Our draft extends QUIC: A UDP-Based Multiplexed and Secure Transport with new stream frames and loss detection.", "limit": 3});
+    let res = client
+        .post("/api/recommend")
+        .header(ContentType::JSON)
+        .body(draft.to_string())
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    let body: Value = res.into_json().await.unwrap();
+    let first = &body["results"][0];
+    assert_eq!(first["identifier"], 9000, "{body}");
+    assert_eq!(first["why"]["names_title"], true, "{body}");
+    // Unset thresholds are the engine's own (0.2 for texts), not the original's 0.65 cosine.
+    assert!(
+        body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["score"].as_f64().unwrap() >= 0.2),
+        "{body}"
+    );
+
+    let page = client.get("/similar_to/9001/").dispatch().await;
+    assert_eq!(page.status(), Status::Ok);
+    let html = page.into_string().await.unwrap();
+    assert!(
+        html.contains("class=\"why\"") && html.contains("cited by"),
+        "{html}"
+    );
+    let about = client
+        .get("/about/")
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .unwrap();
+    assert!(about.contains("predict which documents"), "{about}");
+    assert!(about.contains("Results start at 0.3"), "{about}");
 }

@@ -51,8 +51,8 @@ impl App {
         // A 20-document test model's cosines run lower than a production model's (0.8 and more
         // between close RFCs on the full collection): the thresholds are configuration, lowered
         // here so that the pages show results.
-        cfg.document_min_score = 0.0;
-        cfg.text_min_score = 0.0;
+        cfg.document_min_score = Some(0.0);
+        cfg.text_min_score = Some(0.0);
         let app = hamlet::rocket(cfg).ignite().await.expect("ignite");
         let shutdown = app.shutdown();
         let server = tokio::spawn(app.launch());

@@ -8,17 +8,18 @@ use common::{import_rfc, rfc_dir, small_dbow_config, Kind, TestDb, QUIC};
 use hamlet::cli::evaluate::{evaluate, Opts as EvalOpts, SplitArg};
 use hamlet::cli::model_opts::{ModeArg, ModelOpts};
 use hamlet::cli::train::train_model;
+use hamlet::model::train::TrainingSet;
 use hamlet::model::{file, Doc2Vec, Mode, ModelConfig};
 
 /// Topic subset: QUIC and its companions, and unrelated classics (IP, TCP, mail, DNS, BGP, HTTP/1.1).
 const TOPICS: &str = "9000-9002,9114,9221,9250,9287,9308,9312,9368,9369,791,793,5321,5322,3501,1034,1035,4271,2328,7230-7235,8446";
 
-async fn texts(only: &str) -> (TestDb, Vec<(i64, String)>) {
+async fn texts(only: &str) -> (TestDb, TrainingSet) {
     let db = TestDb::new(Kind::Sqlite).await.unwrap();
     let store = db.store().await;
     import_rfc(&store, rfc_dir(), only).await.unwrap();
-    let texts = hamlet::cli::train::collection_texts(&store).await.unwrap();
-    (db, texts)
+    let set = hamlet::cli::train::collection(&store).await.unwrap();
+    (db, set)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -27,7 +28,7 @@ async fn learns_which_rfcs_are_about_quic_and_infers_deterministically() {
     // One thread: the same model every run (two Hogwild threads made the neighbour list vary,
     // and once, on a loaded machine, fall below the assertion).
     let (model, stats) = train_model(&texts, small_dbow_config(), 1, false).unwrap();
-    assert_eq!(stats.documents, texts.len());
+    assert_eq!(stats.documents, texts.texts.len());
     let top: Vec<i64> = model
         .similar_to_document(9000, 5, -1.0)
         .unwrap()
@@ -168,7 +169,7 @@ async fn one_thread_is_reproducible_and_the_file_round_trips() {
     );
     // A layout of the wrong shape is corruption.
     assert!(file::load(&pa).unwrap().with_layout(vec![0.5; 3]).is_err());
-    assert_eq!(info.corpus.documents as usize, texts.len());
+    assert_eq!(info.corpus.documents as usize, texts.texts.len());
 
     // Corrupt files are refused with the path in the message, never half-loaded.
     let bytes = std::fs::read(&pa).unwrap();
@@ -219,26 +220,23 @@ async fn evaluate_scores_citation_retrieval_far_above_chance() {
     import_rfc(&store, rfc_dir(), "8000-9400").await.unwrap();
     let opts = EvalOpts {
         model: ModelOpts {
-            mode: ModeArg::Dbow,
-            dim: 32,
-            window: 4,
-            min_count: 5,
-            negative: 5,
-            sample: 1e-3,
-            alpha: 0.025,
-            min_alpha: 0.0001,
-            epochs: 5,
-            max_doc_words: 3000,
-            dm_sum: false,
-            dbow_words: false,
-            seed: 1,
+            mode: Some(ModeArg::Dbow),
+            dim: Some(32),
+            min_count: Some(5),
+            min_alpha: Some(0.0001),
+            epochs: Some(5),
+            max_doc_words: Some(3000),
+            cites: Some(0),
             threads: 2,
+            ..ModelOpts::default()
         },
         split: SplitArg::Test,
         split_seed: 1,
         triples: 300,
         json: true,
-        lexical: true,
+        compare: true,
+        sweep: false,
+        no_references: false,
         weights: hamlet::model::weights::Precision::I8,
     };
     let e = evaluate(&store, &opts).await.unwrap();
@@ -255,20 +253,12 @@ async fn evaluate_scores_citation_retrieval_far_above_chance() {
         "{e:?}"
     );
     assert!(e.latency.infer_median_ms > 0.0 && e.latency.similar_median_ms > 0.0);
-    // The lexical baseline and the hybrids are scored on the same queries; weight 0 is the
-    // model alone, ranked from the same cosines.
-    let lexical = e.lexical.expect("--lexical");
+    // The lexical baseline is scored on the same queries; a model without citation targets
+    // is the compatibility mode's kind, so no second compat row is trained.
+    let lexical = e.lexical.expect("--compare");
     assert_eq!(lexical.queries, e.retrieval.queries);
     assert!(lexical.hit_at_10 > 0.4, "{lexical:?}");
-    assert_eq!(e.hybrid.len(), 11);
-    assert!(
-        (e.hybrid[0].1.hit_at_10 - e.retrieval.hit_at_10).abs() < 0.05,
-        "{e:?}"
-    );
-    assert!(
-        (e.hybrid[10].1.mrr_at_10 - lexical.mrr_at_10).abs() < 1e-9,
-        "{e:?}"
-    );
+    assert!(e.compat.is_none() && e.sweep.is_empty(), "{e:?}");
 }
 
 #[test]
@@ -276,4 +266,135 @@ fn cosine_of_vectors() {
     assert!((Doc2Vec::cosine(&[1.0, 0.0], &[2.0, 0.0]) - 1.0).abs() < 1e-6);
     assert!(Doc2Vec::cosine(&[1.0, 0.0], &[0.0, 3.0]).abs() < 1e-6);
     assert_eq!(Doc2Vec::cosine(&[0.0, 0.0], &[1.0, 0.0]), 0.0);
+}
+
+/// The default engine on the topic subset: citation targets learnt from the collection's
+/// links, title mentions, explanations, and a file that keeps all of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_engine_predicts_citations_names_titles_and_explains() {
+    let (_db, set) = texts(&format!("{TOPICS},2119,8174,768,8446,5246,9293")).await;
+    assert!(!set.links.is_empty() && !set.titles.is_empty());
+    let config = ModelConfig {
+        dim: 32,
+        min_count: 2,
+        ..ModelConfig::engine()
+    };
+    let (model, _) = train_model(&set, config, 1, false).unwrap();
+    assert!(model.is_engine());
+    assert_eq!(model.default_min_scores(), (0.3, 0.2));
+
+    // A draft that names RFC 9000's title and builds on it: 9000 leads, and says why.
+    let draft = "We extend QUIC: A UDP-Based Multiplexed and Secure Transport with a new frame \
+                 type for streams, connection IDs and loss detection over UDP.";
+    let hits = model.matches_for_text(draft, 5, -1.0);
+    assert_eq!(hits[0].similar.identifier, 9000, "{hits:?}");
+    let why = &hits[0].why;
+    assert!(why.names_title, "{why:?}");
+    assert!(
+        why.cited_by.unwrap() >= 3,
+        "the QUIC documents cite 9000: {why:?}"
+    );
+    assert!(hits.iter().any(|h| !h.why.terms.is_empty()), "{hits:?}");
+    for h in &hits {
+        assert!(
+            h.why
+                .terms
+                .iter()
+                .all(|t| draft.to_lowercase().contains(t.as_str())),
+            "shared words are in the draft: {h:?}"
+        );
+    }
+    let scores: Vec<f32> = hits.iter().map(|h| h.similar.score).collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    assert!(scores.iter().all(|s| (0.0..=1.0).contains(s)), "{scores:?}");
+    let p = why.parts.unwrap();
+    assert!(p.citation > 0.0 && p.title > 0.99, "{p:?}");
+    // The same text, the same answer; the plain list agrees with the explained one.
+    assert_eq!(model.matches_for_text(draft, 5, -1.0), hits);
+    let plain: Vec<i64> = model
+        .similar_to_text(draft, 5, -1.0)
+        .iter()
+        .map(|s| s.identifier)
+        .collect();
+    assert_eq!(
+        plain,
+        hits.iter()
+            .map(|h| h.similar.identifier)
+            .collect::<Vec<_>>()
+    );
+
+    // A known document: what it cites and what cites it rank high; itself never.
+    let near = model.matches_for_document(9001, 10, -1.0).unwrap();
+    let ids: Vec<i64> = near.iter().map(|m| m.similar.identifier).collect();
+    assert!(!ids.contains(&9001) && ids.contains(&9000), "{ids:?}");
+    assert!(
+        ids[..5].iter().filter(|d| QUIC.contains(d)).count() >= 4,
+        "{ids:?}"
+    );
+    assert!(model.similar_to_document(424242, 5, 0.0).is_err());
+    // Thresholds filter on the engine's score.
+    assert!(model.matches_for_text(draft, 5, 1.01).is_empty());
+
+    // Round trip: citation targets, titles and key terms survive the file.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("engine.safetensors");
+    file::save(&model, &path).unwrap();
+    let loaded = file::load(&path).unwrap();
+    assert!(loaded.is_engine() && loaded.titles().is_some() && loaded.key_terms().is_some());
+    assert_eq!(loaded.matches_for_text(draft, 5, -1.0), hits);
+    let info = file::info(&path).unwrap();
+    assert!(
+        info.tensors.iter().any(|t| t.0 == "title_grams"),
+        "{info:?}"
+    );
+    // Served in i8, the engine still puts 9000 first.
+    let i8 = file::load_with(&path, hamlet::model::weights::Precision::I8).unwrap();
+    assert_eq!(
+        i8.matches_for_text(draft, 1, -1.0)[0].similar.identifier,
+        9000
+    );
+}
+
+/// `hamlet evaluate --compare --sweep` on the default engine: one table with the
+/// compatibility mode, the engine and TF-IDF on the same queries, and the weight sweep.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evaluate_compares_the_engine_with_the_compatibility_mode_and_tf_idf() {
+    let db = TestDb::new(Kind::Sqlite).await.unwrap();
+    let store = db.store().await;
+    import_rfc(&store, rfc_dir(), "8000-9400").await.unwrap();
+    let opts = EvalOpts {
+        model: ModelOpts {
+            dim: Some(32),
+            epochs: Some(5),
+            min_count: Some(5),
+            threads: 2,
+            ..ModelOpts::default()
+        },
+        split: SplitArg::Validation,
+        split_seed: 1,
+        triples: 100,
+        json: true,
+        compare: true,
+        sweep: true,
+        no_references: false,
+        weights: hamlet::model::weights::Precision::F32,
+    };
+    let e = evaluate(&store, &opts).await.unwrap();
+    assert!(e.model.contains("default engine"), "{}", e.model);
+    let compat = e.compat.expect("the compatibility mode is trained too");
+    let lexical = e.lexical.expect("and TF-IDF");
+    assert!(compat.queries == e.retrieval.queries && lexical.queries == e.retrieval.queries);
+    assert_eq!(e.sweep.len(), 15);
+    // The sweep's (0.3, 0.1) is the engine's own weighting: the same ranking.
+    let own = e.sweep.iter().find(|s| s.0 == 0.3 && s.1 == 0.1).unwrap().2;
+    assert!(
+        (own.mrr_at_10 - e.retrieval.mrr_at_10).abs() < 1e-9,
+        "{e:?}"
+    );
+    // Far above the original's model on the same queries.
+    assert!(
+        e.retrieval.hit_at_10 > compat.hit_at_10 + 0.1
+            && e.retrieval.mrr_at_10 > compat.mrr_at_10 + 0.1,
+        "{e:?}"
+    );
 }

@@ -283,14 +283,13 @@ async fn harvests_a_repository_then_trains_and_serves_it() {
     let store = db.store().await;
 
     // The harvested collection trains and serves like the RFC one.
-    let texts = hamlet::cli::train::collection_texts(&store).await.unwrap();
+    let set = hamlet::cli::train::collection(&store).await.unwrap();
     assert_eq!(
-        texts.len(),
+        set.texts.len(),
         data.records.len() - 4,
         "with text: all but 3 + the deleted"
     );
-    let (model, _) =
-        hamlet::cli::train::train_model(&texts, small_dbow_config(), 2, false).unwrap();
+    let (model, _) = hamlet::cli::train::train_model(&set, small_dbow_config(), 2, false).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("harvested.safetensors");
     hamlet::model::file::save(&model, &path).unwrap();

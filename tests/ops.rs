@@ -15,14 +15,14 @@ use serde_json::Value;
 
 /// A second, different model of the same collection (another dimension and seed).
 async fn other_model(store: &hamlet::store::Store, dir: &Path) -> PathBuf {
-    let texts = hamlet::cli::train::collection_texts(store).await.unwrap();
+    let set = hamlet::cli::train::collection(store).await.unwrap();
     let config = hamlet::model::ModelConfig {
         dim: 24,
         epochs: 5,
         seed: 7,
         ..small_dbow_config()
     };
-    let (model, _) = hamlet::cli::train::train_model(&texts, config, 2, false).unwrap();
+    let (model, _) = hamlet::cli::train::train_model(&set, config, 2, false).unwrap();
     let path = dir.join("other.safetensors");
     hamlet::model::file::save(&model, &path).unwrap();
     path
@@ -55,7 +55,7 @@ async fn a_published_model_is_served_then_replaced_and_a_bad_one_refused() {
     cfg.model_cache_dir = dir.path().join("cache");
     cfg.model_check_interval_secs = 1;
     // Every neighbour listed, with its score: the page shows which model answered.
-    cfg.document_min_score = -1.0;
+    cfg.document_min_score = Some(-1.0);
 
     let out = publish(
         Opts {

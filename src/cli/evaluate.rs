@@ -1,6 +1,11 @@
 //! `hamlet evaluate`: trains on the collection without its held-out documents, then scores the
 //! model: citation retrieval of the held-out documents (queried by full text) and the original
 //! Hamlet's odd-one-out triples. See `model::eval` for the definitions.
+//!
+//! `--compare` adds, on the same split and queries, the compatibility mode (the original's
+//! PV-DM, trained the same way) and the lexical baseline (TF-IDF alone), printed as one table;
+//! `--sweep` scores the default engine with other weights of its title and cosine terms, from
+//! the same inferred vectors (tune on `--split validation`).
 
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
@@ -9,9 +14,11 @@ use anyhow::{bail, Context};
 use serde::Serialize;
 
 use super::model_opts::ModelOpts;
-use super::train::{collection_texts, train_vectors};
+use super::train::{collection, train_vectors};
 use crate::config::AppConfig;
 use crate::model::eval::{self, OddOneOut, Part, Retrieval};
+use crate::model::train::TrainingSet;
+use crate::model::{Doc2Vec, ModelConfig};
 use crate::store::Store;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -38,34 +45,43 @@ pub struct Opts {
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
-    /// Also score the lexical baseline (TF-IDF) and hybrids of it with the model.
+    /// Also score the compatibility mode (the original's PV-DM) and the lexical baseline
+    /// (TF-IDF) on the same split, in one table.
+    #[arg(long, alias = "lexical")]
+    pub compare: bool,
+    /// Default engine: also score other weights of its title and cosine terms.
     #[arg(long)]
-    pub lexical: bool,
+    pub sweep: bool,
+    /// Query with each held-out document's text without its reference sections: how the
+    /// engines do on a draft that has no bibliography (what it cites is still what is scored).
+    #[arg(long)]
+    pub no_references: bool,
     /// Query with the word and output tables kept at this precision (f32, f16 or i8), as the
     /// server keeps them with HAMLET_MODEL_WEIGHTS.
     #[arg(long, default_value = "f32")]
     pub weights: crate::model::weights::Precision,
 }
 
-/// (identifier, text) pairs.
-type Texts = Vec<(i64, String)>;
-
 /// Everything `hamlet evaluate` reports.
 #[derive(Debug, Clone, Serialize)]
 pub struct Evaluation {
-    pub mode: String,
+    /// The evaluated model: "the default engine (...)" or its mode.
+    pub model: String,
     pub split: String,
+    /// Whether the queries were stripped of their reference sections (`--no-references`).
+    pub no_references: bool,
     pub train_documents: usize,
     pub retrieval: Retrieval,
     pub odd_one_out: OddOneOut,
     pub train_words_per_second: f64,
     pub latency: Latency,
-    /// With `--lexical`: TF-IDF alone on the same split.
+    /// With `--compare`: the compatibility mode on the same split (absent when the evaluated
+    /// model is the compatibility mode itself).
+    pub compat: Option<Retrieval>,
+    /// With `--compare`: TF-IDF alone on the same split.
     pub lexical: Option<Retrieval>,
-    /// With `--lexical`: the model's and TF-IDF's cosines fused as
-    /// `w * z(tfidf) + (1 - w) * z(model)` (z: standardised over the collection per query),
-    /// for w = 0.0, 0.1, ..., 1.0.
-    pub hybrid: Vec<(f64, Retrieval)>,
+    /// With `--sweep`: (title weight, cosine weight, retrieval) of the default engine.
+    pub sweep: Vec<(f32, f32, Retrieval)>,
     pub seconds: f64,
 }
 
@@ -112,11 +128,37 @@ pub async fn run(opts: Opts, cfg: &AppConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The held-out queries of a split: (identifier, text), and what each cites among the
+/// training documents.
+struct Queries {
+    texts: Vec<(i64, String)>,
+    relevant: HashMap<i64, HashSet<i64>>,
+}
+
+impl Queries {
+    fn judged(&self, ranked: Vec<(i64, Vec<i64>)>) -> Retrieval {
+        let judged: Vec<(Vec<i64>, HashSet<i64>)> = ranked
+            .into_iter()
+            .map(|(id, r)| (r, self.relevant[&id].clone()))
+            .collect();
+        eval::retrieval(&judged, 10)
+    }
+}
+
+/// Trains `config` on `train` (no map: only the vectors are scored).
+async fn train(
+    train: &std::sync::Arc<TrainingSet>,
+    config: ModelConfig,
+    threads: usize,
+) -> anyhow::Result<(Doc2Vec, super::train::TrainStats)> {
+    let set = std::sync::Arc::clone(train);
+    tokio::task::spawn_blocking(move || train_vectors(&set, config, threads, true)).await?
+}
+
 /// Runs the evaluation on the collection in `store` (used by the CLI and the tests).
 pub async fn evaluate(store: &Store, opts: &Opts) -> anyhow::Result<Evaluation> {
     let started = Instant::now();
-    let texts = collection_texts(store).await?;
-    let links = store.citation_links().await?;
+    let all = collection(store).await?;
     let authors = store.authorships().await?;
     let departments = store.department_links().await?;
     let query_part = match opts.split {
@@ -129,72 +171,101 @@ pub async fn evaluate(store: &Store, opts: &Opts) -> anyhow::Result<Evaluation> 
         Part::Validation => query_part == Part::Validation,
         Part::Train => false,
     };
-    let (train, queries): (Texts, Texts) = texts.into_iter().partition(|(id, _)| !held_out(*id));
-    let queries: Vec<(i64, String)> = queries
-        .into_iter()
+    // The held-out documents take no part in training: not their texts, not their titles,
+    // not the citations they make or receive.
+    let training = std::sync::Arc::new(all.only(|id| !held_out(id)));
+    let query_texts: Vec<(i64, String)> = all
+        .texts
+        .iter()
         .filter(|(id, _)| eval::part_of(*id, seed) == query_part)
+        .map(|(id, text)| {
+            let text = if opts.no_references {
+                crate::ingest::references::without_references(text)
+            } else {
+                text.clone()
+            };
+            (*id, text)
+        })
         .collect();
-    if train.is_empty() || queries.is_empty() {
+    if training.texts.is_empty() || query_texts.is_empty() {
         bail!(
             "the collection is too small to hold documents out ({} to train on, {} to query)",
-            train.len(),
-            queries.len()
+            training.texts.len(),
+            query_texts.len()
         );
     }
-    let config = opts.model.config();
-    let threads = opts.model.threads();
-    let train_documents = train.len();
-    let train_texts = std::sync::Arc::new(train);
-    let for_training = std::sync::Arc::clone(&train_texts);
-    let (model, stats) =
-        tokio::task::spawn_blocking(move || train_vectors(&for_training, config, threads, true))
-            .await??;
-    let model = model.with_precision(opts.weights);
-
+    let trained: HashSet<i64> = training.texts.iter().map(|(id, _)| *id).collect();
     let mut cites: HashMap<i64, HashSet<i64>> = HashMap::new();
-    for (from, to) in links {
-        if model.contains(to.0) {
-            cites.entry(from.0).or_default().insert(to.0);
+    for &(from, to) in &all.links {
+        if trained.contains(&to) {
+            cites.entry(from).or_default().insert(to);
         }
     }
-    // Queries run one at a time so their latencies compare with gensim's infer_vector.
-    let (ranked, latency) = {
-        let model = &model;
-        let queries = &queries;
-        tokio::task::block_in_place(|| {
-            let mut infer_ms = Vec::with_capacity(queries.len());
-            let mut similar_ms = Vec::with_capacity(queries.len());
-            let mut ranked = Vec::with_capacity(queries.len());
-            for (id, text) in queries {
-                let t0 = Instant::now();
-                let hits = model.similar_to_text(text, 10, -1.0);
-                infer_ms.push(t0.elapsed().as_secs_f64() * 1e3);
-                ranked.push((*id, hits.iter().map(|s| s.identifier).collect::<Vec<_>>()));
-            }
-            for &id in model.doc_ids().iter().take(1000) {
-                let t0 = Instant::now();
-                let _ = model.similar_to_document(id, 10, -1.0);
-                similar_ms.push(t0.elapsed().as_secs_f64() * 1e3);
-            }
-            (ranked, Latency::of(&mut infer_ms, &mut similar_ms))
-        })
+    let queries = Queries {
+        relevant: query_texts
+            .iter()
+            .map(|(id, _)| (*id, cites.remove(id).unwrap_or_default()))
+            .collect(),
+        texts: query_texts,
     };
-    let relevant: HashMap<i64, HashSet<i64>> = queries
-        .iter()
-        .map(|(id, _)| (*id, cites.remove(id).unwrap_or_default()))
-        .collect();
-    let judged: Vec<(Vec<i64>, HashSet<i64>)> = ranked
-        .into_iter()
-        .map(|(id, r)| (r, relevant[&id].clone()))
-        .collect();
-    let retrieval = eval::retrieval(&judged, 10);
-    let (lexical, hybrid) = if opts.lexical {
-        let (lexical, hybrid) = tokio::task::block_in_place(|| {
-            lexical_and_hybrid(&model, &train_texts, &queries, &relevant)
-        });
-        (Some(lexical), hybrid)
+
+    let config = opts.model.config();
+    let threads = opts.model.threads();
+    let (model, stats) = train(&training, config, threads).await?;
+    let model = model.with_precision(opts.weights);
+
+    // Queries run one at a time so their latencies compare with gensim's infer_vector.
+    let (ranked, latency) = tokio::task::block_in_place(|| {
+        let mut infer_ms = Vec::with_capacity(queries.texts.len());
+        let mut similar_ms = Vec::with_capacity(queries.texts.len());
+        let mut ranked = Vec::with_capacity(queries.texts.len());
+        for (id, text) in &queries.texts {
+            let t0 = Instant::now();
+            let hits = model.similar_to_text(text, 10, -1.0);
+            infer_ms.push(t0.elapsed().as_secs_f64() * 1e3);
+            ranked.push((*id, hits.iter().map(|s| s.identifier).collect::<Vec<_>>()));
+        }
+        for &id in model.doc_ids().iter().take(1000) {
+            let t0 = Instant::now();
+            let _ = model.similar_to_document(id, 10, -1.0);
+            similar_ms.push(t0.elapsed().as_secs_f64() * 1e3);
+        }
+        (ranked, Latency::of(&mut infer_ms, &mut similar_ms))
+    });
+    let retrieval = queries.judged(ranked);
+    let sweep = if opts.sweep && model.is_engine() {
+        tokio::task::block_in_place(|| sweep_weights(&model, &queries))
     } else {
-        (None, Vec::new())
+        Vec::new()
+    };
+
+    let (compat, lexical) = if opts.compare {
+        let compat = if config.is_engine() {
+            let compat_config = ModelConfig {
+                seed: config.seed,
+                ..ModelConfig::compat()
+            };
+            let (m, _) = train(&training, compat_config, threads).await?;
+            let m = m.with_precision(opts.weights);
+            Some(tokio::task::block_in_place(|| {
+                queries.judged(
+                    queries
+                        .texts
+                        .iter()
+                        .map(|(id, text)| {
+                            let hits = m.similar_to_text(text, 10, -1.0);
+                            (*id, hits.iter().map(|s| s.identifier).collect())
+                        })
+                        .collect(),
+                )
+            }))
+        } else {
+            None
+        };
+        let lexical = tokio::task::block_in_place(|| lexical_alone(&training.texts, &queries));
+        (compat, Some(lexical))
+    } else {
+        (None, None)
     };
 
     let mut groups: HashMap<i64, Vec<i64>> = HashMap::new();
@@ -211,83 +282,87 @@ pub async fn evaluate(store: &Store, opts: &Opts) -> anyhow::Result<Evaluation> 
         odd = eval::odd_one_out(&model, &by_dept, opts.triples, seed);
     }
     Ok(Evaluation {
-        mode: format!("{:?}", config.mode).to_lowercase(),
+        model: super::train::describe(&config),
         split: format!("{:?}", query_part).to_lowercase(),
-        train_documents,
+        no_references: opts.no_references,
+        train_documents: training.texts.len(),
         retrieval,
         odd_one_out: odd,
         train_words_per_second: stats.words_per_second(),
         latency,
+        compat,
         lexical,
-        hybrid,
+        sweep,
         seconds: started.elapsed().as_secs_f64(),
     })
 }
 
-/// TF-IDF alone, and fused with the model, on the same queries (`--lexical`).
-fn lexical_and_hybrid(
-    model: &crate::model::Doc2Vec,
-    train: &[(i64, String)],
-    queries: &[(i64, String)],
-    relevant: &HashMap<i64, HashSet<i64>>,
-) -> (Retrieval, Vec<(f64, Retrieval)>) {
-    use crate::model::lexical::{top, Lexical};
+/// TF-IDF alone (`--compare`).
+fn lexical_alone(train: &[(i64, String)], queries: &Queries) -> Retrieval {
+    use crate::model::lexical::Lexical;
     let index = Lexical::build(train, 2);
-    let ids = index.doc_ids();
-    let weights: Vec<f64> = (0..=10).map(|i| i as f64 / 10.0).collect();
-    let mut lexical_judged = Vec::with_capacity(queries.len());
-    let mut fused_judged: Vec<Vec<(Vec<i64>, HashSet<i64>)>> = vec![Vec::new(); weights.len()];
-    for (id, text) in queries {
-        let wanted = relevant[id].clone();
-        let lex = index.scores(text);
-        let ranked = |scores: &[f32]| -> Vec<i64> {
-            top(scores, 10).into_iter().map(|(i, _)| ids[i]).collect()
-        };
-        lexical_judged.push((ranked(&lex), wanted.clone()));
-        // The model's cosine for every indexed document, in the index's order.
-        let v = model.infer_vector(text);
-        let all: HashMap<i64, f32> = model
-            .similar_to_vector(&v, ids.len(), -1.0, None)
-            .into_iter()
-            .map(|s| (s.identifier, s.score))
-            .collect();
-        let neural: Vec<f32> = ids
+    queries.judged(
+        queries
+            .texts
             .iter()
-            .map(|d| all.get(d).copied().unwrap_or(-1.0))
-            .collect();
-        let (zl, zn) = (standardised(&lex), standardised(&neural));
-        for (w, judged) in weights.iter().zip(fused_judged.iter_mut()) {
-            let w = *w as f32;
-            let fused: Vec<f32> = zl
-                .iter()
-                .zip(&zn)
-                .map(|(l, n)| w * l + (1.0 - w) * n)
-                .collect();
-            judged.push((ranked(&fused), wanted.clone()));
-        }
-    }
-    (
-        eval::retrieval(&lexical_judged, 10),
-        weights
-            .into_iter()
-            .zip(fused_judged.iter().map(|j| eval::retrieval(j, 10)))
+            .map(|(id, text)| {
+                let hits = index.search(text, 10);
+                (*id, hits.into_iter().map(|(d, _)| d).collect())
+            })
             .collect(),
     )
 }
 
-/// `v` shifted and scaled to mean 0 and standard deviation 1 (unchanged if constant).
-fn standardised(v: &[f32]) -> Vec<f32> {
-    let n = v.len().max(1) as f64;
-    let mean = v.iter().map(|&x| x as f64).sum::<f64>() / n;
-    let sd = (v.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / n).sqrt();
-    let sd = if sd > 0.0 { sd } else { 1.0 };
-    v.iter().map(|&x| ((x as f64 - mean) / sd) as f32).collect()
+/// The title and cosine weights `--sweep` tries.
+const TITLE_WEIGHTS: [f32; 5] = [0.0, 0.1, 0.3, 0.5, 1.0];
+const COSINE_WEIGHTS: [f32; 3] = [0.0, 0.1, 0.3];
+
+/// The default engine's retrieval with other weights of its terms, from the same parts.
+fn sweep_weights(model: &Doc2Vec, queries: &Queries) -> Vec<(f32, f32, Retrieval)> {
+    let ids = model.doc_ids();
+    let mut ranked: Vec<Vec<(i64, Vec<i64>)>> = vec![Vec::new(); TITLE_WEIGHTS.len() * 3];
+    for (id, text) in &queries.texts {
+        let q = model.infer_vector(text);
+        let (_, parts) = model.engine_text_scores(text, &q);
+        for (a, &wt) in TITLE_WEIGHTS.iter().enumerate() {
+            for (b, &wc) in COSINE_WEIGHTS.iter().enumerate() {
+                let scores: Vec<f32> = parts
+                    .iter()
+                    .map(|p| p.citation + wt * p.title + wc * p.cosine)
+                    .collect();
+                let top = crate::model::lexical::top(&scores, 10)
+                    .into_iter()
+                    .map(|(i, _)| ids[i])
+                    .collect();
+                ranked[a * 3 + b].push((*id, top));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (a, &wt) in TITLE_WEIGHTS.iter().enumerate() {
+        for (b, &wc) in COSINE_WEIGHTS.iter().enumerate() {
+            out.push((
+                wt,
+                wc,
+                queries.judged(std::mem::take(&mut ranked[a * 3 + b])),
+            ));
+        }
+    }
+    out
 }
 
 fn print_table(e: &Evaluation) {
     println!(
-        "model {} trained on {} documents; {} split: {} queries",
-        e.mode, e.train_documents, e.split, e.retrieval.queries
+        "{} trained on {} documents; {} split: {} queries{}",
+        e.model,
+        e.train_documents,
+        e.split,
+        e.retrieval.queries,
+        if e.no_references {
+            " (their texts without reference sections)"
+        } else {
+            ""
+        }
     );
     println!("{:<28} {:>8}", "metric", "value");
     println!("{:<28} {:>8.3}", "citation hit@10", e.retrieval.hit_at_10);
@@ -318,23 +393,28 @@ fn print_table(e: &Evaluation) {
         "{:<28} {:>8.3}",
         "similar (known) median ms", e.latency.similar_median_ms
     );
-    if let Some(lexical) = &e.lexical {
+    let row = |name: &str, r: &Retrieval| {
+        println!(
+            "{:<44} {:>8.3} {:>10.3} {:>8.3}",
+            name, r.hit_at_10, r.recall_at_10, r.mrr_at_10
+        );
+    };
+    if e.lexical.is_some() || !e.sweep.is_empty() {
         println!();
         println!(
-            "{:<34} {:>8} {:>10} {:>8}",
+            "{:<44} {:>8} {:>10} {:>8}",
             "engine, same split", "hit@10", "recall@10", "MRR@10"
         );
-        let row = |name: &str, r: &Retrieval| {
-            println!(
-                "{:<34} {:>8.3} {:>10.3} {:>8.3}",
-                name, r.hit_at_10, r.recall_at_10, r.mrr_at_10
-            );
-        };
-        row(&format!("model ({})", e.mode), &e.retrieval);
-        row("lexical (TF-IDF)", lexical);
-        for (w, r) in &e.hybrid {
-            row(&format!("hybrid, TF-IDF weight {w:.1}"), r);
+    }
+    if let Some(lexical) = &e.lexical {
+        if let Some(compat) = &e.compat {
+            row("compatibility mode (the original's PV-DM)", compat);
         }
+        row(&e.model, &e.retrieval);
+        row("lexical baseline (TF-IDF)", lexical);
+    }
+    for (wt, wc, r) in &e.sweep {
+        row(&format!("engine, title weight {wt:.1}, cosine {wc:.1}"), r);
     }
     println!("{:<28} {:>8.1}", "seconds in all", e.seconds);
 }

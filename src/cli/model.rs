@@ -157,6 +157,17 @@ pub async fn run(command: Command, cfg: &AppConfig) -> anyhow::Result<()> {
                 "format      {} v{} ({})",
                 info.format, info.version, info.created_by
             );
+            println!(
+                "engine      {}",
+                if info.config.is_engine() {
+                    format!(
+                        "the default engine: citation targets (x{}), title mentions (weight {}), cosine (weight {})",
+                        info.config.cites, info.config.title_weight, info.config.cosine_weight
+                    )
+                } else {
+                    "compatibility mode: cosine of document vectors".to_string()
+                }
+            );
             println!("config      {}", serde_json::to_string(&info.config)?);
             println!(
                 "corpus      {} documents, {} words, sha256 {}{}",
@@ -172,7 +183,7 @@ pub async fn run(command: Command, cfg: &AppConfig) -> anyhow::Result<()> {
             println!("vocabulary  {} words", info.vocab);
             println!("documents   {}", info.documents);
             for (name, dtype, shape) in &info.tensors {
-                println!("tensor      {name:<15} {dtype:<4} {shape:?}");
+                println!("tensor      {name:<16} {dtype:<4} {shape:?}");
             }
             Ok(())
         }

@@ -1,5 +1,7 @@
 //! The model's hyper-parameters as command-line flags, shared by `train` and `evaluate`.
-//! Defaults are the original Hamlet's production settings (`ModelConfig::default()`).
+//! Without flags: the default engine (`ModelConfig::engine()`). `--compat`: the original
+//! Hamlet's production settings (`ModelConfig::compat()`, PV-DM). Any flag given overrides
+//! what the chosen preset says.
 
 use crate::model::{Mode, ModelConfig};
 
@@ -11,38 +13,45 @@ pub enum ModeArg {
     Dbow,
 }
 
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct ModelOpts {
-    /// Architecture.
-    #[arg(long, value_enum, default_value = "dm")]
-    pub mode: ModeArg,
-    /// Vector dimensions.
-    #[arg(long, default_value_t = 52)]
-    pub dim: usize,
-    /// Context words on each side (PV-DM, and word training in PV-DBOW).
-    #[arg(long, default_value_t = 4)]
-    pub window: usize,
-    /// Ignore words seen fewer times than this in the whole collection.
-    #[arg(long, default_value_t = 10)]
-    pub min_count: u64,
-    /// Noise words drawn per prediction (negative sampling).
-    #[arg(long, default_value_t = 5)]
-    pub negative: usize,
-    /// Downsampling threshold for frequent words (0 = off).
-    #[arg(long, default_value_t = 1e-3)]
-    pub sample: f64,
-    /// Initial learning rate.
-    #[arg(long, default_value_t = 0.025)]
-    pub alpha: f32,
-    /// Final learning rate (equal to --alpha: constant, as the original).
-    #[arg(long, default_value_t = 0.025)]
-    pub min_alpha: f32,
-    /// Passes over the collection.
-    #[arg(long, default_value_t = 5)]
-    pub epochs: usize,
-    /// Words of each document used per pass, after downsampling (gensim's cap is 10,000; 0 = all).
-    #[arg(long, default_value_t = 10_000)]
-    pub max_doc_words: usize,
+    /// The compatibility mode: the original Hamlet's model (PV-DM, 52 dimensions, window 4,
+    /// min_count 10, 5 negatives, sample 1e-3, alpha 0.025 held constant, 5 epochs, gensim's
+    /// 10,000-word cap), scored by cosine. Without it: the default engine (PV-DBOW, 100
+    /// dimensions, 10 epochs, decaying alpha, no cap, citation targets and title mentions).
+    #[arg(long)]
+    pub compat: bool,
+    /// Architecture [default engine: dbow; --compat: dm].
+    #[arg(long, value_enum)]
+    pub mode: Option<ModeArg>,
+    /// Vector dimensions [100; --compat: 52].
+    #[arg(long)]
+    pub dim: Option<usize>,
+    /// Context words on each side (PV-DM, and word training in PV-DBOW) [4].
+    #[arg(long)]
+    pub window: Option<usize>,
+    /// Ignore words seen fewer times than this in the whole collection [10].
+    #[arg(long)]
+    pub min_count: Option<u64>,
+    /// Noise words drawn per prediction (negative sampling) [5].
+    #[arg(long)]
+    pub negative: Option<usize>,
+    /// Downsampling threshold for frequent words (0 = off) [1e-3].
+    #[arg(long)]
+    pub sample: Option<f64>,
+    /// Initial learning rate [0.025].
+    #[arg(long)]
+    pub alpha: Option<f32>,
+    /// Final learning rate [0.0001; --compat: 0.025, constant as the original].
+    #[arg(long)]
+    pub min_alpha: Option<f32>,
+    /// Passes over the collection [10; --compat: 5].
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Words of each document used per pass, after downsampling; 0 = all [0; --compat:
+    /// 10,000, gensim's cap].
+    #[arg(long)]
+    pub max_doc_words: Option<usize>,
     /// PV-DM: sum the inputs instead of averaging them. gensim 4.4 averages whatever its
     /// dm_mean says (Word2Vec's cbow_mean=1 overrides it), so the original's model averaged.
     #[arg(long)]
@@ -50,33 +59,57 @@ pub struct ModelOpts {
     /// PV-DBOW: train word vectors too (skip-gram).
     #[arg(long)]
     pub dbow_words: bool,
-    /// Random seed (with --threads 1 the same seed gives the same model).
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
+    /// Citation targets: how many times per pass a document's vector predicts each collection
+    /// document it cites; 0 = none, scored by cosine [3; --compat: 0].
+    #[arg(long)]
+    pub cites: Option<usize>,
+    /// The default engine's weight of title mentions in its score [0.3].
+    #[arg(long)]
+    pub title_weight: Option<f32>,
+    /// The default engine's weight of the document vectors' cosine in its score [0.1].
+    #[arg(long)]
+    pub cosine_weight: Option<f32>,
+    /// Random seed (with --threads 1 the same seed gives the same model) [1].
+    #[arg(long)]
+    pub seed: Option<u64>,
     /// Training threads (0 = one per core).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
 }
 
 impl ModelOpts {
+    /// The preset the flags start from.
+    pub fn preset(&self) -> ModelConfig {
+        if self.compat {
+            ModelConfig::compat()
+        } else {
+            ModelConfig::engine()
+        }
+    }
+
     pub fn config(&self) -> ModelConfig {
+        let p = self.preset();
         ModelConfig {
             mode: match self.mode {
-                ModeArg::Dm => Mode::Dm,
-                ModeArg::Dbow => Mode::Dbow,
+                Some(ModeArg::Dm) => Mode::Dm,
+                Some(ModeArg::Dbow) => Mode::Dbow,
+                None => p.mode,
             },
-            dim: self.dim,
-            window: self.window,
-            min_count: self.min_count,
-            negative: self.negative,
-            sample: self.sample,
-            alpha: self.alpha,
-            min_alpha: self.min_alpha,
-            epochs: self.epochs,
-            max_doc_words: self.max_doc_words,
-            dm_mean: !self.dm_sum,
-            dbow_words: self.dbow_words,
-            seed: self.seed,
+            dim: self.dim.unwrap_or(p.dim),
+            window: self.window.unwrap_or(p.window),
+            min_count: self.min_count.unwrap_or(p.min_count),
+            negative: self.negative.unwrap_or(p.negative),
+            sample: self.sample.unwrap_or(p.sample),
+            alpha: self.alpha.unwrap_or(p.alpha),
+            min_alpha: self.min_alpha.unwrap_or(p.min_alpha),
+            epochs: self.epochs.unwrap_or(p.epochs),
+            max_doc_words: self.max_doc_words.unwrap_or(p.max_doc_words),
+            dm_mean: if self.dm_sum { false } else { p.dm_mean },
+            dbow_words: self.dbow_words || p.dbow_words,
+            seed: self.seed.unwrap_or(p.seed),
+            cites: self.cites.unwrap_or(p.cites),
+            title_weight: self.title_weight.unwrap_or(p.title_weight),
+            cosine_weight: self.cosine_weight.unwrap_or(p.cosine_weight),
         }
     }
 
@@ -91,17 +124,28 @@ impl ModelOpts {
 
 #[cfg(test)]
 mod tests {
+    use clap::Parser;
+
+    #[derive(clap::Parser)]
+    struct T {
+        #[command(flatten)]
+        m: super::ModelOpts,
+    }
+
     #[test]
-    fn flag_defaults_are_the_model_defaults() {
-        use clap::Parser;
-        #[derive(clap::Parser)]
-        struct T {
-            #[command(flatten)]
-            m: super::ModelOpts,
-        }
+    fn flag_defaults_are_the_presets() {
+        use crate::model::ModelConfig;
+        assert_eq!(T::parse_from(["t"]).m.config(), ModelConfig::engine());
         assert_eq!(
-            T::parse_from(["t"]).m.config(),
-            crate::model::ModelConfig::default()
+            T::parse_from(["t", "--compat"]).m.config(),
+            ModelConfig::compat()
         );
+        assert_eq!(ModelConfig::compat(), ModelConfig::default());
+        let c = T::parse_from(["t", "--compat", "--dim", "8", "--mode", "dbow"])
+            .m
+            .config();
+        assert_eq!((c.dim, c.mode, c.cites), (8, crate::model::Mode::Dbow, 0));
+        let e = T::parse_from(["t", "--cites", "0"]).m.config();
+        assert!(!e.is_engine());
     }
 }

@@ -10,7 +10,7 @@ use indicatif::{HumanCount, ProgressBar, ProgressStyle};
 use super::model_opts::ModelOpts;
 use crate::config::AppConfig;
 use crate::model::layout::LayoutOpts;
-use crate::model::train::{prepare, Trainer};
+use crate::model::train::{prepare, Trainer, TrainingSet};
 use crate::model::{file, Doc2Vec, ModelConfig};
 use crate::store::Store;
 
@@ -62,21 +62,21 @@ pub async fn run(opts: Opts, cfg: &AppConfig) -> anyhow::Result<()> {
         .await
         .context("connecting to DATABASE_URL")?;
     store.migrate().await.context("applying migrations")?;
-    let texts = collection_texts(&store).await?;
+    let set = collection(&store).await?;
     store.close().await;
-    if texts.is_empty() {
+    if set.texts.is_empty() {
         anyhow::bail!(
             "nothing to train on: the collection has no document with text (import one with `hamlet import`)"
         );
     }
     let threads = opts.model.threads();
     let (model, stats) =
-        tokio::task::spawn_blocking(move || train_model(&texts, config, threads, true)).await??;
+        tokio::task::spawn_blocking(move || train_model(&set, config, threads, true)).await??;
     let sha =
         file::save(&model, &output).with_context(|| format!("writing {}", output.display()))?;
     println!(
-        "trained {:?} on {} documents ({} words in the vocabulary) in {:.1} s: {} words at {:.2} M words/s on {threads} threads",
-        config.mode,
+        "trained {} on {} documents ({} words in the vocabulary) in {:.1} s: {} words at {:.2} M words/s on {threads} threads",
+        describe(&config),
         stats.documents,
         stats.vocab,
         stats.train_seconds,
@@ -102,15 +102,48 @@ pub async fn collection_texts(store: &Store) -> anyhow::Result<Vec<(i64, String)
         .collect())
 }
 
+/// What the model trains on: every document's text, the citation links between documents,
+/// and the titles.
+pub async fn collection(store: &Store) -> anyhow::Result<TrainingSet> {
+    Ok(TrainingSet {
+        texts: collection_texts(store).await?,
+        links: store
+            .citation_links()
+            .await?
+            .into_iter()
+            .map(|(a, b)| (a.0, b.0))
+            .collect(),
+        titles: store
+            .titles()
+            .await?
+            .into_iter()
+            .map(|(id, t)| (id.0, t))
+            .collect(),
+    })
+}
+
+/// How a configuration is named in messages: "the default engine (PV-DBOW + citations)" or
+/// the mode.
+pub fn describe(config: &ModelConfig) -> String {
+    if config.is_engine() {
+        format!(
+            "the default engine (PV-DBOW {} dimensions, citation targets)",
+            config.dim
+        )
+    } else {
+        format!("{:?} ({} dimensions)", config.mode, config.dim)
+    }
+}
+
 /// Prepares the corpus, trains and computes the collection map (what `hamlet train` writes),
 /// with progress bars on stderr when `progress` is set.
 pub fn train_model(
-    texts: &[(i64, String)],
+    set: &TrainingSet,
     config: ModelConfig,
     threads: usize,
     progress: bool,
 ) -> anyhow::Result<(Doc2Vec, TrainStats)> {
-    let (model, mut stats) = train_vectors(texts, config, threads, progress)?;
+    let (model, mut stats) = train_vectors(set, config, threads, progress)?;
     let started = Instant::now();
     let model = with_layout(model, progress)?;
     stats.layout_seconds = started.elapsed().as_secs_f64();
@@ -119,7 +152,7 @@ pub fn train_model(
 
 /// `train_model` without the map: for `hamlet evaluate`, which only scores the vectors.
 pub fn train_vectors(
-    texts: &[(i64, String)],
+    set: &TrainingSet,
     config: ModelConfig,
     threads: usize,
     progress: bool,
@@ -131,12 +164,12 @@ pub fn train_vectors(
     } else {
         ProgressBar::hidden()
     };
-    spinner.set_message(format!("tokenising {} documents", texts.len()));
+    spinner.set_message(format!("tokenising {} documents", set.texts.len()));
     spinner.enable_steady_tick(Duration::from_millis(120));
-    let prepared = prepare(texts, config.min_count, threads)?;
+    let prepared = prepare(set, &config, threads)?;
     spinner.finish_and_clear();
     let prepare_seconds = started.elapsed().as_secs_f64();
-    let trainer = Trainer::new(config, &prepared.vocab, &prepared.docs);
+    let trainer = Trainer::new(config, &prepared);
     let expected = trainer.expected_words_per_epoch() * config.epochs as u64;
     let bar = if progress {
         ProgressBar::new(expected.max(1))

@@ -73,6 +73,37 @@ pub(crate) fn extract(
     cited: &dyn Fn(Option<&str>, &str) -> Option<i64>,
 ) -> Vec<NewCitation> {
     let lines = clean_lines(text);
+    let mut out = Vec::new();
+    for (start, end) in sections(&lines) {
+        for (label, entry) in split_entries(&lines[start..end]) {
+            let n = entry.chars().count();
+            if (MIN_ENTRY..=MAX_ENTRY).contains(&n) && entry.chars().any(char::is_alphabetic) {
+                out.push(parse_entry(label.as_deref(), &entry, cited));
+            }
+        }
+    }
+    out
+}
+
+/// The text without its reference sections (heading and entries) or page furniture: what a
+/// draft says in its own words. `hamlet evaluate --no-references` queries with it.
+pub fn without_references(text: &str) -> String {
+    let lines = clean_lines(text);
+    let mut keep = vec![true; lines.len()];
+    for (start, end) in sections(&lines) {
+        keep[start - 1..end].iter_mut().for_each(|k| *k = false);
+    }
+    let mut out = String::with_capacity(text.len());
+    for (line, _) in lines.iter().zip(&keep).filter(|(_, k)| **k) {
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// The reference sections of `lines`: (first entry line, end) of each, the heading on the
+/// line before the first.
+fn sections(lines: &[&str]) -> Vec<(usize, usize)> {
     // Section headings sit at column 0; indented matches are usually the table of contents
     // (RFCs since 2019 list "   11. References" without page numbers). A few documents
     // indent their real headings, so indented ones count only when no column-0 one exists.
@@ -92,12 +123,7 @@ pub(crate) fn extract(
                 }
                 end += 1;
             }
-            for (label, entry) in split_entries(&lines[start..end]) {
-                let n = entry.chars().count();
-                if (MIN_ENTRY..=MAX_ENTRY).contains(&n) && entry.chars().any(char::is_alphabetic) {
-                    out.push(parse_entry(label.as_deref(), &entry, cited));
-                }
-            }
+            out.push((start, end));
             i = end;
         } else {
             i += 1;
@@ -245,6 +271,21 @@ mod tests {
 
     fn none(_: Option<&str>, _: &str) -> Option<i64> {
         None
+    }
+
+    #[test]
+    fn without_references_keeps_the_prose_only() {
+        let text = "1.  Introduction\n\n   Text citing [RFC2119].\n\n2.  References\n\n2.1.  Normative References\n\n   [RFC2119]  Bradner, S., \"Key words for use in RFCs to Indicate\n              Requirement Levels\", BCP 14, RFC 2119.\n\nAuthor's Address\n\n   J. Doe\n";
+        let prose = without_references(text);
+        assert!(
+            prose.contains("Text citing [RFC2119]") && prose.contains("J. Doe"),
+            "{prose}"
+        );
+        assert!(
+            !prose.contains("Key words") && !prose.contains("Normative"),
+            "{prose}"
+        );
+        assert_eq!(without_references("no sections here"), "no sections here\n");
     }
 
     #[test]

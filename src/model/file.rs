@@ -6,6 +6,10 @@
 //! `doc_ids` i64 [docs], `vocab_counts` i64 [vocab], and the words themselves as UTF-8 bytes
 //! `vocab_utf8` u8 [bytes] cut at `vocab_offsets` i64 [vocab + 1], and, when the model has a
 //! collection map, `doc_layout` f32 [docs, 2] (`layout`; optional: files without it load).
+//! Also optional: each document's key terms (`keyterms`) as `key_terms` u32 (vocabulary
+//! indices) cut at `key_term_offsets` u32 [docs + 1], and the default engine's title grams
+//! (`titles`) as `title_grams` u64 cut at `title_offsets` u32 [docs + 1]. The default engine's
+//! citation targets are vocabulary entries (`@cites:ID`) with their rows in `output_weights`.
 //! Metadata (`__metadata__`): `format` = "hamlet-doc2vec", `version` = "1", `config` (the
 //! hyper-parameters as JSON), `corpus` (a fingerprint of the training corpus as JSON),
 //! `created_by`.
@@ -196,6 +200,32 @@ fn to_bytes(model: &Doc2Vec) -> Result<Vec<u8>, String> {
     ];
     if let Some(layout) = model.layout() {
         buffers.push(("doc_layout", Dtype::F32, vec![n_docs, 2], f32_bytes(layout)));
+    }
+    let u32_bytes = |v: &[u32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    if let Some(k) = model.key_terms() {
+        let (offsets, terms) = k.parts();
+        buffers.push((
+            "key_term_offsets",
+            Dtype::U32,
+            vec![offsets.len()],
+            u32_bytes(offsets),
+        ));
+        buffers.push(("key_terms", Dtype::U32, vec![terms.len()], u32_bytes(terms)));
+    }
+    if let Some(t) = model.titles() {
+        let (offsets, grams) = t.parts();
+        buffers.push((
+            "title_offsets",
+            Dtype::U32,
+            vec![offsets.len()],
+            u32_bytes(offsets),
+        ));
+        buffers.push((
+            "title_grams",
+            Dtype::U64,
+            vec![grams.len()],
+            grams.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        ));
     }
     let views: Vec<(&str, TensorView)> = buffers
         .iter()
@@ -501,6 +531,39 @@ fn build(src: &mut dyn TensorSource, precision: Precision) -> Result<Doc2Vec, St
         corpus,
     )
     .map_err(|e| e.to_string())?;
+    let u32s = |b: &[u8]| -> Vec<u32> {
+        b.chunks_exact(4)
+            .map(|c| u32::from_le_bytes(c.try_into().expect("chunks of 4")))
+            .collect()
+    };
+    // Optional parts: a file holds both tensors of a pair, or neither.
+    let pair = |src: &dyn TensorSource, a: &str, b: &str| -> Result<bool, String> {
+        match (src.info(a).is_some(), src.info(b).is_some()) {
+            (true, true) => Ok(true),
+            (false, false) => Ok(false),
+            _ => Err(format!("tensors {a} and {b} come together; one is missing")),
+        }
+    };
+    let vocab_len = model.vocab().len();
+    let model = if pair(&*src, "key_term_offsets", "key_terms")? {
+        let offsets = u32s(&bytes(src, "key_term_offsets", Dtype::U32)?);
+        let terms = u32s(&bytes(src, "key_terms", Dtype::U32)?);
+        let k = crate::model::keyterms::KeyTerms::from_parts(offsets, terms, vocab_len)?;
+        model.with_key_terms(k).map_err(|e| e.to_string())?
+    } else {
+        model
+    };
+    let model = if pair(&*src, "title_offsets", "title_grams")? {
+        let offsets = u32s(&bytes(src, "title_offsets", Dtype::U32)?);
+        let grams: Vec<u64> = bytes(src, "title_grams", Dtype::U64)?
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().expect("chunks of 8")))
+            .collect();
+        let t = crate::model::titles::Titles::from_parts(offsets, grams)?;
+        model.with_titles(Some(t)).map_err(|e| e.to_string())?
+    } else {
+        model
+    };
     if src.info("doc_layout").is_none() {
         return Ok(model);
     }

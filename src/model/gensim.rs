@@ -33,9 +33,18 @@ pub fn import(path: &Path) -> Result<Doc2Vec, Error> {
         path: path.to_path_buf(),
         source,
     })?;
-    let sha = super::file::hex(&Sha256::digest(&bytes));
-    let root = pickle::parse(&bytes).map_err(|e| bad(format!("its pickle: {e}")))?;
-    drop(bytes);
+    from_pickle(&bytes, path)
+}
+
+/// `import` of a model whose pickle is `bytes`; its `.npy` side files, if any, are looked for
+/// beside `path`.
+pub fn from_pickle(bytes: &[u8], path: &Path) -> Result<Doc2Vec, Error> {
+    let bad = |reason: String| Error::Corrupt {
+        path: path.to_path_buf(),
+        reason: format!("not a gensim 4.x Doc2Vec model Hamlet can serve: {reason}"),
+    };
+    let sha = super::file::hex(&Sha256::digest(bytes));
+    let root = pickle::parse(bytes).map_err(|e| bad(format!("its pickle: {e}")))?;
     let class = root.class_name().unwrap_or_default();
     if !class.ends_with("Doc2Vec") {
         return Err(bad(if class.is_empty() {
@@ -166,6 +175,7 @@ impl Model<'_> {
             dm_mean: self.flag("cbow_mean", true)?,
             dbow_words: self.flag("dbow_words", false)?,
             seed: self.number("seed")?.unwrap_or(1.0) as u64,
+            ..ModelConfig::default()
         };
 
         let wv = self.keyed_vectors("wv")?;

@@ -11,9 +11,11 @@
 //! f32. Similarity is the cosine of document vectors; the scan over all documents runs in
 //! libtorch (`scan`), which holds the normalised document matrix.
 
+pub mod engine;
 pub mod eval;
 pub mod file;
 pub mod gensim;
+pub mod keyterms;
 pub mod layout;
 pub mod lexical;
 pub mod pickle;
@@ -22,6 +24,7 @@ pub mod runtime;
 mod scan;
 pub(crate) mod sgd;
 pub mod synth;
+pub mod titles;
 pub mod tokenize;
 pub mod train;
 pub mod vocab;
@@ -33,8 +36,11 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use self::engine::Cited;
+use self::keyterms::KeyTerms;
 use self::scan::Scanner;
 use self::sgd::Sigmoid;
+use self::titles::Titles;
 use self::vocab::{AliasTable, Vocab};
 use self::weights::{Precision, Weights};
 
@@ -71,6 +77,17 @@ pub struct ModelConfig {
     /// PV-DBOW: also train word vectors (skip-gram) alongside.
     pub dbow_words: bool,
     pub seed: u64,
+    /// Citation targets (the default engine, `engine`): each pass, a document's vector also
+    /// predicts each collection document it cites, this many times. 0: none, as the original.
+    #[serde(default)]
+    pub cites: usize,
+    /// How the default engine weighs a title named in the query (`titles`) against the
+    /// predicted citation, in its score.
+    #[serde(default)]
+    pub title_weight: f32,
+    /// How the default engine weighs the cosine of document vectors in its score.
+    #[serde(default)]
+    pub cosine_weight: f32,
 }
 
 impl Default for ModelConfig {
@@ -89,11 +106,42 @@ impl Default for ModelConfig {
             dm_mean: true,
             dbow_words: false,
             seed: 1,
+            cites: 0,
+            title_weight: 0.0,
+            cosine_weight: 0.0,
         }
     }
 }
 
 impl ModelConfig {
+    /// The default engine (`engine`): PV-DBOW of 100 dimensions whose document vectors also
+    /// predict the collection documents they cite, fused with title mentions. Tuned on the
+    /// validation split of the RFC collection (README, "The default engine").
+    pub fn engine() -> ModelConfig {
+        ModelConfig {
+            mode: Mode::Dbow,
+            dim: 100,
+            min_alpha: 0.0001,
+            epochs: 10,
+            max_doc_words: 0,
+            cites: 3,
+            title_weight: 0.3,
+            cosine_weight: 0.1,
+            ..ModelConfig::default()
+        }
+    }
+
+    /// The original Hamlet's production settings (PV-DM; `ModelConfig::default()`): the
+    /// compatibility mode.
+    pub fn compat() -> ModelConfig {
+        ModelConfig::default()
+    }
+
+    /// Whether this is the default engine's kind of model (citation targets).
+    pub fn is_engine(&self) -> bool {
+        self.cites > 0
+    }
+
     /// Checks the values make a trainable model.
     pub fn validate(&self) -> Result<(), Error> {
         let bad = |what: &str| Err(Error::Config(what.to_string()));
@@ -108,6 +156,13 @@ impl ModelConfig {
         }
         if !(0.0..1.0).contains(&self.sample) {
             return bad("sample must be in [0, 1)");
+        }
+        if self.cites > 100 {
+            return bad("cites must be at most 100");
+        }
+        if !(0.0..=10.0).contains(&self.title_weight) || !(0.0..=10.0).contains(&self.cosine_weight)
+        {
+            return bad("title_weight and cosine_weight must be between 0 and 10");
         }
         Ok(())
     }
@@ -167,6 +222,12 @@ pub struct Doc2Vec {
     scanner: Scanner,
     /// The collection map: `[docs, 2]` in the unit square (`layout`), when computed.
     layout: Option<Vec<f32>>,
+    /// Each document's key terms (`keyterms`), for saying why a result matched.
+    key_terms: Option<KeyTerms>,
+    /// The default engine's title mentions (`titles`).
+    titles: Option<Titles>,
+    /// The default engine's citation targets (`engine`).
+    cited: Option<Cited>,
 }
 
 impl std::fmt::Debug for Doc2Vec {
@@ -242,11 +303,30 @@ impl Doc2Vec {
         if doc_index.len() != doc_ids.len() {
             return Err(Error::Config("document identifiers are not unique".into()));
         }
+        let (cited, scanner) = if config.is_engine() {
+            let (cited, targets) = Cited::find(&engine::Tables {
+                vocab: &vocab,
+                output: &output_weights,
+                doc_ids: &doc_ids,
+                doc_vectors: &doc_vectors,
+                dim,
+                cites: config.cites,
+            });
+            (
+                Some(cited),
+                Scanner::with_targets(&doc_vectors, dim, &targets),
+            )
+        } else {
+            (None, Scanner::new(&doc_vectors, dim))
+        };
         Ok(Doc2Vec {
             keep: vocab.keep_thresholds(config.sample),
             noise: AliasTable::new(&vocab.counts, 0.75),
             sigmoid: Sigmoid::new(),
-            scanner: Scanner::new(&doc_vectors, dim),
+            scanner,
+            cited,
+            key_terms: None,
+            titles: None,
             config,
             vocab,
             word_vectors,
@@ -312,6 +392,13 @@ impl Doc2Vec {
         limit: usize,
         min_score: f32,
     ) -> Result<Vec<Similar>, Error> {
+        if self.is_engine() {
+            return Ok(self
+                .matches_for_document(id, limit, min_score)?
+                .into_iter()
+                .map(|m| m.similar)
+                .collect());
+        }
         let v = self.document_vector(id).ok_or(Error::UnknownDocument(id))?;
         Ok(self.similar_to_vector(v, limit, min_score, Some(id)))
     }
@@ -338,11 +425,19 @@ impl Doc2Vec {
 
     /// The documents most similar to a new text, best first.
     pub fn similar_to_text(&self, text: &str, limit: usize, min_score: f32) -> Vec<Similar> {
+        if self.is_engine() {
+            return self
+                .matches_for_text(text, limit, min_score)
+                .into_iter()
+                .map(|m| m.similar)
+                .collect();
+        }
         let v = self.infer_vector(text);
         self.similar_to_vector(&v, limit, min_score, None)
     }
 
-    /// The documents most similar to a vector, best first, `exclude` left out.
+    /// The documents whose vectors are most similar (cosine) to a vector, best first,
+    /// `exclude` left out.
     pub fn similar_to_vector(
         &self,
         v: &[f32],
@@ -398,6 +493,45 @@ impl Doc2Vec {
     /// Computes the map layout of the document vectors (`layout::compute`).
     pub fn compute_layout(&self, opts: layout::LayoutOpts, progress: layout::Progress) -> Vec<f32> {
         layout::compute(&self.doc_vectors, self.config.dim, opts, progress)
+    }
+
+    /// The model with its documents' key terms (`keyterms`), checked against its shape.
+    pub fn with_key_terms(mut self, terms: KeyTerms) -> Result<Doc2Vec, Error> {
+        if terms.len() != self.doc_ids.len() {
+            return Err(Error::Config(format!(
+                "key terms for {} documents, the model has {}",
+                terms.len(),
+                self.doc_ids.len()
+            )));
+        }
+        self.key_terms = Some(terms);
+        Ok(self)
+    }
+
+    /// The model with its documents' title mentions (`titles`), if any; the default engine
+    /// scores with them.
+    pub fn with_titles(mut self, titles: Option<Titles>) -> Result<Doc2Vec, Error> {
+        if let Some(t) = &titles {
+            if t.len() != self.doc_ids.len() {
+                return Err(Error::Config(format!(
+                    "titles for {} documents, the model has {}",
+                    t.len(),
+                    self.doc_ids.len()
+                )));
+            }
+        }
+        self.titles = titles;
+        Ok(self)
+    }
+
+    /// Each document's key terms, if the model has them.
+    pub fn key_terms(&self) -> Option<&KeyTerms> {
+        self.key_terms.as_ref()
+    }
+
+    /// The title index, if the model has one.
+    pub fn titles(&self) -> Option<&Titles> {
+        self.titles.as_ref()
     }
 
     /// The map layout, `[docs, 2]` in the model's document order, if the model has one.

@@ -16,28 +16,54 @@ pub(crate) struct Scanner {
     master: Mutex<Tensor>,
     /// Handles not in use at the moment.
     spare: Mutex<Vec<Tensor>>,
+    /// Document rows (the first `rows` rows of the matrix); any rows after them are the
+    /// default engine's citation targets (`with_targets`).
     rows: usize,
+    total_rows: usize,
     dim: usize,
 }
 
 impl Scanner {
     /// Normalises each row of `vectors` (`rows * dim` values) and keeps them in libtorch.
     pub(crate) fn new(vectors: &[f32], dim: usize) -> Scanner {
+        Scanner::with_targets(vectors, dim, &[])
+    }
+
+    /// `new`, with `targets` (`k * dim` values, kept as they are) stacked under the normalised
+    /// document rows, so one product (`products`) scores a query against both.
+    pub(crate) fn with_targets(vectors: &[f32], dim: usize, targets: &[f32]) -> Scanner {
         let rows = vectors.len() / dim.max(1);
-        let mut normalised = vectors.to_vec();
-        for row in normalised.chunks_mut(dim.max(1)) {
+        let mut stacked = Vec::with_capacity(vectors.len() + targets.len());
+        stacked.extend_from_slice(vectors);
+        for row in stacked.chunks_mut(dim.max(1)) {
             let norm = super::sgd::dot(row, row).sqrt();
             if norm > 0.0 {
                 row.iter_mut().for_each(|x| *x /= norm);
             }
         }
-        let master = Tensor::from_slice(&normalised).view([rows as i64, dim as i64]);
+        stacked.extend_from_slice(targets);
+        let total_rows = stacked.len() / dim.max(1);
+        let master = Tensor::from_slice(&stacked).view([total_rows as i64, dim as i64]);
         Scanner {
             master: Mutex::new(master),
             spare: Mutex::new(Vec::new()),
             rows,
+            total_rows,
             dim,
         }
+    }
+
+    /// Every row of the matrix (documents normalised, then any targets) times `query` as it is.
+    pub(crate) fn products(&self, query: &[f32]) -> Vec<f32> {
+        if query.len() != self.dim || self.total_rows == 0 {
+            return vec![0.0; self.total_rows];
+        }
+        let m = self.take();
+        let out = tch::no_grad(|| {
+            Vec::<f32>::try_from(&m.mv(&Tensor::from_slice(query))).unwrap_or_default()
+        });
+        self.give_back(m);
+        out
     }
 
     /// The `k` rows most similar to `query` as (row, cosine), best first.
@@ -53,7 +79,12 @@ impl Scanner {
         let q: Vec<f32> = query.iter().map(|x| x / norm).collect();
         let docs = self.take();
         let result = tch::no_grad(|| {
-            let scores = docs.mv(&Tensor::from_slice(&q));
+            let matrix = if self.total_rows > self.rows {
+                docs.narrow(0, 0, self.rows as i64)
+            } else {
+                docs.shallow_clone()
+            };
+            let scores = matrix.mv(&Tensor::from_slice(&q));
             let (values, indices) = scores.topk(k as i64, 0, true, true);
             let values = Vec::<f32>::try_from(&values.to_kind(Kind::Float)).unwrap_or_default();
             let indices = Vec::<i64>::try_from(&indices).unwrap_or_default();
@@ -109,5 +140,13 @@ mod tests {
             }
         });
         assert!(s.top(&[0.0, 0.0, 0.0], 3).is_empty());
+    }
+
+    #[test]
+    fn targets_stack_under_the_documents() {
+        let s = Scanner::with_targets(&[2.0, 0.0, 0.0, 3.0], 2, &[1.0, 1.0]);
+        assert_eq!(s.products(&[1.0, 2.0]), [1.0, 2.0, 3.0]);
+        // top only ever sees the document rows.
+        assert_eq!(s.top(&[1.0, 1.0], 5).len(), 2);
     }
 }

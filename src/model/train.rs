@@ -20,20 +20,73 @@ use super::sgd::{self, Ctx, Learn, Rng, Rows, Scratch, SharedTable, Sigmoid};
 use super::vocab::{AliasTable, Vocab};
 use super::{CorpusInfo, Doc2Vec, Error, Mode, ModelConfig};
 
+/// What a model is trained on: the documents' texts, which of them cite which (used by the
+/// default engine's citation targets), and their titles (its title mentions).
+#[derive(Debug, Clone, Default)]
+pub struct TrainingSet {
+    /// (identifier, text).
+    pub texts: Vec<(i64, String)>,
+    /// (citing, cited) identifiers; links to or from documents not in `texts` are ignored.
+    pub links: Vec<(i64, i64)>,
+    /// (identifier, title); documents without one get an empty title.
+    pub titles: Vec<(i64, String)>,
+}
+
+impl TrainingSet {
+    /// Texts alone: no citations, no titles.
+    pub fn from_texts(texts: Vec<(i64, String)>) -> TrainingSet {
+        TrainingSet {
+            texts,
+            ..TrainingSet::default()
+        }
+    }
+
+    /// The same collection restricted to the documents `keep` accepts (links and titles too).
+    pub fn only(&self, keep: impl Fn(i64) -> bool) -> TrainingSet {
+        TrainingSet {
+            texts: self
+                .texts
+                .iter()
+                .filter(|(id, _)| keep(*id))
+                .cloned()
+                .collect(),
+            links: self
+                .links
+                .iter()
+                .filter(|(a, b)| keep(*a) && keep(*b))
+                .copied()
+                .collect(),
+            titles: self
+                .titles
+                .iter()
+                .filter(|(id, _)| keep(*id))
+                .cloned()
+                .collect(),
+        }
+    }
+}
+
 /// A training corpus: its vocabulary, and each document as vocabulary indices.
 pub struct Prepared {
     pub vocab: Vocab,
     pub ids: Vec<i64>,
     pub docs: Vec<Vec<u32>>,
+    /// Per document, the citation targets it predicts (`ModelConfig::cites`; empty without).
+    pub cites: Vec<Vec<u32>>,
+    /// Per document, its title (empty when unknown).
+    pub titles: Vec<String>,
     pub corpus: CorpusInfo,
 }
 
 /// One tokeniser thread's word counts and per-document digests.
 type CountsAndDigests = (HashMap<String, u64>, Vec<[u8; 32]>);
 
-/// Tokenises `texts` (identifier, text) on `threads` threads, keeps the words seen at least
-/// `min_count` times, and fingerprints the corpus. Documents are taken in identifier order.
-pub fn prepare(texts: &[(i64, String)], min_count: u64, threads: usize) -> Result<Prepared, Error> {
+/// Tokenises the texts on `threads` threads, keeps the words seen at least `min_count` times,
+/// adds a citation target per cited document when `config.cites` > 0, and fingerprints the
+/// corpus. Documents are taken in identifier order.
+pub fn prepare(set: &TrainingSet, config: &ModelConfig, threads: usize) -> Result<Prepared, Error> {
+    let texts = &set.texts;
+    let min_count = config.min_count;
     if texts.is_empty() {
         return Err(Error::Empty("no document has text".into()));
     }
@@ -73,6 +126,19 @@ pub fn prepare(texts: &[(i64, String)], min_count: u64, threads: usize) -> Resul
     });
     let mut counts: HashMap<String, u64> = HashMap::new();
     let mut corpus_hash = Sha256::new();
+    // Citation links between documents being trained, each once, in order.
+    let present: std::collections::HashSet<i64> = texts.iter().map(|(id, _)| *id).collect();
+    let mut links: Vec<(i64, i64)> = if config.cites > 0 {
+        set.links
+            .iter()
+            .filter(|(a, b)| a != b && present.contains(a) && present.contains(b))
+            .copied()
+            .collect()
+    } else {
+        Vec::new()
+    };
+    links.sort_unstable();
+    links.dedup();
     for (part, digests) in parts {
         if counts.is_empty() {
             counts = part;
@@ -82,6 +148,11 @@ pub fn prepare(texts: &[(i64, String)], min_count: u64, threads: usize) -> Resul
             }
         }
         digests.iter().for_each(|d| corpus_hash.update(d));
+    }
+    for &(from, to) in &links {
+        corpus_hash.update(from.to_le_bytes());
+        corpus_hash.update(to.to_le_bytes());
+        *counts.entry(super::vocab::cite_token(to)).or_insert(0) += config.cites as u64;
     }
     let vocab = Vocab::from_counts(counts, min_count);
     if vocab.is_empty() {
@@ -107,6 +178,19 @@ pub fn prepare(texts: &[(i64, String)], min_count: u64, threads: usize) -> Resul
             .flat_map(|h| h.join().expect("tokenizer thread panicked"))
             .collect()
     });
+    let ids: Vec<i64> = order.iter().map(|&i| texts[i].0).collect();
+    let position: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, &d)| (d, i)).collect();
+    let mut cites: Vec<Vec<u32>> = vec![Vec::new(); ids.len()];
+    for &(from, to) in &links {
+        if let Some(target) = vocab.get(&super::vocab::cite_token(to)) {
+            cites[position[&from]].push(target);
+        }
+    }
+    let title_of: HashMap<i64, &str> = set.titles.iter().map(|(id, t)| (*id, t.as_str())).collect();
+    let titles: Vec<String> = ids
+        .iter()
+        .map(|id| title_of.get(id).copied().unwrap_or_default().to_string())
+        .collect();
     let corpus = CorpusInfo {
         documents: docs.len() as u64,
         words: docs.iter().map(|d| d.len() as u64).sum(),
@@ -115,8 +199,10 @@ pub fn prepare(texts: &[(i64, String)], min_count: u64, threads: usize) -> Resul
     };
     Ok(Prepared {
         vocab,
-        ids: order.iter().map(|&i| texts[i].0).collect(),
+        ids,
         docs,
+        cites,
+        titles,
         corpus,
     })
 }
@@ -128,6 +214,8 @@ impl Doc2Vec {
         prepared: Prepared,
         trained: Trained,
     ) -> Result<Doc2Vec, Error> {
+        let key_terms = super::keyterms::KeyTerms::build(&prepared.docs, &prepared.vocab);
+        let titles = (config.is_engine()).then(|| super::titles::Titles::build(&prepared.titles));
         Doc2Vec::from_parts(
             config,
             prepared.vocab,
@@ -136,7 +224,9 @@ impl Doc2Vec {
             prepared.ids,
             trained.doc_vectors,
             prepared.corpus,
-        )
+        )?
+        .with_key_terms(key_terms)?
+        .with_titles(titles)
     }
 }
 
@@ -147,6 +237,7 @@ const CHUNK: usize = 16;
 pub struct Trainer<'a> {
     cfg: ModelConfig,
     docs: &'a [Vec<u32>],
+    cites: &'a [Vec<u32>],
     words: SharedTable,
     out: SharedTable,
     doc_vectors: SharedTable,
@@ -170,7 +261,8 @@ pub struct Trained {
 impl<'a> Trainer<'a> {
     /// Sets up the tables: input vectors uniform in +-1/dim (seeded per row), output weights
     /// zero, as gensim 4 initialises them.
-    pub fn new(cfg: ModelConfig, vocab: &'a Vocab, docs: &'a [Vec<u32>]) -> Trainer<'a> {
+    pub fn new(cfg: ModelConfig, prepared: &'a Prepared) -> Trainer<'a> {
+        let (vocab, docs, cites) = (&prepared.vocab, &prepared.docs, &prepared.cites);
         let dim = cfg.dim;
         let init = |rows: usize, salt: u64| -> Vec<f32> {
             let mut v = Vec::with_capacity(rows * dim);
@@ -188,13 +280,15 @@ impl<'a> Trainer<'a> {
             words: SharedTable::new(&init(vocab.len(), 0x5157), dim),
             out: SharedTable::new(&vec![0.0; vocab.len() * dim], dim),
             doc_vectors: SharedTable::new(&init(docs.len(), 0xD0C5), dim),
-            expected_words_per_epoch: expected_words(docs, &keep, cfg.max_doc_words),
+            expected_words_per_epoch: expected_words(docs, &keep, cfg.max_doc_words)
+                + expected_words(cites, &keep, 0) * cfg.cites as u64,
             keep,
             noise: AliasTable::new(&vocab.counts, 0.75),
             words_done: AtomicU64::new(0),
             epoch: AtomicUsize::new(0),
             cfg,
             docs,
+            cites,
         }
     }
 
@@ -263,6 +357,7 @@ impl<'a> Trainer<'a> {
         let mut scratch = Scratch::new(stride, cfg.window, cfg.negative);
         let mut doc = vec![0.0f32; stride];
         let mut words = Vec::new();
+        let mut targets = Vec::new();
         let mut local_words = 0u64;
         loop {
             let start = next.fetch_add(CHUNK, Ordering::Relaxed);
@@ -320,6 +415,29 @@ impl<'a> Trainer<'a> {
                         &mut scratch,
                     ),
                 }
+                // Citation targets: the document vector predicts each document it cites, as a
+                // PV-DBOW step would a word (downsampled like words, never capped).
+                if cfg.cites > 0 && !self.cites[d].is_empty() {
+                    targets.clear();
+                    for _ in 0..cfg.cites {
+                        for &t in &self.cites[d] {
+                            let k = self.keep[t as usize];
+                            if k == u32::MAX || (rng.next() as u32) < k {
+                                targets.push(t);
+                            }
+                        }
+                    }
+                    sgd::dbow_document(
+                        &ctx,
+                        &self.out,
+                        &targets,
+                        &mut doc,
+                        alpha,
+                        &mut rng,
+                        &mut scratch,
+                    );
+                    local_words += targets.len() as u64;
+                }
                 // A document is trained by one thread at a time: write its change back once.
                 for (x, b) in doc.iter_mut().zip(&before) {
                     *x -= b;
@@ -350,6 +468,9 @@ fn expected_words(docs: &[Vec<u32>], keep: &[u32], cap: usize) -> u64 {
         })
         .sum::<f64>() as u64
 }
+
+/// The most words of a new text inference reads when the model has no per-document cap.
+pub const INFER_MAX_WORDS: usize = 20_000;
 
 #[expect(
     clippy::too_many_arguments,
@@ -389,6 +510,19 @@ pub(crate) fn infer(
     let mut scratch = Scratch::new(cfg.dim, cfg.window, cfg.negative);
     let mut effective = Vec::new();
     let epochs = epochs.max(1);
+    // A model trained without a per-document cap still reads at most INFER_MAX_WORDS words of
+    // a new text, spread evenly over it (so a long draft's reference list still counts), which
+    // bounds the cost of a 4 MB upload.
+    let spread: Vec<u32>;
+    let words = if cfg.max_doc_words == 0 && words.len() > INFER_MAX_WORDS {
+        let step = words.len() as f64 / INFER_MAX_WORDS as f64;
+        spread = (0..INFER_MAX_WORDS)
+            .map(|i| words[(i as f64 * step) as usize])
+            .collect();
+        &spread[..]
+    } else {
+        words
+    };
     for epoch in 0..epochs {
         let alpha = cfg.alpha - (cfg.alpha - cfg.min_alpha) * epoch as f32 / epochs as f32;
         let mut rng = Rng::new(seed ^ ((epoch as u64 + 1) << 48));

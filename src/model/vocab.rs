@@ -9,6 +9,21 @@
 
 use std::collections::HashMap;
 
+/// What a citation target is called in the vocabulary: `@cites:` and the cited document's
+/// identifier. No token of a text can look like it (tokens are runs of word characters), so
+/// no text ever names one; the default engine reads them only as output rows (`engine`).
+pub const CITE_PREFIX: &str = "@cites:";
+
+/// The vocabulary entry of a citation of document `id`.
+pub fn cite_token(id: i64) -> String {
+    format!("{CITE_PREFIX}{id}")
+}
+
+/// The document a vocabulary entry cites, if it is a citation target.
+pub fn cited_document(word: &str) -> Option<i64> {
+    word.strip_prefix(CITE_PREFIX)?.parse().ok()
+}
+
 /// A vocabulary: words by index, their counts, and the index of each word.
 ///
 /// Compact, for the million-word vocabularies of OCR'd collections: the words live in one
@@ -39,11 +54,13 @@ impl PartialEq for Vocab {
 }
 
 impl Vocab {
-    /// Keeps the words counted at least `min_count` times, most frequent first.
+    /// Keeps the words counted at least `min_count` times, most frequent first. Citation
+    /// targets (`cite_token`) are kept whatever their count: a document cited once is still
+    /// one a draft may cite.
     pub fn from_counts(counts: HashMap<String, u64>, min_count: u64) -> Vocab {
         let mut kept: Vec<(String, u64)> = counts
             .into_iter()
-            .filter(|(_, c)| *c >= min_count.max(1))
+            .filter(|(w, c)| *c >= min_count.max(1) || (*c > 0 && w.starts_with(CITE_PREFIX)))
             .collect();
         kept.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         let (words, counts): (Vec<String>, Vec<u64>) = kept.into_iter().unzip();

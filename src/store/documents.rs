@@ -132,6 +132,15 @@ impl Store {
             .collect())
     }
 
+    /// Every document's title, in identifier order.
+    pub async fn titles(&self) -> Result<Vec<(DocId, String)>> {
+        let rows: Vec<(i64, String)> =
+            sqlx::query_as("SELECT identifier, title FROM documents ORDER BY identifier")
+                .fetch_all(self.pool())
+                .await?;
+        Ok(rows.into_iter().map(|(id, t)| (DocId(id), t)).collect())
+    }
+
     /// (document, person) for every authorship.
     pub async fn authorships(&self) -> Result<Vec<(DocId, i64)>> {
         let rows: Vec<(i64, i64)> = sqlx::query_as(

@@ -21,8 +21,9 @@ use crate::model::{Doc2Vec, Similar};
 use crate::store::{DocId, DocumentRow};
 
 /// The engine as served: the model now in use, if any, and the default thresholds
-/// (`HAMLET_DOCUMENT_MIN_SCORE`, `HAMLET_TEXT_MIN_SCORE`). A server without a model still
-/// serves the collection; the tools answer 503 until one is loaded.
+/// (`HAMLET_DOCUMENT_MIN_SCORE`, `HAMLET_TEXT_MIN_SCORE`; unset, the served model's own). A
+/// server without a model still serves the collection; the tools answer 503 until one is
+/// loaded.
 ///
 /// A new model is swapped in atomically (`swap`): a request takes its own `Arc` of the model
 /// when it starts (`get`), so requests in flight finish on the old one, which is freed when
@@ -32,8 +33,8 @@ pub(crate) struct Engine {
     current: Arc<RwLock<Option<Served>>>,
     /// Counts swaps, so what was computed from one model is told from the next's.
     generation: Arc<AtomicU64>,
-    pub document_min_score: f32,
-    pub text_min_score: f32,
+    document_min_score: Option<f32>,
+    text_min_score: Option<f32>,
 }
 
 /// A loaded model and where it came from.
@@ -46,7 +47,7 @@ pub(crate) struct Served {
 }
 
 impl Engine {
-    pub(crate) fn new(document_min_score: f32, text_min_score: f32) -> Engine {
+    pub(crate) fn new(document_min_score: Option<f32>, text_min_score: Option<f32>) -> Engine {
         Engine {
             current: Arc::new(RwLock::new(None)),
             generation: Arc::new(AtomicU64::new(0)),
@@ -78,14 +79,33 @@ impl Engine {
         self.generation.load(Ordering::Acquire)
     }
 
+    /// The served model's default thresholds (document, text); the original's before a model
+    /// is loaded.
+    fn model_defaults(&self) -> (f32, f32) {
+        self.served()
+            .map_or((0.75, 0.65), |s| s.model.default_min_scores())
+    }
+
+    /// The least score of results about a known document, unless a request says otherwise.
+    pub(crate) fn document_min_score(&self) -> f32 {
+        self.document_min_score
+            .unwrap_or_else(|| self.model_defaults().0)
+    }
+
+    /// The least score of results about a new text, unless a request says otherwise.
+    pub(crate) fn text_min_score(&self) -> f32 {
+        self.text_min_score
+            .unwrap_or_else(|| self.model_defaults().1)
+    }
+
     /// What a request about a known document asks for, defaults filled in.
     pub(crate) fn ask_document(&self, limit: Option<usize>, min_score: Option<f32>) -> Ask {
-        Ask::new(limit, min_score, self.document_min_score)
+        Ask::new(limit, min_score, self.document_min_score())
     }
 
     /// What a request about a new text asks for, defaults filled in.
     pub(crate) fn ask_text(&self, limit: Option<usize>, min_score: Option<f32>) -> Ask {
-        Ask::new(limit, min_score, self.text_min_score)
+        Ask::new(limit, min_score, self.text_min_score())
     }
 }
 
@@ -135,13 +155,13 @@ pub(crate) async fn for_document(
     }
     let model = model.get()?;
     let hits = model
-        .similar_to_document(id.0, ask.limit, ask.min_score)
+        .matches_for_document(id.0, ask.limit, ask.min_score)
         .map_err(|_| {
             Error::Unprocessable(format!(
                 "document {id} is in the collection but not in the model; retrain to include it"
             ))
         })?;
-    hydrate(catalog, hits).await
+    hydrate_matches(catalog, hits).await
 }
 
 /// The documents most similar to a new text (inferred deterministically).
@@ -152,8 +172,9 @@ pub(crate) async fn for_text(
     ask: Ask,
 ) -> Result<Vec<ResultView>> {
     let model = model.get()?;
-    let hits = run_blocking(move || model.similar_to_text(&text, ask.limit, ask.min_score)).await?;
-    hydrate(catalog, hits).await
+    let hits =
+        run_blocking(move || model.matches_for_text(&text, ask.limit, ask.min_score)).await?;
+    hydrate_matches(catalog, hits).await
 }
 
 /// One of an author's documents and the documents similar to it.
@@ -371,6 +392,24 @@ fn work_key(target: Option<DocId>, doi: Option<&str>, raw: &str) -> String {
 
 /// Result items with their metadata, from the in-memory catalog; a document the model knows but
 /// the database lost is shown by identifier alone rather than dropped.
+/// `hydrate`, each result with why it matched.
+pub(crate) async fn hydrate_matches(
+    catalog: &Catalog,
+    matches: Vec<crate::model::engine::Match>,
+) -> Result<Vec<ResultView>> {
+    let (hits, whys): (Vec<Similar>, Vec<_>) =
+        matches.into_iter().map(|m| (m.similar, m.why)).unzip();
+    Ok(hydrate(catalog, hits)
+        .await?
+        .into_iter()
+        .zip(whys)
+        .map(|(mut view, why)| {
+            view.why = Some(why);
+            view
+        })
+        .collect())
+}
+
 pub(crate) async fn hydrate(catalog: &Catalog, hits: Vec<Similar>) -> Result<Vec<ResultView>> {
     let ids: Vec<DocId> = hits.iter().map(|h| DocId(h.identifier)).collect();
     let mut docs: HashMap<DocId, DocumentRow> = catalog
@@ -436,7 +475,7 @@ mod tests {
 
     #[test]
     fn a_swap_leaves_requests_in_flight_on_the_old_model() {
-        let engine = Engine::new(0.75, 0.65);
+        let engine = Engine::new(Some(0.75), Some(0.65));
         assert!(matches!(engine.get(), Err(Error::ModelNotReady)));
         let served = |m: Doc2Vec, sha: &str| Served {
             model: Arc::new(m),

@@ -47,6 +47,7 @@ pub(crate) fn about(catalog: &State<Arc<Catalog>>, engine: &State<Engine>) -> Te
             "epochs": c.epochs,
             "documents": m.doc_ids().len(),
             "vocabulary": m.vocab().len(),
+            "engine": m.is_engine(),
         })
     });
     Template::render(
@@ -54,8 +55,8 @@ pub(crate) fn about(catalog: &State<Arc<Catalog>>, engine: &State<Engine>) -> Te
         context! {
             stats,
             model,
-            document_min_score: engine.document_min_score,
-            text_min_score: engine.text_min_score,
+            document_min_score: engine.document_min_score(),
+            text_min_score: engine.text_min_score(),
         },
     )
 }
@@ -131,7 +132,7 @@ pub(crate) async fn similar_to(
                 unextractable,
                 on_map,
                 results,
-                min_score: model.document_min_score,
+                min_score: model.document_min_score(),
             },
         )
         .ok_or_else(|| Error::Internal(anyhow::anyhow!("the similar page failed to render")))?;
@@ -238,7 +239,7 @@ impl FormPage<'_> {
                 text,
                 error,
                 outcome,
-                min_score: self.forms.engine.text_min_score,
+                min_score: self.forms.engine.text_min_score(),
                 max_mb: (self.forms.shield.upload_max_bytes as f64 / (1 << 20) as f64 * 10.0).round() / 10.0,
             },
         )

@@ -51,8 +51,12 @@ pub(crate) struct ResultView {
     pub advisors: Vec<PersonView>,
     pub departments: Vec<String>,
     pub url: Option<String>,
-    /// Cosine similarity in [-1, 1], rounded to 4 decimals.
+    /// The score, rounded to 4 decimals: the cosine for a compatibility-mode model, the
+    /// default engine's fused score in [0, 1] otherwise (`model::engine`).
     pub score: f32,
+    /// Why it matched, where the model can say (`model::engine::Why`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<crate::model::engine::Why>,
 }
 
 /// `{"results": [...]}`, the shape of every result list.
@@ -75,6 +79,7 @@ impl ResultView {
                 departments: d.departments,
                 url: d.url,
                 score,
+                why: None,
             },
             None => ResultView {
                 identifier: DocId(hit.identifier),
@@ -85,6 +90,7 @@ impl ResultView {
                 departments: Vec::new(),
                 url: None,
                 score,
+                why: None,
             },
         }
     }

@@ -197,11 +197,34 @@ pub async fn topics_model(store: &Store) -> PathBuf {
         tokio::sync::OnceCell::const_new();
     let (_, path) = MODEL
         .get_or_init(|| async {
-            let texts = hamlet::cli::train::collection_texts(store).await.unwrap();
+            let set = hamlet::cli::train::collection(store).await.unwrap();
             let (model, _) =
-                hamlet::cli::train::train_model(&texts, small_dbow_config(), 2, false).unwrap();
+                hamlet::cli::train::train_model(&set, small_dbow_config(), 2, false).unwrap();
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("topics.safetensors");
+            hamlet::model::file::save(&model, &path).unwrap();
+            (dir, path)
+        })
+        .await;
+    path.clone()
+}
+
+/// A small default-engine model of `TOPICS` (citation targets, titles), trained once per test
+/// binary and shared. `store` must hold `TOPICS`.
+pub async fn topics_engine(store: &Store) -> PathBuf {
+    static MODEL: tokio::sync::OnceCell<(tempfile::TempDir, PathBuf)> =
+        tokio::sync::OnceCell::const_new();
+    let (_, path) = MODEL
+        .get_or_init(|| async {
+            let set = hamlet::cli::train::collection(store).await.unwrap();
+            let config = hamlet::model::ModelConfig {
+                dim: 32,
+                min_count: 2,
+                ..hamlet::model::ModelConfig::engine()
+            };
+            let (model, _) = hamlet::cli::train::train_model(&set, config, 1, false).unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("engine.safetensors");
             hamlet::model::file::save(&model, &path).unwrap();
             (dir, path)
         })
