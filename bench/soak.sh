@@ -15,7 +15,7 @@ PORT=${PORT:-8091}
 command -v wrk >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
 bash scripts/setup-libtorch.sh >/dev/null
 cargo build --release --quiet --bin hamlet
-[ -f data/model.safetensors ] || { echo "bench/soak.sh: run scripts/run.sh first (data/ is missing)" >&2; exit 1; }
+[ -f "${HAMLET_MODEL_PATH:-data/model.safetensors}" ] || { echo "bench/soak.sh: run scripts/run.sh first (data/ is missing)" >&2; exit 1; }
 work=$(mktemp -d)
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 PORT=$PORT HAMLET_LOG_FORMAT=json ./target/release/hamlet serve >"$work/server.log" 2>&1 &
