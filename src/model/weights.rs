@@ -300,7 +300,7 @@ fn widen(h: u16) -> f32 {
 }
 
 impl super::sgd::Rows for Weights {
-    #[inline]
+    #[inline(always)]
     fn read(&self, row: usize, dim: usize, out: &mut [f32]) {
         match self {
             Weights::F32(v) => v.read(row, dim, out),
@@ -321,7 +321,7 @@ impl super::sgd::Rows for Weights {
         unreachable!("served tables are never updated: inference learns only its own vector");
     }
 
-    #[inline]
+    #[inline(always)]
     fn prefetch(&self, row: usize, dim: usize) {
         match self {
             Weights::F32(v) => v.prefetch(row, dim),
