@@ -77,11 +77,48 @@ fn import_train_and_inspect() {
     );
     assert!(out.status.success(), "{}", text(&out));
     assert!(
-        text(&out).contains("trained Dm on 6 documents"),
+        text(&out).contains(
+            "trained the default engine (PV-DBOW 100 dimensions, citation targets) on 6 documents"
+        ) && text(&out).contains("on 1 CPU threads"),
         "{}",
         text(&out)
     );
     assert!(dir.path().join("m.safetensors.sha256").exists());
+    let out = hamlet(&db, &["model", "info", m], &[]);
+    assert!(
+        text(&out).contains("engine      the default engine: citation targets"),
+        "{}",
+        text(&out)
+    );
+    // --compat: the original's PV-DM, 52 dimensions; --device cuda is refused on this CPU-only
+    // libtorch, with what to do.
+    let out = hamlet(
+        &db,
+        &[
+            "train",
+            "--compat",
+            "--epochs",
+            "2",
+            "--min-count",
+            "2",
+            "--threads",
+            "1",
+            "--output",
+            m,
+        ],
+        &[],
+    );
+    assert!(
+        text(&out).contains("trained Dm (52 dimensions) on 6 documents"),
+        "{}",
+        text(&out)
+    );
+    let out = hamlet(&db, &["train", "--device", "cuda", "--output", m], &[]);
+    assert!(
+        !out.status.success() && text(&out).contains("libtorch sees no CUDA device"),
+        "{}",
+        text(&out)
+    );
     let out = hamlet(&db, &["train", "--if-missing", "--output", m], &[]);
     assert!(
         text(&out).contains("nothing trained (--if-missing)"),

@@ -7,7 +7,8 @@ mod common;
 use common::{import_rfc, rfc_dir, small_dbow_config, Kind, TestDb, QUIC};
 use hamlet::cli::evaluate::{evaluate, Opts as EvalOpts, SplitArg};
 use hamlet::cli::model_opts::{ModeArg, ModelOpts};
-use hamlet::cli::train::train_model;
+use hamlet::cli::train::{train_model, train_model_with};
+use hamlet::model::batched::Backend;
 use hamlet::model::train::TrainingSet;
 use hamlet::model::{file, Doc2Vec, Mode, ModelConfig};
 
@@ -237,6 +238,7 @@ async fn evaluate_scores_citation_retrieval_far_above_chance() {
         compare: true,
         sweep: false,
         no_references: false,
+        batched: false,
         weights: hamlet::model::weights::Precision::I8,
     };
     let e = evaluate(&store, &opts).await.unwrap();
@@ -377,6 +379,7 @@ async fn evaluate_compares_the_engine_with_the_compatibility_mode_and_tf_idf() {
         compare: true,
         sweep: true,
         no_references: false,
+        batched: false,
         weights: hamlet::model::weights::Precision::F32,
     };
     let e = evaluate(&store, &opts).await.unwrap();
@@ -396,5 +399,64 @@ async fn evaluate_compares_the_engine_with_the_compatibility_mode_and_tf_idf() {
         e.retrieval.hit_at_10 > compat.hit_at_10 + 0.1
             && e.retrieval.mrr_at_10 > compat.mrr_at_10 + 0.1,
         "{e:?}"
+    );
+}
+
+/// The batched tensor trainer (what `hamlet train` runs on a CUDA GPU), run on the CPU: it
+/// learns what the Hogwild trainer learns, in both modes and with citation targets, and on the
+/// CPU it gives the same model every run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_batched_trainer_learns_what_the_hogwild_trainer_learns() {
+    let (_db, set) = texts(TOPICS).await;
+    let quic_neighbours = |m: &Doc2Vec| {
+        m.similar_to_document(9000, 5, -1.0)
+            .unwrap()
+            .iter()
+            .filter(|s| QUIC.contains(&s.identifier))
+            .count()
+    };
+    let dm = ModelConfig {
+        epochs: 10,
+        min_count: 2,
+        ..ModelConfig::compat()
+    };
+    let engine = ModelConfig {
+        dim: 32,
+        min_count: 2,
+        ..ModelConfig::engine()
+    };
+    for config in [small_dbow_config(), dm, engine] {
+        let (hogwild, _) = train_model_with(&set, config, 1, false, Backend::Cpu).unwrap();
+        let (batched, stats) =
+            train_model_with(&set, config, 1, false, Backend::batched_cpu()).unwrap();
+        assert!(stats.words > 0);
+        eprintln!(
+            "{:?}: batched trainer on the CPU at {:.2} M words/s",
+            config.mode,
+            stats.words_per_second() / 1e6
+        );
+        assert!(
+            quic_neighbours(&batched) >= 3 && quic_neighbours(&hogwild) >= 3,
+            "{:?}: batched {:?}, hogwild {:?}",
+            config.mode,
+            batched.similar_to_document(9000, 5, -1.0),
+            hogwild.similar_to_document(9000, 5, -1.0)
+        );
+        let draft = "A transport protocol over UDP with streams, connection IDs, loss \
+                     detection, congestion control and TLS handshakes for QUIC endpoints.";
+        let hits = batched.similar_to_text(draft, 3, -1.0);
+        assert!(
+            hits.iter().filter(|h| QUIC.contains(&h.identifier)).count() >= 2,
+            "{hits:?}"
+        );
+    }
+    let (a, _) =
+        train_model_with(&set, small_dbow_config(), 1, false, Backend::batched_cpu()).unwrap();
+    let (b, _) =
+        train_model_with(&set, small_dbow_config(), 1, false, Backend::batched_cpu()).unwrap();
+    assert_eq!(
+        a.doc_vectors(),
+        b.doc_vectors(),
+        "the same model every run on the CPU"
     );
 }

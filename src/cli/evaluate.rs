@@ -14,8 +14,9 @@ use anyhow::{bail, Context};
 use serde::Serialize;
 
 use super::model_opts::ModelOpts;
-use super::train::{collection, train_vectors};
+use super::train::{collection, train_vectors_with};
 use crate::config::AppConfig;
+use crate::model::batched::Backend;
 use crate::model::eval::{self, OddOneOut, Part, Retrieval};
 use crate::model::train::TrainingSet;
 use crate::model::{Doc2Vec, ModelConfig};
@@ -56,6 +57,10 @@ pub struct Opts {
     /// engines do on a draft that has no bibliography (what it cites is still what is scored).
     #[arg(long)]
     pub no_references: bool,
+    /// Train with the batched tensor trainer (what runs on CUDA) on the CPU, to compare it
+    /// with the Hogwild trainer.
+    #[arg(long)]
+    pub batched: bool,
     /// Query with the word and output tables kept at this precision (f32, f16 or i8), as the
     /// server keeps them with HAMLET_MODEL_WEIGHTS.
     #[arg(long, default_value = "f32")]
@@ -150,9 +155,11 @@ async fn train(
     train: &std::sync::Arc<TrainingSet>,
     config: ModelConfig,
     threads: usize,
+    backend: Backend,
 ) -> anyhow::Result<(Doc2Vec, super::train::TrainStats)> {
     let set = std::sync::Arc::clone(train);
-    tokio::task::spawn_blocking(move || train_vectors(&set, config, threads, true)).await?
+    tokio::task::spawn_blocking(move || train_vectors_with(&set, config, threads, true, backend))
+        .await?
 }
 
 /// Runs the evaluation on the collection in `store` (used by the CLI and the tests).
@@ -211,7 +218,12 @@ pub async fn evaluate(store: &Store, opts: &Opts) -> anyhow::Result<Evaluation> 
 
     let config = opts.model.config();
     let threads = opts.model.threads();
-    let (model, stats) = train(&training, config, threads).await?;
+    let backend = if opts.batched {
+        Backend::batched_cpu()
+    } else {
+        Backend::Cpu
+    };
+    let (model, stats) = train(&training, config, threads, backend).await?;
     let model = model.with_precision(opts.weights);
 
     // Queries run one at a time so their latencies compare with gensim's infer_vector.
@@ -245,7 +257,7 @@ pub async fn evaluate(store: &Store, opts: &Opts) -> anyhow::Result<Evaluation> 
                 seed: config.seed,
                 ..ModelConfig::compat()
             };
-            let (m, _) = train(&training, compat_config, threads).await?;
+            let (m, _) = train(&training, compat_config, threads, backend).await?;
             let m = m.with_precision(opts.weights);
             Some(tokio::task::block_in_place(|| {
                 queries.judged(

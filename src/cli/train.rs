@@ -9,6 +9,7 @@ use indicatif::{HumanCount, ProgressBar, ProgressStyle};
 
 use super::model_opts::ModelOpts;
 use crate::config::AppConfig;
+use crate::model::batched::{Backend, BatchedTrainer};
 use crate::model::layout::LayoutOpts;
 use crate::model::train::{prepare, Trainer, TrainingSet};
 use crate::model::{file, Doc2Vec, ModelConfig};
@@ -24,6 +25,36 @@ pub struct Opts {
     /// Do nothing when the model file already exists (for first-run scripts).
     #[arg(long)]
     pub if_missing: bool,
+    /// Where to train: a CUDA GPU when libtorch sees one (auto), the CPU, or CUDA (an error
+    /// without one). CUDA runs the batched tensor trainer; the CPU runs the Hogwild trainer.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub device: DeviceArg,
+    /// Use the batched tensor trainer on the CPU too (slower there than Hogwild; for checking
+    /// it against the Hogwild trainer).
+    #[arg(long)]
+    pub batched: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DeviceArg {
+    Auto,
+    Cpu,
+    Cuda,
+}
+
+impl Opts {
+    /// The trainer and device the flags ask for.
+    pub fn backend(&self) -> anyhow::Result<Backend> {
+        let cuda = crate::model::batched::cuda_available();
+        Ok(match (self.device, cuda) {
+            (DeviceArg::Cuda, false) => anyhow::bail!(
+                "--device cuda: libtorch sees no CUDA device (scripts/setup-libtorch.sh installs the CPU libtorch; point LIBTORCH at a CUDA build to train on a GPU)"
+            ),
+            (DeviceArg::Cuda, true) | (DeviceArg::Auto, true) => Backend::cuda(),
+            _ if self.batched => Backend::batched_cpu(),
+            _ => Backend::Cpu,
+        })
+    }
 }
 
 /// What a training run did, for the summary line and the benchmarks.
@@ -70,18 +101,21 @@ pub async fn run(opts: Opts, cfg: &AppConfig) -> anyhow::Result<()> {
         );
     }
     let threads = opts.model.threads();
+    let backend = opts.backend()?;
     let (model, stats) =
-        tokio::task::spawn_blocking(move || train_model(&set, config, threads, true)).await??;
+        tokio::task::spawn_blocking(move || train_model_with(&set, config, threads, true, backend))
+            .await??;
     let sha =
         file::save(&model, &output).with_context(|| format!("writing {}", output.display()))?;
     println!(
-        "trained {} on {} documents ({} words in the vocabulary) in {:.1} s: {} words at {:.2} M words/s on {threads} threads",
+        "trained {} on {} documents ({} words in the vocabulary) in {:.1} s: {} words at {:.2} M words/s on {}",
         describe(&config),
         stats.documents,
         stats.vocab,
         stats.train_seconds,
         HumanCount(stats.words),
         stats.words_per_second() / 1e6,
+        backend.describe(threads),
     );
     println!(
         "computed the collection map in {:.1} s: {}",
@@ -143,7 +177,18 @@ pub fn train_model(
     threads: usize,
     progress: bool,
 ) -> anyhow::Result<(Doc2Vec, TrainStats)> {
-    let (model, mut stats) = train_vectors(set, config, threads, progress)?;
+    train_model_with(set, config, threads, progress, Backend::Cpu)
+}
+
+/// `train_model` on a chosen trainer and device.
+pub fn train_model_with(
+    set: &TrainingSet,
+    config: ModelConfig,
+    threads: usize,
+    progress: bool,
+    backend: Backend,
+) -> anyhow::Result<(Doc2Vec, TrainStats)> {
+    let (model, mut stats) = train_vectors_with(set, config, threads, progress, backend)?;
     let started = Instant::now();
     let model = with_layout(model, progress)?;
     stats.layout_seconds = started.elapsed().as_secs_f64();
@@ -156,6 +201,17 @@ pub fn train_vectors(
     config: ModelConfig,
     threads: usize,
     progress: bool,
+) -> anyhow::Result<(Doc2Vec, TrainStats)> {
+    train_vectors_with(set, config, threads, progress, Backend::Cpu)
+}
+
+/// `train_vectors` on a chosen trainer and device.
+pub fn train_vectors_with(
+    set: &TrainingSet,
+    config: ModelConfig,
+    threads: usize,
+    progress: bool,
+    backend: Backend,
 ) -> anyhow::Result<(Doc2Vec, TrainStats)> {
     config.validate()?;
     let started = Instant::now();
@@ -170,6 +226,10 @@ pub fn train_vectors(
     spinner.finish_and_clear();
     let prepare_seconds = started.elapsed().as_secs_f64();
     let trainer = Trainer::new(config, &prepared);
+    let batched = match backend {
+        Backend::Cpu => None,
+        Backend::Batched(device) => Some(BatchedTrainer::new(config, &prepared, device)?),
+    };
     let expected = trainer.expected_words_per_epoch() * config.epochs as u64;
     let bar = if progress {
         ProgressBar::new(expected.max(1))
@@ -183,10 +243,18 @@ pub fn train_vectors(
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let trained = std::thread::scope(|scope| {
-        let job = scope.spawn(|| trainer.run(threads));
+        let (batched, trainer) = (&batched, &trainer);
+        let job = scope.spawn(move || match batched {
+            Some(b) => b.run(),
+            None => trainer.run(threads),
+        });
         while !job.is_finished() {
-            bar.set_message(format!("epoch {}/{}", trainer.epoch() + 1, config.epochs));
-            bar.set_position(trainer.words_done().min(expected));
+            let (epoch, words) = match batched {
+                Some(b) => (b.epoch(), b.words_done()),
+                None => (trainer.epoch(), trainer.words_done()),
+            };
+            bar.set_message(format!("epoch {}/{}", epoch + 1, config.epochs));
+            bar.set_position(words.min(expected));
             std::thread::sleep(Duration::from_millis(100));
         }
         job.join()

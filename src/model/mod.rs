@@ -11,6 +11,7 @@
 //! f32. Similarity is the cosine of document vectors; the scan over all documents runs in
 //! libtorch (`scan`), which holds the normalised document matrix.
 
+pub mod batched;
 pub mod engine;
 pub mod eval;
 pub mod file;
