@@ -30,7 +30,7 @@ use std::time::Instant;
 use tch::{Device, Kind, Tensor};
 
 use super::sgd::{self, Rng};
-use super::train::{Prepared, Trained};
+use super::train::{initial_rows, Prepared, Trained, DOC_ROWS, WORD_ROWS};
 use super::vocab::AliasTable;
 use super::{Error, Mode, ModelConfig};
 
@@ -140,17 +140,8 @@ impl<'a> BatchedTrainer<'a> {
 
     fn init_tables(&self) -> Tables {
         let (cfg, dim) = (&self.cfg, self.cfg.dim);
-        let init = |rows: usize, salt: u64| -> Vec<f32> {
-            let mut v = Vec::with_capacity(rows * dim);
-            for r in 0..rows {
-                let mut rng =
-                    Rng::new(cfg.seed ^ salt ^ (r as u64).wrapping_mul(0x9E3779B97F4A7C15));
-                v.extend((0..dim).map(|_| (rng.unit() * 2.0 - 1.0) / dim as f32));
-            }
-            v
-        };
         let v = self.prepared.vocab.len();
-        let mut words = init(v, 0x5157);
+        let mut words = initial_rows(cfg, v, WORD_ROWS);
         words.extend(std::iter::repeat_n(0.0, dim));
         let d = dim as i64;
         Tables {
@@ -158,7 +149,7 @@ impl<'a> BatchedTrainer<'a> {
                 .view([v as i64 + 1, d])
                 .to_device(self.device),
             out: Tensor::zeros([v as i64, d], (Kind::Float, self.device)),
-            docs: Tensor::from_slice(&init(self.prepared.docs.len(), 0xD0C5))
+            docs: Tensor::from_slice(&initial_rows(cfg, self.prepared.docs.len(), DOC_ROWS))
                 .view([self.prepared.docs.len() as i64, d])
                 .to_device(self.device),
         }

@@ -124,21 +124,11 @@ fn sigmoid(x: f32) -> f32 {
 
 /// The `k` best of `scores` as (index, score), best first, `exclude` left out.
 fn best(scores: &[f32], k: usize, exclude: Option<usize>) -> Vec<(usize, f32)> {
-    let mut all: Vec<(usize, f32)> = scores
-        .iter()
-        .copied()
-        .enumerate()
+    let top = super::lexical::top(scores, k + usize::from(exclude.is_some()));
+    top.into_iter()
         .filter(|(i, _)| Some(*i) != exclude)
-        .collect();
-    let k = k.min(all.len());
-    if k == 0 {
-        return Vec::new();
-    }
-    let order = |a: &(usize, f32), b: &(usize, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
-    all.select_nth_unstable_by(k - 1, order);
-    all.truncate(k);
-    all.sort_unstable_by(order);
-    all
+        .take(k)
+        .collect()
 }
 
 impl Doc2Vec {

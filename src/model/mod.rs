@@ -412,16 +412,15 @@ impl Doc2Vec {
 
     /// `infer_vector` on text already turned into vocabulary indices.
     pub fn infer_indices(&self, words: &[u32]) -> Vec<f32> {
-        train::infer(
-            &self.config,
-            &self.keep,
-            &self.noise,
-            &self.sigmoid,
-            &self.word_vectors,
-            &self.output_weights,
-            words,
-            self.config.epochs,
-        )
+        let frozen = train::Frozen {
+            cfg: &self.config,
+            keep: &self.keep,
+            noise: &self.noise,
+            sigmoid: &self.sigmoid,
+            word_vectors: &self.word_vectors,
+            output: &self.output_weights,
+        };
+        train::infer(&frozen, words, self.config.epochs)
     }
 
     /// The documents most similar to a new text, best first.

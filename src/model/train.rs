@@ -230,6 +230,23 @@ impl Doc2Vec {
     }
 }
 
+/// Salts of the two input tables' starting points.
+pub(crate) const WORD_ROWS: u64 = 0x5157;
+pub(crate) const DOC_ROWS: u64 = 0xD0C5;
+
+/// `rows` input vectors as gensim 4 starts them (its prep_vectors): uniform in [-1, 1) / dim,
+/// each row seeded from (seed, `salt`, row), so both trainers start from the same point.
+pub(crate) fn initial_rows(cfg: &ModelConfig, rows: usize, salt: u64) -> Vec<f32> {
+    let dim = cfg.dim;
+    let mut v = Vec::with_capacity(rows * dim);
+    for r in 0..rows {
+        let mut rng = Rng::new(cfg.seed ^ salt ^ (r as u64).wrapping_mul(0x9E3779B97F4A7C15));
+        // (Inferred vectors start at half that range, as its pseudorandom_weak_vector does.)
+        v.extend((0..dim).map(|_| (rng.unit() * 2.0 - 1.0) / dim as f32));
+    }
+    v
+}
+
 /// Documents claimed at a time by a thread.
 const CHUNK: usize = 16;
 
@@ -264,22 +281,11 @@ impl<'a> Trainer<'a> {
     pub fn new(cfg: ModelConfig, prepared: &'a Prepared) -> Trainer<'a> {
         let (vocab, docs, cites) = (&prepared.vocab, &prepared.docs, &prepared.cites);
         let dim = cfg.dim;
-        let init = |rows: usize, salt: u64| -> Vec<f32> {
-            let mut v = Vec::with_capacity(rows * dim);
-            for r in 0..rows {
-                let mut rng =
-                    Rng::new(cfg.seed ^ salt ^ (r as u64).wrapping_mul(0x9E3779B97F4A7C15));
-                // gensim 4's prep_vectors: uniform in [-1, 1) / dim (inferred vectors start at
-                // half that range, as its pseudorandom_weak_vector does).
-                v.extend((0..dim).map(|_| (rng.unit() * 2.0 - 1.0) / dim as f32));
-            }
-            v
-        };
         let keep = vocab.keep_thresholds(cfg.sample);
         Trainer {
-            words: SharedTable::new(&init(vocab.len(), 0x5157), dim),
+            words: SharedTable::new(&initial_rows(&cfg, vocab.len(), WORD_ROWS), dim),
             out: SharedTable::new(&vec![0.0; vocab.len() * dim], dim),
-            doc_vectors: SharedTable::new(&init(docs.len(), 0xD0C5), dim),
+            doc_vectors: SharedTable::new(&initial_rows(&cfg, docs.len(), DOC_ROWS), dim),
             expected_words_per_epoch: expected_words(docs, &keep, cfg.max_doc_words)
                 + expected_words(cites, &keep, 0) * cfg.cites as u64,
             keep,
@@ -516,23 +522,20 @@ fn expected_words(docs: &[Vec<u32>], keep: &[u32], cap: usize) -> u64 {
 /// The most words of a new text inference reads when the model has no per-document cap.
 pub const INFER_MAX_WORDS: usize = 20_000;
 
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the frozen tables are borrowed separately from the model"
-)]
+/// What inference reads of a model: its settings and frozen tables.
+pub(crate) struct Frozen<'a> {
+    pub cfg: &'a ModelConfig,
+    pub keep: &'a [u32],
+    pub noise: &'a AliasTable,
+    pub sigmoid: &'a Sigmoid,
+    pub word_vectors: &'a super::weights::Weights,
+    pub output: &'a super::weights::Weights,
+}
+
 /// Infers the vector of a new document from its in-vocabulary word indices, with the trained
 /// tables frozen: the document vector starts from a point seeded by the words themselves and is
-/// trained for `cfg.epochs` epochs. The same words always give the same vector.
-pub(crate) fn infer(
-    cfg: &ModelConfig,
-    keep: &[u32],
-    noise: &AliasTable,
-    sigmoid: &Sigmoid,
-    word_vectors: &super::weights::Weights,
-    output: &super::weights::Weights,
-    words: &[u32],
-    epochs: usize,
-) -> Vec<f32> {
+/// trained for `epochs` epochs. The same words always give the same vector.
+pub(crate) fn infer(model: &Frozen, words: &[u32], epochs: usize) -> Vec<f32> {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
         #[expect(
@@ -540,75 +543,28 @@ pub(crate) fn infer(
             reason = "calling a function compiled for CPU features; see SAFETY"
         )]
         // SAFETY: `infer_avx2` needs AVX2 and FMA, and the CPU was just checked to have both.
-        return unsafe {
-            infer_avx2(
-                cfg,
-                keep,
-                noise,
-                sigmoid,
-                word_vectors,
-                output,
-                words,
-                epochs,
-            )
-        };
+        return unsafe { infer_avx2(model, words, epochs) };
     }
-    infer_body(
-        cfg,
-        keep,
-        noise,
-        sigmoid,
-        word_vectors,
-        output,
-        words,
-        epochs,
-    )
+    infer_body(model, words, epochs)
 }
 
 /// `infer_body` compiled for AVX2 and FMA (see `Trainer::worker`): the same vector, faster.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the frozen tables are borrowed separately from the model"
-)]
-fn infer_avx2(
-    cfg: &ModelConfig,
-    keep: &[u32],
-    noise: &AliasTable,
-    sigmoid: &Sigmoid,
-    word_vectors: &super::weights::Weights,
-    output: &super::weights::Weights,
-    words: &[u32],
-    epochs: usize,
-) -> Vec<f32> {
-    infer_body(
+fn infer_avx2(model: &Frozen, words: &[u32], epochs: usize) -> Vec<f32> {
+    infer_body(model, words, epochs)
+}
+
+#[inline(always)]
+fn infer_body(model: &Frozen, words: &[u32], epochs: usize) -> Vec<f32> {
+    let Frozen {
         cfg,
         keep,
         noise,
         sigmoid,
         word_vectors,
         output,
-        words,
-        epochs,
-    )
-}
-
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the frozen tables are borrowed separately from the model"
-)]
-#[inline(always)]
-fn infer_body(
-    cfg: &ModelConfig,
-    keep: &[u32],
-    noise: &AliasTable,
-    sigmoid: &Sigmoid,
-    word_vectors: &super::weights::Weights,
-    output: &super::weights::Weights,
-    words: &[u32],
-    epochs: usize,
-) -> Vec<f32> {
+    } = *model;
     let seed = words.iter().fold(cfg.seed ^ 0x1F3D_5B79, |h, &w| {
         sgd::splitmix(h ^ u64::from(w))
     });
