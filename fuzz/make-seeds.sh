@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Writes the seed corpora in fuzz/corpus/ (committed; rerun only to change them): small
-# hand-made texts, .docx and .pdf files, and a model file trained on three made-up documents.
+# hand-made texts, .docx and .pdf files, a model file trained on three made-up documents, and
+# two tiny gensim 4.4 Doc2Vec pickles and a .npy array (gensim from scripts/setup-gensim.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=fuzz/corpus
-mkdir -p "$out"/{extract_txt,extract_docx,extract_pdf,tokenize,model_file}
+mkdir -p "$out"/{extract_txt,extract_docx,extract_pdf,tokenize,model_file,gensim_pickle}
 python3 - "$out" <<'PY'
 import io, sys, zipfile
 out = sys.argv[1]
@@ -55,4 +56,19 @@ export DATABASE_URL="sqlite://$tmp/seed.sqlite3"
 ./target/release/hamlet import jsonl "$tmp/seed.jsonl" --texts "$tmp/texts" >/dev/null
 ./target/release/hamlet train --mode dbow --dim 4 --min-count 1 --epochs 1 --output "$out/model_file/seed.safetensors" >/dev/null
 rm -f "$out/model_file/seed.safetensors.sha256"
+# gensim seeds: a PV-DM and a PV-DBOW model on the same three documents (arrays pickled inline:
+# the fuzz target looks for no side files), and one .npy array.
+"$(bash scripts/setup-gensim.sh)" - "$out/gensim_pickle" <<'PY'
+import sys, numpy as np
+from gensim.models.doc2vec import Doc2Vec, TaggedDocument
+out = sys.argv[1]
+docs = [TaggedDocument(t.split(), [i]) for i, t in enumerate([
+    "streams congestion control handshake packets loss recovery streams packets",
+    "mail routing relay envelope headers delivery routing mail queue",
+    "names zones resolvers caching records queries names zones"])]
+for name, dm in (("dm", 1), ("dbow", 0)):
+    m = Doc2Vec(docs, dm=dm, vector_size=4, min_count=1, epochs=1, workers=1, seed=1)
+    m.save(f"{out}/{name}.pickle", separately=[])
+np.save(f"{out}/vectors.npy", np.arange(12, dtype=np.float32).reshape(3, 4))
+PY
 ls -la "$out"/*

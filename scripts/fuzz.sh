@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes what Hamlet reads from outside with cargo-fuzz (libFuzzer): the upload parsers
-# (.txt, .docx, .pdf), the tokenizer and the model-file loader. Each target runs for
+# (.txt, .docx, .pdf), the tokenizer, the model-file loader and the gensim importer (pickle
+# and .npy). Each target runs for
 # FUZZ_SECONDS (default 120) from the seeds in fuzz/corpus/<target> (committed; new inputs go
 # to target/fuzz-corpus/, not into the repo), with libFuzzer's limits on memory per run
 # (-rss_limit_mb) and time per input (-timeout). A crash leaves its input in fuzz/artifacts/.
@@ -17,7 +18,7 @@ bash scripts/setup-libtorch.sh >/dev/null
 command -v cargo-fuzz >/dev/null || cargo install --locked --quiet cargo-fuzz
 seconds=${FUZZ_SECONDS:-120}
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(extract_txt extract_docx extract_pdf tokenize model_file)
+[ ${#targets[@]} -gt 0 ] || targets=(extract_txt extract_docx extract_pdf tokenize model_file gensim_pickle)
 export RUSTC_BOOTSTRAP=1
 # The fuzz binaries do not get build.rs's rpath: point the loader at libtorch.
 export LD_LIBRARY_PATH="$PWD/.libtorch/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"

@@ -138,5 +138,32 @@ fn a_model_file_with_overflowing_counts_is_corrupt_not_a_panic() {
     let Err(err) = hamlet::model::file::parse(&bytes) else {
         panic!("a corrupt model file was accepted");
     };
-    assert!(err.to_string().contains("vocab_counts"), "{err}");
+    assert!(err.to_string().contains("counts overflow"), "{err}");
+}
+
+/// What the gensim_pickle fuzz target found in the importer (`hamlet model import-gensim`): a
+/// dtype descriptor that is not ASCII, an array shape whose size overflows, vocabulary counts
+/// whose total overflows (twice: downsampling, and the corpus size when the pickle has none).
+/// Each made it panic; each is now an error.
+#[test]
+fn gensim_inputs_the_fuzzer_found_are_errors_not_panics() {
+    use hamlet::model::{gensim, pickle::Array};
+    for name in [
+        "regression-non-ascii-dtype.npy",
+        "regression-shape-overflow.npy",
+    ] {
+        let bytes = fuzz_regression("gensim_pickle", name);
+        assert!(Array::from_npy(&bytes).is_err(), "{name}");
+    }
+    for name in [
+        "regression-counts-overflow.pickle",
+        "regression-words-total-overflow.pickle",
+    ] {
+        let bytes = fuzz_regression("gensim_pickle", name);
+        let Err(err) = gensim::from_pickle(&bytes, std::path::Path::new("/nonexistent/x.model"))
+        else {
+            panic!("{name}: a hostile pickle was imported");
+        };
+        assert!(err.to_string().contains("overflow"), "{name}: {err}");
+    }
 }

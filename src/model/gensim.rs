@@ -248,9 +248,12 @@ impl Model<'_> {
             ));
         }
 
+        let vocab = Vocab::new(words, counts);
         let words_total = match self.number("corpus_total_words")? {
             Some(n) if n > 0.0 => n as u64,
-            _ => counts.iter().sum(),
+            _ => vocab
+                .total()
+                .ok_or("the vocabulary's counts overflow their total")?,
         };
         let corpus = CorpusInfo {
             documents: docs as u64,
@@ -260,7 +263,7 @@ impl Model<'_> {
         };
         Doc2Vec::from_parts(
             config,
-            Vocab::new(words, counts),
+            vocab,
             word_vectors,
             output,
             doc_ids,

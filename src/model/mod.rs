@@ -274,6 +274,13 @@ impl Doc2Vec {
         corpus: CorpusInfo,
     ) -> Result<Doc2Vec, Error> {
         config.validate()?;
+        // Downsampling and the noise distribution sum the counts: a total that overflows is a
+        // corrupt or hostile file (fuzzing found such model files and gensim pickles).
+        if vocab.total().is_none() {
+            return Err(Error::Config(
+                "the vocabulary's counts overflow their total".into(),
+            ));
+        }
         let dim = config.dim;
         let shape_err = |what: &str, got: usize, want: usize| {
             Error::Config(format!("{what} holds {got} values, expected {want}"))
@@ -550,5 +557,38 @@ impl Doc2Vec {
             self.output_weights.to_f32(),
             &self.doc_vectors,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_that_overflow_their_total_are_refused() {
+        // Found by the gensim_pickle fuzz target: such counts made downsampling's sum panic.
+        let build = |counts: Vec<u64>| {
+            let config = ModelConfig {
+                dim: 2,
+                ..ModelConfig::compat()
+            };
+            Doc2Vec::from_parts(
+                config,
+                Vocab::new(vec!["a", "b"], counts),
+                vec![0.0; 4],
+                vec![0.0; 4],
+                vec![1],
+                vec![0.5; 2],
+                CorpusInfo {
+                    documents: 1,
+                    words: 2,
+                    sha256: String::new(),
+                    synthetic: false,
+                },
+            )
+        };
+        let err = build(vec![u64::MAX, 1]).unwrap_err().to_string();
+        assert!(err.contains("overflow"), "{err}");
+        assert!(build(vec![u64::MAX - 1, 1]).is_ok());
     }
 }

@@ -221,8 +221,12 @@ impl Dtype {
             _ => (order, descr),
         };
         let kind = *descr.as_bytes().first()?;
+        // The kind first: one ASCII byte, so what follows starts on a character boundary.
+        if !matches!(kind, b'f' | b'i' | b'u' | b'b') {
+            return None;
+        }
         let size: usize = descr[1..].parse().ok()?;
-        if !matches!(kind, b'f' | b'i' | b'u' | b'b') || ![1, 2, 4, 8].contains(&size) {
+        if ![1, 2, 4, 8].contains(&size) {
             return None;
         }
         Some(Dtype {
@@ -297,8 +301,7 @@ impl Array {
         let Value::Bytes(data) = &**data else {
             return Err("a numpy array of Python objects".into());
         };
-        let n: usize = shape.iter().product();
-        if n.checked_mul(dtype.size) != Some(data.len()) {
+        if bytes_of(&shape, dtype.size) != Some(data.len()) {
             return Err(format!(
                 "a numpy array of shape {shape:?} holding {} bytes",
                 data.len()
@@ -361,8 +364,7 @@ impl Array {
             .map(|d| d.parse::<usize>().ok())
             .collect::<Option<Vec<usize>>>()
             .ok_or("a .npy header with a bad shape")?;
-        let n: usize = shape.iter().product();
-        if n.checked_mul(dtype.size) != Some(data.len()) {
+        if bytes_of(&shape, dtype.size) != Some(data.len()) {
             return Err(format!(
                 "a .npy array of shape {shape:?} holding {} bytes",
                 data.len()
@@ -762,6 +764,14 @@ impl<'a> Machine<'a> {
     }
 }
 
+/// The bytes an array of `shape` and element size holds; None when that overflows (a hostile
+/// shape: fuzzing found one).
+fn bytes_of(shape: &[usize], size: usize) -> Option<usize> {
+    shape
+        .iter()
+        .try_fold(size, |total, &d| total.checked_mul(d))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -843,5 +853,38 @@ mod tests {
         assert!(parse(b"\x80\x04Q.").is_err());
         // A list that appends itself is not made a cycle.
         assert!(parse(b"\x80\x04]\x94h\x00a.").is_ok());
+    }
+
+    #[test]
+    fn a_dtype_that_is_not_ascii_is_refused() {
+        // Found by the gensim_pickle fuzz target (kept in fuzz/corpus/): a descriptor starting
+        // with a two-byte character made the size slice panic.
+        assert!(Dtype::parse("\u{11a}4", "|").is_none());
+        assert!(Dtype::parse("<\u{11a}4", "|").is_none());
+        assert!(Dtype::parse("f\u{11a}", "|").is_none());
+        let npy = b"\x93NUMPY\x01\x00\x76\x00{'descr': '\xc4\x9a4', 'fortran_order': False, 'shape': (3,), }";
+        let mut npy = npy.to_vec();
+        npy.resize(10 + 0x76, b' ');
+        npy.extend_from_slice(&[0; 12]);
+        assert!(Array::from_npy(&npy).is_err());
+        assert_eq!(Dtype::parse("<f4", "|").map(|d| d.size), Some(4));
+    }
+
+    #[test]
+    fn a_shape_whose_size_overflows_is_refused() {
+        // Found by the gensim_pickle fuzz target (kept in fuzz/corpus/): the product of the
+        // dimensions overflowed (a panic when checked; wrapped to 0, it matched no data).
+        let header =
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296, 4), }";
+        let mut npy = b"\x93NUMPY\x01\x00".to_vec();
+        npy.extend_from_slice(&(header.len() as u16).to_le_bytes());
+        npy.extend_from_slice(header.as_bytes());
+        let Err(err) = Array::from_npy(&npy) else {
+            panic!("an array of 2^66 elements was accepted")
+        };
+        assert!(err.contains("shape"), "{err}");
+        assert_eq!(bytes_of(&[2, 3], 4), Some(24));
+        assert_eq!(bytes_of(&[usize::MAX, 0], 4), None);
+        assert_eq!(bytes_of(&[0, usize::MAX], 4), Some(0));
     }
 }

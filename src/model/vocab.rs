@@ -133,9 +133,17 @@ impl Vocab {
         out
     }
 
+    /// The sum of the counts; None when it overflows (a corrupt or hostile model file: loaders
+    /// refuse it, see `Doc2Vec::from_tables`).
+    pub fn total(&self) -> Option<u64> {
+        self.counts
+            .iter()
+            .try_fold(0u64, |total, &c| total.checked_add(c))
+    }
+
     /// Per word, the probability of keeping an occurrence, scaled to u32 (u32::MAX = always).
     pub fn keep_thresholds(&self, sample: f64) -> Vec<u32> {
-        let total: u64 = self.counts.iter().sum();
+        let total = self.total().unwrap_or(u64::MAX);
         if sample <= 0.0 || total == 0 {
             return vec![u32::MAX; self.len()];
         }
