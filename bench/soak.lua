@@ -1,9 +1,14 @@
 -- wrk script for bench/soak.sh: a mix of the routes readers use, with document identifiers
--- drawn at random (some are gaps in the series: 404s are expected), counting answers by class.
+-- drawn at random from the collection's (the file $SOAK_IDS, one per line, which bench/soak.sh
+-- writes), so every request has an answer; counting answers by class.
+local ids = {}
+local function id()
+  return ids[math.random(1, #ids)]
+end
 local paths = {
   function() return "/" end,
-  function() return "/similar_to/" .. math.random(1, 9400) .. "/" end,
-  function() return "/api/documents/" .. math.random(1, 9400) .. "/similar?limit=10" end,
+  function() return "/similar_to/" .. id() .. "/" end,
+  function() return "/api/documents/" .. id() .. "/similar?limit=10" end,
   function() return "/autocomplete/thesis/?q=" .. ({"quic", "tcp", "http", "dns", "mail", "tls"})[math.random(1, 6)] end,
   function() return "/api/search?q=" .. ({"transport", "routing", "security", "ipv6"})[math.random(1, 4)] end,
   function() return "/about/" end,
@@ -21,6 +26,9 @@ end
 function init(args)
   math.randomseed(os.time() + tonumber(tostring({}):match("0x(%x+)"), 16) % 1000)
   counts = { c2 = 0, c3 = 0, c4 = 0, c5 = 0 }
+  for line in io.lines(os.getenv("SOAK_IDS")) do
+    table.insert(ids, line)
+  end
 end
 
 function request()

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's run command: Hamlet on its embedded default, a SQLite file in ./data.
 # First run: installs libtorch, builds, imports the RFC collection from ../shared/corpora/rfc
-# (seconds) and trains the model with the original's settings (a few minutes on 2 cores), each
+# (seconds) and trains the default engine (3-4 minutes on 2 cores, then the collection map), each
 # with a progress bar. Later runs skip both and start in seconds.
 # Settings come from the environment or .env (see .env.example); HAMLET_DEMO_CORPUS points
 # at another RFC corpus directory.
