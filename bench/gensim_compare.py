@@ -12,6 +12,7 @@ import json
 import re
 import sqlite3
 import statistics
+import subprocess
 import time
 
 from gensim.models.doc2vec import Doc2Vec, TaggedDocument
@@ -43,6 +44,17 @@ def quantile(values, q):
     return values[round((len(values) - 1) * q)] if values else 0.0
 
 
+def train_gensim(model, corpus, epochs):
+    """Trains `epochs` epochs; returns (effective words, seconds)."""
+    t0 = time.perf_counter()
+    model.train(corpus, total_examples=len(corpus), epochs=epochs)
+    seconds = time.perf_counter() - t0
+    # gensim 4.4's train() returns nothing; its summary ("training on N raw words (M effective
+    # words) took ...") is kept in the model's lifecycle events.
+    summary = [e["msg"] for e in model.lifecycle_events if "effective words" in e.get("msg", "")][-1]
+    return int(re.search(r"\((\d+) effective words\)", summary).group(1)), seconds
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--db", required=True)
@@ -50,6 +62,9 @@ def main():
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--split-seed", type=int, default=1)
+    ap.add_argument("--rounds", type=int, default=0,
+                    help="then this many paired one-epoch trainings, gensim's and hamlet's back to back")
+    ap.add_argument("--hamlet", help="the hamlet binary, for --rounds")
     args = ap.parse_args()
 
     db = sqlite3.connect(args.db)
@@ -72,13 +87,7 @@ def main():
         cbow_mean=1, workers=args.threads, seed=1,
     )
     model.build_vocab(corpus)
-    t0 = time.perf_counter()
-    model.train(corpus, total_examples=len(corpus), epochs=model.epochs)
-    train_seconds = time.perf_counter() - t0
-    # gensim 4.4's train() returns nothing; its summary ("training on N raw words (M effective
-    # words) took ...") is kept in the model's lifecycle events.
-    summary = [e["msg"] for e in model.lifecycle_events if "effective words" in e.get("msg", "")][-1]
-    trained_words = int(re.search(r"\((\d+) effective words\)", summary).group(1))
+    trained_words, train_seconds = train_gensim(model, corpus, model.epochs)
 
     in_model = {str(i) for i, _ in train}
     cites = {}
@@ -106,8 +115,34 @@ def main():
         t = time.perf_counter()
         model.dv.most_similar(str(i), topn=10)
         similar_ms.append((time.perf_counter() - t) * 1e3)
+    # Paired rounds: the shared machine's speed drifts by tens of percent from minute to
+    # minute, so one long run of each side can land in different weather. Each round trains
+    # one epoch of gensim (continuing the model above: the same work per word) and one of
+    # hamlet (`hamlet evaluate --compat`, the same split), back to back, alternating which
+    # goes first; the ratio of each pair is what the script reports.
+    rounds = []
+    for r in range(args.rounds):
+        def ours():
+            out = subprocess.run(
+                [args.hamlet, "evaluate", "--compat", "--mode", args.mode, "--epochs", "1",
+                 "--threads", str(args.threads), "--split-seed", str(args.split_seed), "--json"],
+                check=True, capture_output=True, text=True).stdout
+            return json.loads(out)["train_words_per_second"]
+
+        def theirs():
+            words, seconds = train_gensim(model, corpus, 1)
+            return words / seconds
+
+        if r % 2 == 0:
+            g = theirs()
+            h = ours()
+        else:
+            h = ours()
+            g = theirs()
+        rounds.append({"gensim": g, "hamlet": h})
     print(json.dumps({
         "mode": args.mode,
+        "rounds": rounds,
         "train_documents": len(corpus),
         "retrieval": {"queries": n, "hit_at_10": hits / max(n, 1), "recall_at_10": recall / max(n, 1), "mrr_at_10": mrr / max(n, 1)},
         "train_words_per_second": trained_words / train_seconds,

@@ -24,6 +24,10 @@ pub(crate) trait Rows {
     /// Overwrites the row with `values` (the row as this step read it, plus its update): one
     /// pass of stores instead of re-reading the row to add to it.
     fn store(&self, row: usize, dim: usize, values: &[f32]);
+    /// Writes back a row that was read as `before` and has become `after` in a local copy:
+    /// stores `after` where the row still holds `before`, and adds the difference where
+    /// another thread has changed it meanwhile (so its update is not lost).
+    fn merge(&self, row: usize, dim: usize, before: &[f32], after: &[f32]);
     /// Hints that the row will be read soon.
     fn prefetch(&self, row: usize, dim: usize);
 }
@@ -94,6 +98,20 @@ fn pack(a: f32, b: f32) -> u64 {
     u64::from(a.to_bits()) | (u64::from(b.to_bits()) << 32)
 }
 
+/// Adds `new - old` (pairs of f32) to a pair another thread has changed since it was `old`.
+#[cold]
+fn merge_pair(c: &AtomicU64, old: u64, new: u64) {
+    let bits = c.load(Ordering::Relaxed);
+    let lane = |x: u64, half: u32| f32::from_bits((x >> half) as u32);
+    c.store(
+        pack(
+            lane(bits, 0) + (lane(new, 0) - lane(old, 0)),
+            lane(bits, 32) + (lane(new, 32) - lane(old, 32)),
+        ),
+        Ordering::Relaxed,
+    );
+}
+
 impl Rows for SharedTable {
     #[inline(always)]
     fn read(&self, row: usize, stride: usize, out: &mut [f32]) {
@@ -141,6 +159,33 @@ impl Rows for SharedTable {
     }
 
     #[inline(always)]
+    fn merge(&self, row: usize, stride: usize, before: &[f32], after: &[f32]) {
+        let cells = &self.cells[row * stride / 2..(row + 1) * stride / 2];
+        // Window rows are 8-byte aligned: compare and store the pairs as they are.
+        if let (Ok(b64), Ok(a64)) = (
+            bytemuck::try_cast_slice::<f32, u64>(before),
+            bytemuck::try_cast_slice::<f32, u64>(after),
+        ) {
+            for ((&old, &new), c) in b64.iter().zip(a64).zip(cells) {
+                if c.load(Ordering::Relaxed) == old {
+                    c.store(new, Ordering::Relaxed);
+                } else {
+                    merge_pair(c, old, new);
+                }
+            }
+            return;
+        }
+        for ((b, a), c) in before.chunks_exact(2).zip(after.chunks_exact(2)).zip(cells) {
+            let (old, new) = (pack(b[0], b[1]), pack(a[0], a[1]));
+            if c.load(Ordering::Relaxed) == old {
+                c.store(new, Ordering::Relaxed);
+            } else {
+                merge_pair(c, old, new);
+            }
+        }
+    }
+
+    #[inline(always)]
     fn prefetch(&self, row: usize, stride: usize) {
         if let Some(cells) = self.cells.get(row * stride / 2..(row + 1) * stride / 2) {
             prefetch_bytes(cells.as_ptr(), stride * 4);
@@ -159,6 +204,10 @@ impl Rows for [f32] {
     }
 
     fn store(&self, _: usize, _: usize, _: &[f32]) {
+        unreachable!("read-only tables are never updated: inference learns only its own vector");
+    }
+
+    fn merge(&self, _: usize, _: usize, _: &[f32], _: &[f32]) {
         unreachable!("read-only tables are never updated: inference learns only its own vector");
     }
 
@@ -185,11 +234,13 @@ pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
             acc[l] += x[l] * y[l];
         }
     }
-    let mut s: f32 = acc.iter().sum();
-    for (x, y) in ar.iter().zip(br) {
-        s += x * y;
+    // The tail (52 = 6 x 8 + 4 for the original's model) goes into the lanes too, and the
+    // lanes are summed as a tree: a chain of twelve dependent additions here was the wait
+    // before every sigmoid.
+    for (l, (x, y)) in ar.iter().zip(br).enumerate() {
+        acc[l] += x * y;
     }
-    s
+    ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]))
 }
 
 #[inline(always)]
@@ -287,8 +338,8 @@ pub(crate) struct Scratch {
     l1: Vec<f32>,
     work: Vec<f32>,
     row: Vec<f32>,
-    /// PV-DM: the context rows as read for the input sum, reused for their update.
-    context: Vec<f32>,
+    /// PV-DM: the rows of the words inside the widest window.
+    window: Window,
     /// Negative sampling: this step's target words and their output rows, and the next
     /// step's targets, drawn ahead.
     targets: Vec<u32>,
@@ -302,11 +353,104 @@ impl Scratch {
             l1: vec![0.0; dim],
             work: vec![0.0; dim],
             row: vec![0.0; dim],
-            context: vec![0.0; 2 * window.max(1) * dim],
+            window: Window::new(dim, window),
             targets: Vec::with_capacity(16),
             next: Vec::with_capacity(16),
             rows: vec![0.0; (negative + 1) * dim],
         }
+    }
+}
+
+/// PV-DM's context rows, held locally while their words are inside the widest window
+/// (`window` positions each side of the centre word). Consecutive predictions share most of
+/// their context, so each word's row is read from the table once, when its position enters the
+/// window, updated here by every prediction that uses it, and written back once, when the
+/// last position holding it leaves: one row read and one write per word instead of about
+/// five of each. A word found at several positions shares one entry, so its updates add up
+/// as they do in the table. With one thread the model is the same bit for bit as reading and
+/// writing the table at every prediction; with more, other threads see a word's updates when
+/// it leaves the window (a few microseconds later), and `Rows::merge` keeps theirs.
+struct Window {
+    dim: usize,
+    /// Per entry: its word (`FREE` when unused) and how many window positions hold it.
+    words: Vec<u32>,
+    refs: Vec<u32>,
+    /// Per entry: the row as read from the table, and as updated since.
+    before: Vec<f32>,
+    rows: Vec<f32>,
+    /// The entry of each window position, by position modulo the window's width.
+    at: Vec<usize>,
+}
+
+impl Window {
+    const FREE: u32 = u32::MAX;
+
+    fn new(dim: usize, window: usize) -> Window {
+        let width = 2 * window.max(1) + 1;
+        Window {
+            dim,
+            words: vec![Window::FREE; width],
+            refs: vec![0; width],
+            before: vec![0.0; width * dim],
+            rows: vec![0.0; width * dim],
+            at: vec![0; width],
+        }
+    }
+
+    /// Position `p` (holding `word`) enters the window.
+    #[inline(always)]
+    fn enter<W: Rows + ?Sized>(&mut self, input: &W, p: usize, word: u32) {
+        let width = self.at.len();
+        let e = match self.words.iter().position(|&w| w == word) {
+            Some(e) => e,
+            None => {
+                let e = self
+                    .words
+                    .iter()
+                    .position(|&w| w == Window::FREE)
+                    .expect("a window never holds more words than positions");
+                self.words[e] = word;
+                let row = &mut self.rows[e * self.dim..(e + 1) * self.dim];
+                input.read(word as usize, self.dim, row);
+                self.before[e * self.dim..(e + 1) * self.dim].copy_from_slice(row);
+                e
+            }
+        };
+        self.refs[e] += 1;
+        self.at[p % width] = e;
+    }
+
+    /// Position `p` leaves the window; its word's row goes back to the table when no other
+    /// position holds it (`write` false: inference, which never changes the table).
+    #[inline(always)]
+    fn leave<W: Rows + ?Sized>(&mut self, input: &W, p: usize, write: bool) {
+        let e = self.at[p % self.at.len()];
+        self.refs[e] -= 1;
+        if self.refs[e] == 0 {
+            if write {
+                let range = e * self.dim..(e + 1) * self.dim;
+                input.merge(
+                    self.words[e] as usize,
+                    self.dim,
+                    &self.before[range.clone()],
+                    &self.rows[range],
+                );
+            }
+            self.words[e] = Window::FREE;
+        }
+    }
+
+    /// The row of the word at position `p` (inside the window).
+    #[inline(always)]
+    fn row(&self, p: usize) -> &[f32] {
+        let e = self.at[p % self.at.len()];
+        &self.rows[e * self.dim..(e + 1) * self.dim]
+    }
+
+    #[inline(always)]
+    fn row_mut(&mut self, p: usize) -> &mut [f32] {
+        let e = self.at[p % self.at.len()];
+        &mut self.rows[e * self.dim..(e + 1) * self.dim]
     }
 }
 
@@ -352,6 +496,13 @@ fn negative_sampling<O: Rows + ?Sized>(
         out.read(w as usize, dim, &mut s.rows[k * dim..(k + 1) * dim]);
     }
     for (k, &w) in s.targets.iter().enumerate() {
+        // A noise word drawn twice sees its first update, as in gensim (which works on the
+        // table itself); a copy read before that update would also lose it when stored.
+        if ctx.learn.hidden {
+            if let Some(m) = s.targets[..k].iter().rposition(|&t| t == w) {
+                s.rows.copy_within(m * dim..(m + 1) * dim, k * dim);
+            }
+        }
         let row = &mut s.rows[k * dim..(k + 1) * dim];
         let label = if k == 0 { 1.0 } else { 0.0 };
         let f = dot(input, row);
@@ -450,31 +601,28 @@ pub(crate) fn dm_document<W: Rows + ?Sized, O: Rows + ?Sized>(
 ) {
     let n = words.len();
     let Some(&first) = words.first() else { return };
+    let window = ctx.window;
+    for (p, &w) in words.iter().enumerate().take(window + 1) {
+        s.window.enter(input, p, w);
+    }
     draw_ahead(ctx, out, first, rng, s);
     for i in 0..n {
         std::mem::swap(&mut s.targets, &mut s.next);
         if let Some(&w) = words.get(i + 1) {
             draw_ahead(ctx, out, w, rng, s);
         }
-        // The word entering the widest window next step.
-        if let Some(&w) = words.get(i + 1 + ctx.window) {
+        // The word entering the window after the next step.
+        if let Some(&w) = words.get(i + 2 + window) {
             input.prefetch(w as usize, ctx.dim);
         }
-        let b = rng.below(ctx.window as u32) as usize;
-        let (lo, hi) = (
-            (i + b).saturating_sub(ctx.window),
-            (i + ctx.window + 1 - b).min(n),
-        );
+        let b = rng.below(window as u32) as usize;
+        let (lo, hi) = ((i + b).saturating_sub(window), (i + window + 1 - b).min(n));
         s.l1.copy_from_slice(doc);
         let mut count = 1.0f32;
-        let mut c = 0;
-        for (j, &w) in words.iter().enumerate().take(hi).skip(lo) {
+        for j in lo..hi {
             if j != i {
-                let row = &mut s.context[c * ctx.dim..(c + 1) * ctx.dim];
-                input.read(w as usize, ctx.dim, row);
-                axpy(1.0, row, &mut s.l1);
+                axpy(1.0, s.window.row(j), &mut s.l1);
                 count += 1.0;
-                c += 1;
             }
         }
         let inv = 1.0 / count;
@@ -491,16 +639,22 @@ pub(crate) fn dm_document<W: Rows + ?Sized, O: Rows + ?Sized>(
         }
         axpy(1.0, &s.work, doc);
         if ctx.learn.words {
-            let mut c = 0;
-            for (j, &w) in words.iter().enumerate().take(hi).skip(lo) {
+            for j in lo..hi {
                 if j != i {
-                    let row = &mut s.context[c * ctx.dim..(c + 1) * ctx.dim];
-                    axpy(1.0, &s.work, row);
-                    input.store(w as usize, ctx.dim, row);
-                    c += 1;
+                    axpy(1.0, &s.work, s.window.row_mut(j));
                 }
             }
         }
+        // Slide: the leftmost position leaves, the next one on the right enters.
+        if i >= window {
+            s.window.leave(input, i - window, ctx.learn.words);
+        }
+        if let Some(&w) = words.get(i + 1 + window) {
+            s.window.enter(input, i + 1 + window, w);
+        }
+    }
+    for p in n.saturating_sub(window)..n {
+        s.window.leave(input, p, ctx.learn.words);
     }
 }
 
@@ -572,6 +726,139 @@ mod tests {
         assert_eq!(out, [8.0, 9.0, 10.0, 0.0]);
         t.store(0, stride, &[3.0, 4.0, 5.0, 0.0]);
         assert_eq!(t.to_plain(), [3.0, 4.0, 5.0, 4.5, 4.0, 6.0]);
+    }
+
+    /// PV-DM over one document as gensim's `train_document_dm` applies it: every read and
+    /// update straight on the tables, one prediction after another.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "a reference mirrors dm_document's inputs"
+    )]
+    fn dm_reference(
+        ctx: &Ctx,
+        input: &mut [f32],
+        out: &mut [f32],
+        words: &[u32],
+        doc: &mut [f32],
+        alpha: f32,
+        mean: bool,
+        rng: &mut Rng,
+    ) {
+        let (dim, n) = (ctx.dim, words.len());
+        let mut next = Vec::new();
+        draw_targets(ctx, words[0], rng, &mut next);
+        for i in 0..n {
+            let targets = next.clone();
+            if let Some(&w) = words.get(i + 1) {
+                draw_targets(ctx, w, rng, &mut next);
+            }
+            let b = rng.below(ctx.window as u32) as usize;
+            let (lo, hi) = (
+                (i + b).saturating_sub(ctx.window),
+                (i + ctx.window + 1 - b).min(n),
+            );
+            let mut l1 = doc.to_vec();
+            let mut count = 1.0f32;
+            for j in (lo..hi).filter(|&j| j != i) {
+                let w = words[j] as usize;
+                axpy(1.0, &input[w * dim..(w + 1) * dim], &mut l1);
+                count += 1.0;
+            }
+            if mean {
+                l1.iter_mut().for_each(|x| *x *= 1.0 / count);
+            }
+            let mut work = vec![0.0f32; dim];
+            for (k, &t) in targets.iter().enumerate() {
+                let row = &mut out[t as usize * dim..(t as usize + 1) * dim];
+                let f = dot(&l1, row);
+                if !(-MAX_EXP..MAX_EXP).contains(&f) {
+                    continue;
+                }
+                let g = (if k == 0 { 1.0 } else { 0.0 } - ctx.sigmoid.at(f)) * alpha;
+                axpy(g, row, &mut work);
+                axpy(g, &l1, row);
+            }
+            if !mean {
+                work.iter_mut().for_each(|x| *x *= 1.0 / count);
+            }
+            axpy(1.0, &work, doc);
+            for j in (lo..hi).filter(|&j| j != i) {
+                let w = words[j] as usize;
+                axpy(1.0, &work, &mut input[w * dim..(w + 1) * dim]);
+            }
+        }
+    }
+
+    #[test]
+    fn dm_with_its_window_of_rows_is_gensims_rule_bit_for_bit() {
+        // Six words, so the window and the noise draws repeat words all the time: the cases
+        // where copies of a row could lose an update.
+        let (dim, vocab) = (6, 6);
+        let noise = AliasTable::new(&[40, 20, 10, 5, 3, 1], 0.75);
+        let sigmoid = Sigmoid::new();
+        let ctx = Ctx {
+            dim,
+            window: 3,
+            negative: 5,
+            sigmoid: &sigmoid,
+            noise: &noise,
+            learn: Learn {
+                words: true,
+                hidden: true,
+            },
+        };
+        let mut init = Rng::new(7);
+        let mut start =
+            |rows: usize| -> Vec<f32> { (0..rows * dim).map(|_| init.unit() - 0.5).collect() };
+        let (input, out, doc) = (start(vocab), start(vocab), start(1));
+        let mut pick = Rng::new(3);
+        for len in [1usize, 2, 3, 4, 7, 300] {
+            let words: Vec<u32> = (0..len).map(|_| pick.below(vocab as u32)).collect();
+            for mean in [true, false] {
+                let (mut ri, mut ro, mut rd) = (input.clone(), out.clone(), doc.clone());
+                dm_reference(
+                    &ctx,
+                    &mut ri,
+                    &mut ro,
+                    &words,
+                    &mut rd,
+                    0.05,
+                    mean,
+                    &mut Rng::new(9),
+                );
+                let (ti, to) = (SharedTable::new(&input, dim), SharedTable::new(&out, dim));
+                let mut td = doc.clone();
+                let mut scratch = Scratch::new(dim, ctx.window, ctx.negative);
+                let mut rng = Rng::new(9);
+                dm_document(
+                    &ctx,
+                    &ti,
+                    &to,
+                    &words,
+                    &mut td,
+                    0.05,
+                    mean,
+                    &mut rng,
+                    &mut scratch,
+                );
+                let case = format!("{len} words, mean {mean}");
+                assert_eq!(td, rd, "document vector, {case}");
+                assert_eq!(ti.to_plain(), ri, "word vectors, {case}");
+                assert_eq!(to.to_plain(), ro, "output weights, {case}");
+            }
+        }
+    }
+
+    #[test]
+    fn merging_a_row_keeps_another_threads_update() {
+        let t = SharedTable::new(&[1.0, 2.0], 2);
+        // Read as [1, 2], changed locally to [1.5, 2]; meanwhile another thread made it [1, 3].
+        t.store(0, 2, &[1.0, 3.0]);
+        t.merge(0, 2, &[1.0, 2.0], &[1.5, 2.0]);
+        assert_eq!(t.to_plain(), [1.5, 3.0]);
+        // Unchanged meanwhile: the local row is stored as it is.
+        t.merge(0, 2, &[1.5, 3.0], &[0.25, -1.0]);
+        assert_eq!(t.to_plain(), [0.25, -1.0]);
     }
 
     #[test]

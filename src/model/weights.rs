@@ -321,6 +321,10 @@ impl super::sgd::Rows for Weights {
         unreachable!("served tables are never updated: inference learns only its own vector");
     }
 
+    fn merge(&self, _: usize, _: usize, _: &[f32], _: &[f32]) {
+        unreachable!("served tables are never updated: inference learns only its own vector");
+    }
+
     #[inline(always)]
     fn prefetch(&self, row: usize, dim: usize) {
         match self {
