@@ -1,18 +1,32 @@
-//! Logs go to stdout through `tracing`, filtered by `RUST_LOG` (default `info`), as text
-//! locally and as one JSON object per line on heroku and aws, where the platform adds the
-//! timestamps. Never log secrets, database URLs or uploaded text.
+//! Logs go through `tracing`, filtered by `RUST_LOG` (default `info`), as text locally and as
+//! one JSON object per line on heroku and aws, where the platform adds the timestamps: to
+//! stdout from the server (the stream the platform collects), to stderr from every other
+//! command, whose stdout is its output (`--json`, `model info`), which a log line would
+//! corrupt. Never log secrets, database URLs or uploaded text.
 
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 
+/// Where log lines go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sink {
+    Stdout,
+    Stderr,
+}
+
 /// Installs the global subscriber; a second call (tests) is a no-op.
-pub fn init(format: LogFormat) {
+pub fn init(format: LogFormat, sink: Sink) {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,rocket=warn,rocket::server=off,_=off"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stdout);
+        .with_writer(move || -> Box<dyn std::io::Write> {
+            match sink {
+                Sink::Stdout => Box::new(std::io::stdout()),
+                Sink::Stderr => Box::new(std::io::stderr()),
+            }
+        });
     let _ = match format {
         LogFormat::Text => builder.with_target(false).try_init(),
         LogFormat::Json => builder

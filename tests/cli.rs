@@ -237,3 +237,24 @@ async fn a_synthetic_model_is_labelled_and_served() {
     let page = client.get("/similar_to/791/").dispatch().await;
     assert_eq!(page.status().code, 200);
 }
+
+#[test]
+fn commands_log_to_stderr_so_their_output_stays_clean() {
+    // `hamlet evaluate --json | jq` broke when a slow query's warning landed on stdout.
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/h.sqlite3", dir.path().display());
+    let out = hamlet(&db, &["migrate"], &[("RUST_LOG", "debug")]);
+    assert!(out.status.success(), "{}", text(&out));
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(
+        stderr.contains("db.statement"),
+        "sqlx's debug log: {stderr}"
+    );
+    assert!(
+        !stdout.contains("db.statement"),
+        "no log on stdout: {stdout}"
+    );
+}

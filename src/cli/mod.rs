@@ -52,8 +52,12 @@ pub enum Command {
 /// Loads the configuration, sets up logging and runs the chosen subcommand.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let cfg = AppConfig::load()?;
-    crate::logging::init(cfg.log_format);
     let command = cli.command.unwrap_or(Command::Serve(serve::Opts {}));
+    let sink = match command {
+        Command::Serve(_) => crate::logging::Sink::Stdout,
+        _ => crate::logging::Sink::Stderr,
+    };
+    crate::logging::init(cfg.log_format, sink);
     rocket::execute(async move {
         match command {
             Command::Serve(opts) => serve::run(opts, cfg).await,
