@@ -9,7 +9,6 @@
 //! rows it needs into local buffers, computes there (vectorisable), and writes back deltas.
 //! Inference reads plain `[f32]` tables and updates only its own document vector.
 
-use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::vocab::AliasTable;
@@ -190,143 +189,6 @@ impl Rows for SharedTable {
     fn prefetch(&self, row: usize, stride: usize) {
         if let Some(cells) = self.cells.get(row * stride / 2..(row + 1) * stride / 2) {
             prefetch_bytes(cells.as_ptr(), stride * 4);
-        }
-    }
-}
-
-/// One training thread's view of the output weights: the rows of the `hot` most frequent
-/// words (the vocabulary is sorted by count) are copied into the thread the first time a
-/// document uses them and merged back into the shared table when the document is done
-/// (`flush`); the rest are read and written in the table.
-///
-/// Every prediction reads and writes six output rows, and the noise words are drawn by
-/// frequency, so the frequent words' rows are touched by both threads all the time: each
-/// write sends the cache line to one core and takes it away from the other. Two trainers
-/// sharing the table ran at 2.2 to 4.3 M words/s from one run to the next, where two separate
-/// single-threaded processes ran at 2.0 M each, steadily. With one thread the model is the same
-/// bit for bit; with more, a thread sees the others' updates to these rows when they finish a
-/// document (as it sees the document vectors' and the window rows').
-pub(crate) struct HotRows<'a> {
-    table: &'a SharedTable,
-    hot: usize,
-    stride: usize,
-    /// The hot rows as this thread has them, and as they were when it copied them.
-    rows: Vec<Cell<f32>>,
-    before: Vec<Cell<f32>>,
-    loaded: Vec<Cell<bool>>,
-    touched: RefCell<Vec<u32>>,
-    /// Scratch for `flush`.
-    plain: RefCell<(Vec<f32>, Vec<f32>)>,
-}
-
-impl<'a> HotRows<'a> {
-    /// A view of `table` (rows `stride` wide) keeping its first `hot` rows locally.
-    pub(crate) fn new(table: &'a SharedTable, hot: usize, stride: usize) -> HotRows<'a> {
-        let hot = hot.min(table.cells.len() * 2 / stride.max(1));
-        HotRows {
-            table,
-            hot,
-            stride,
-            rows: (0..hot * stride).map(|_| Cell::new(0.0)).collect(),
-            before: (0..hot * stride).map(|_| Cell::new(0.0)).collect(),
-            loaded: (0..hot).map(|_| Cell::new(false)).collect(),
-            touched: RefCell::new(Vec::with_capacity(hot)),
-            plain: RefCell::new((vec![0.0; stride], vec![0.0; stride])),
-        }
-    }
-
-    /// The local copy of hot row `row`, copied from the table if this document has not yet.
-    #[inline(always)]
-    fn local(&self, row: usize) -> &[Cell<f32>] {
-        let cells = &self.rows[row * self.stride..(row + 1) * self.stride];
-        if !self.loaded[row].get() {
-            self.loaded[row].set(true);
-            self.touched.borrow_mut().push(row as u32);
-            let mut plain = self.plain.borrow_mut();
-            let values = &mut plain.0;
-            self.table.read(row, self.stride, values);
-            let before = &self.before[row * self.stride..(row + 1) * self.stride];
-            for ((c, b), &v) in cells.iter().zip(before).zip(values.iter()) {
-                c.set(v);
-                b.set(v);
-            }
-        }
-        cells
-    }
-
-    /// Merges the hot rows this thread changed back into the table.
-    pub(crate) fn flush(&self) {
-        let mut touched = self.touched.borrow_mut();
-        let mut plain = self.plain.borrow_mut();
-        let (before, after) = &mut *plain;
-        for &row in touched.iter() {
-            let row = row as usize;
-            let range = row * self.stride..(row + 1) * self.stride;
-            for ((b, a), (cb, ca)) in before
-                .iter_mut()
-                .zip(after.iter_mut())
-                .zip(self.before[range.clone()].iter().zip(&self.rows[range]))
-            {
-                *b = cb.get();
-                *a = ca.get();
-            }
-            self.table.merge(row, self.stride, before, after);
-            self.loaded[row].set(false);
-        }
-        touched.clear();
-    }
-}
-
-impl Rows for HotRows<'_> {
-    #[inline(always)]
-    fn read(&self, row: usize, stride: usize, out: &mut [f32]) {
-        if row < self.hot {
-            for (o, c) in out.iter_mut().zip(self.local(row)) {
-                *o = c.get();
-            }
-        } else {
-            self.table.read(row, stride, out);
-        }
-    }
-
-    #[inline(always)]
-    fn add(&self, row: usize, stride: usize, delta: &[f32]) {
-        if row < self.hot {
-            for (c, d) in self.local(row).iter().zip(delta) {
-                c.set(c.get() + d);
-            }
-        } else {
-            self.table.add(row, stride, delta);
-        }
-    }
-
-    #[inline(always)]
-    fn store(&self, row: usize, stride: usize, values: &[f32]) {
-        if row < self.hot {
-            for (c, &v) in self.local(row).iter().zip(values) {
-                c.set(v);
-            }
-        } else {
-            self.table.store(row, stride, values);
-        }
-    }
-
-    fn merge(&self, row: usize, stride: usize, before: &[f32], after: &[f32]) {
-        if row < self.hot {
-            for ((c, b), a) in self.local(row).iter().zip(before).zip(after) {
-                c.set(c.get() + (a - b));
-            }
-        } else {
-            self.table.merge(row, stride, before, after);
-        }
-    }
-
-    #[inline(always)]
-    fn prefetch(&self, row: usize, stride: usize) {
-        if row < self.hot {
-            prefetch_slice(&self.rows[row * self.stride..(row + 1) * self.stride]);
-        } else {
-            self.table.prefetch(row, stride);
         }
     }
 }
@@ -964,31 +826,25 @@ mod tests {
                     mean,
                     &mut Rng::new(9),
                 );
-                // The output table as it is, and seen through a trainer's local hot rows
-                // (the three most frequent words').
-                for hot in [0, 3] {
-                    let (ti, to) = (SharedTable::new(&input, dim), SharedTable::new(&out, dim));
-                    let rows = HotRows::new(&to, hot, dim);
-                    let mut td = doc.clone();
-                    let mut scratch = Scratch::new(dim, ctx.window, ctx.negative);
-                    let mut rng = Rng::new(9);
-                    dm_document(
-                        &ctx,
-                        &ti,
-                        &rows,
-                        &words,
-                        &mut td,
-                        0.05,
-                        mean,
-                        &mut rng,
-                        &mut scratch,
-                    );
-                    rows.flush();
-                    let case = format!("{len} words, mean {mean}, {hot} hot rows");
-                    assert_eq!(td, rd, "document vector, {case}");
-                    assert_eq!(ti.to_plain(), ri, "word vectors, {case}");
-                    assert_eq!(to.to_plain(), ro, "output weights, {case}");
-                }
+                let (ti, to) = (SharedTable::new(&input, dim), SharedTable::new(&out, dim));
+                let mut td = doc.clone();
+                let mut scratch = Scratch::new(dim, ctx.window, ctx.negative);
+                let mut rng = Rng::new(9);
+                dm_document(
+                    &ctx,
+                    &ti,
+                    &to,
+                    &words,
+                    &mut td,
+                    0.05,
+                    mean,
+                    &mut rng,
+                    &mut scratch,
+                );
+                let case = format!("{len} words, mean {mean}");
+                assert_eq!(td, rd, "document vector, {case}");
+                assert_eq!(ti.to_plain(), ri, "word vectors, {case}");
+                assert_eq!(to.to_plain(), ro, "output weights, {case}");
             }
         }
     }
@@ -1003,29 +859,6 @@ mod tests {
         // Unchanged meanwhile: the local row is stored as it is.
         t.merge(0, 2, &[1.5, 3.0], &[0.25, -1.0]);
         assert_eq!(t.to_plain(), [0.25, -1.0]);
-    }
-
-    #[test]
-    fn hot_rows_are_the_table_until_flushed_and_keep_other_threads_updates() {
-        let table = SharedTable::new(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 2);
-        let hot = HotRows::new(&table, 2, 2);
-        let mut row = [0.0; 2];
-        hot.read(0, 2, &mut row);
-        assert_eq!(row, [1.0, 2.0]);
-        hot.store(0, 2, &[10.0, 20.0]);
-        hot.add(1, 2, &[0.5, 0.5]);
-        hot.store(2, 2, &[50.0, 60.0]); // not hot: straight to the table
-        hot.read(0, 2, &mut row);
-        assert_eq!(row, [10.0, 20.0], "a thread reads its own updates");
-        assert_eq!(table.to_plain(), [1.0, 2.0, 3.0, 4.0, 50.0, 60.0]);
-        // Another thread changes row 1 meanwhile: flushing adds this thread's change to it.
-        table.store(1, 2, &[3.0, 40.0]);
-        hot.flush();
-        assert_eq!(table.to_plain(), [10.0, 20.0, 3.5, 40.5, 50.0, 60.0]);
-        // After a flush the next read copies the table afresh.
-        table.store(0, 2, &[7.0, 8.0]);
-        hot.read(0, 2, &mut row);
-        assert_eq!(row, [7.0, 8.0]);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 
 use sha2::{Digest, Sha256};
 
-use super::sgd::{self, Ctx, HotRows, Learn, Rng, Rows, Scratch, SharedTable, Sigmoid};
+use super::sgd::{self, Ctx, Learn, Rng, Rows, Scratch, SharedTable, Sigmoid};
 use super::vocab::{AliasTable, Vocab};
 use super::{CorpusInfo, Doc2Vec, Error, Mode, ModelConfig};
 
@@ -250,11 +250,6 @@ pub(crate) fn initial_rows(cfg: &ModelConfig, rows: usize, salt: u64) -> Vec<f32
 /// Documents claimed at a time by a thread.
 const CHUNK: usize = 16;
 
-/// How many of the most frequent words' output rows each training thread keeps locally for
-/// the length of a document (`HotRows`): 1,024 rows of 52 dimensions are 213 KB, twice over
-/// (the copy and the row as copied), which stays in a core's L2 cache beside the rest.
-const HOT_ROWS: usize = 1024;
-
 /// A training run's tables and progress; `run` trains, `words_done` may be polled meanwhile.
 pub struct Trainer<'a> {
     cfg: ModelConfig,
@@ -410,7 +405,6 @@ impl<'a> Trainer<'a> {
             },
         };
         let mut scratch = Scratch::new(stride, cfg.window, cfg.negative);
-        let out = HotRows::new(&self.out, HOT_ROWS, stride);
         let mut doc = vec![0.0f32; stride];
         let mut words = Vec::new();
         let mut targets = Vec::new();
@@ -440,7 +434,7 @@ impl<'a> Trainer<'a> {
                     Mode::Dbow => {
                         sgd::dbow_document(
                             &ctx,
-                            &out,
+                            &self.out,
                             &words,
                             &mut doc,
                             alpha,
@@ -451,7 +445,7 @@ impl<'a> Trainer<'a> {
                             sgd::skipgram_document(
                                 &ctx,
                                 &self.words,
-                                &out,
+                                &self.out,
                                 &words,
                                 alpha,
                                 &mut rng,
@@ -462,7 +456,7 @@ impl<'a> Trainer<'a> {
                     Mode::Dm => sgd::dm_document(
                         &ctx,
                         &self.words,
-                        &out,
+                        &self.out,
                         &words,
                         &mut doc,
                         alpha,
@@ -485,7 +479,7 @@ impl<'a> Trainer<'a> {
                     }
                     sgd::dbow_document(
                         &ctx,
-                        &out,
+                        &self.out,
                         &targets,
                         &mut doc,
                         alpha,
@@ -494,7 +488,6 @@ impl<'a> Trainer<'a> {
                     );
                     local_words += targets.len() as u64;
                 }
-                out.flush();
                 // A document is trained by one thread at a time: write its change back once.
                 for (x, b) in doc.iter_mut().zip(&before) {
                     *x -= b;
