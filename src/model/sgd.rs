@@ -98,6 +98,17 @@ fn pack(a: f32, b: f32) -> u64 {
     u64::from(a.to_bits()) | (u64::from(b.to_bits()) << 32)
 }
 
+/// Writes a pair back that this thread changed from `old` to `new`: stores it when no other
+/// thread changed it meanwhile, else adds this thread's change to theirs.
+#[inline(always)]
+fn merge_cell(c: &AtomicU64, old: u64, new: u64) {
+    if c.load(Ordering::Relaxed) == old {
+        c.store(new, Ordering::Relaxed);
+    } else {
+        merge_pair(c, old, new);
+    }
+}
+
 /// Adds `new - old` (pairs of f32) to a pair another thread has changed since it was `old`.
 #[cold]
 fn merge_pair(c: &AtomicU64, old: u64, new: u64) {
@@ -167,21 +178,12 @@ impl Rows for SharedTable {
             bytemuck::try_cast_slice::<f32, u64>(after),
         ) {
             for ((&old, &new), c) in b64.iter().zip(a64).zip(cells) {
-                if c.load(Ordering::Relaxed) == old {
-                    c.store(new, Ordering::Relaxed);
-                } else {
-                    merge_pair(c, old, new);
-                }
+                merge_cell(c, old, new);
             }
             return;
         }
         for ((b, a), c) in before.chunks_exact(2).zip(after.chunks_exact(2)).zip(cells) {
-            let (old, new) = (pack(b[0], b[1]), pack(a[0], a[1]));
-            if c.load(Ordering::Relaxed) == old {
-                c.store(new, Ordering::Relaxed);
-            } else {
-                merge_pair(c, old, new);
-            }
+            merge_cell(c, pack(b[0], b[1]), pack(a[0], a[1]));
         }
     }
 
@@ -344,6 +346,9 @@ pub(crate) struct Scratch {
     /// step's targets, drawn ahead.
     targets: Vec<u32>,
     next: Vec<u32>,
+    /// Whether a noise word may be drawn twice among `targets` (and `next`).
+    targets_repeat: bool,
+    next_repeat: bool,
     rows: Vec<f32>,
 }
 
@@ -356,6 +361,8 @@ impl Scratch {
             window: Window::new(dim, window),
             targets: Vec::with_capacity(16),
             next: Vec::with_capacity(16),
+            targets_repeat: false,
+            next_repeat: false,
             rows: vec![0.0; (negative + 1) * dim],
         }
     }
@@ -371,7 +378,6 @@ impl Scratch {
 /// writing the table at every prediction; with more, other threads see a word's updates when
 /// it leaves the window (a few microseconds later), and `Rows::merge` keeps theirs.
 struct Window {
-    dim: usize,
     /// Per entry: its word (`FREE` when unused) and how many window positions hold it.
     words: Vec<u32>,
     refs: Vec<u32>,
@@ -388,7 +394,6 @@ impl Window {
     fn new(dim: usize, window: usize) -> Window {
         let width = 2 * window.max(1) + 1;
         Window {
-            dim,
             words: vec![Window::FREE; width],
             refs: vec![0; width],
             before: vec![0.0; width * dim],
@@ -397,9 +402,10 @@ impl Window {
         }
     }
 
-    /// Position `p` (holding `word`) enters the window.
+    /// Position `p` (holding `word`) enters the window (`write` false: inference, which
+    /// needs no copy of the row as read, since it never writes the row back).
     #[inline(always)]
-    fn enter<W: Rows + ?Sized>(&mut self, input: &W, p: usize, word: u32) {
+    fn enter<W: Rows + ?Sized>(&mut self, input: &W, dim: usize, p: usize, word: u32, write: bool) {
         let width = self.at.len();
         let e = match self.words.iter().position(|&w| w == word) {
             Some(e) => e,
@@ -410,9 +416,11 @@ impl Window {
                     .position(|&w| w == Window::FREE)
                     .expect("a window never holds more words than positions");
                 self.words[e] = word;
-                let row = &mut self.rows[e * self.dim..(e + 1) * self.dim];
-                input.read(word as usize, self.dim, row);
-                self.before[e * self.dim..(e + 1) * self.dim].copy_from_slice(row);
+                let row = &mut self.rows[e * dim..(e + 1) * dim];
+                input.read(word as usize, dim, row);
+                if write {
+                    self.before[e * dim..(e + 1) * dim].copy_from_slice(row);
+                }
                 e
             }
         };
@@ -423,15 +431,15 @@ impl Window {
     /// Position `p` leaves the window; its word's row goes back to the table when no other
     /// position holds it (`write` false: inference, which never changes the table).
     #[inline(always)]
-    fn leave<W: Rows + ?Sized>(&mut self, input: &W, p: usize, write: bool) {
+    fn leave<W: Rows + ?Sized>(&mut self, input: &W, dim: usize, p: usize, write: bool) {
         let e = self.at[p % self.at.len()];
         self.refs[e] -= 1;
         if self.refs[e] == 0 {
             if write {
-                let range = e * self.dim..(e + 1) * self.dim;
+                let range = e * dim..(e + 1) * dim;
                 input.merge(
                     self.words[e] as usize,
-                    self.dim,
+                    dim,
                     &self.before[range.clone()],
                     &self.rows[range],
                 );
@@ -442,37 +450,44 @@ impl Window {
 
     /// The row of the word at position `p` (inside the window).
     #[inline(always)]
-    fn row(&self, p: usize) -> &[f32] {
+    fn row(&self, dim: usize, p: usize) -> &[f32] {
         let e = self.at[p % self.at.len()];
-        &self.rows[e * self.dim..(e + 1) * self.dim]
+        &self.rows[e * dim..(e + 1) * dim]
     }
 
     #[inline(always)]
-    fn row_mut(&mut self, p: usize) -> &mut [f32] {
+    fn row_mut(&mut self, dim: usize, p: usize) -> &mut [f32] {
         let e = self.at[p % self.at.len()];
-        &mut self.rows[e * self.dim..(e + 1) * self.dim]
+        &mut self.rows[e * dim..(e + 1) * dim]
     }
 }
 
 /// Draws the targets of one prediction: the word itself, then `negative` noise words (a noise
-/// word equal to the target is dropped, as gensim does).
+/// word equal to the target is dropped, as gensim does). Returns whether a noise word may
+/// have been drawn twice: a 64-bit filter on the words' low bits, so that the rare prediction
+/// that needs the duplicate rule (`negative_sampling`) is the only one that pays for it.
 #[inline(always)]
-fn draw_targets(ctx: &Ctx, target: u32, rng: &mut Rng, into: &mut Vec<u32>) {
+fn draw_targets(ctx: &Ctx, target: u32, rng: &mut Rng, into: &mut Vec<u32>) -> bool {
     into.clear();
     into.push(target);
+    let (mut seen, mut repeat) = (0u64, 0u64);
     for _ in 0..ctx.negative {
         let w = ctx.noise.sample(rng.next());
         if w != target {
             into.push(w);
+            let bit = 1u64 << (w & 63);
+            repeat |= seen & bit;
+            seen |= bit;
         }
     }
+    repeat != 0
 }
 
 /// Draws the targets for `target` into `s.next` and prefetches their output rows, so they are
 /// on their way while the current prediction is computed.
 #[inline(always)]
 fn draw_ahead<O: Rows + ?Sized>(ctx: &Ctx, out: &O, target: u32, rng: &mut Rng, s: &mut Scratch) {
-    draw_targets(ctx, target, rng, &mut s.next);
+    s.next_repeat = draw_targets(ctx, target, rng, &mut s.next);
     for &w in &s.next {
         out.prefetch(w as usize, ctx.dim);
     }
@@ -491,14 +506,17 @@ fn negative_sampling<O: Rows + ?Sized>(
     alpha: f32,
     s: &mut Scratch,
 ) {
+    // Every slice is cut to `dim`: where the caller fixes it at compile time (the trainer's
+    // common widths), the loops below unroll.
     let dim = ctx.dim;
+    let input = &input[..dim];
     for (k, &w) in s.targets.iter().enumerate() {
         out.read(w as usize, dim, &mut s.rows[k * dim..(k + 1) * dim]);
     }
     for (k, &w) in s.targets.iter().enumerate() {
         // A noise word drawn twice sees its first update, as in gensim (which works on the
         // table itself); a copy read before that update would also lose it when stored.
-        if ctx.learn.hidden {
+        if ctx.learn.hidden && s.targets_repeat {
             if let Some(m) = s.targets[..k].iter().rposition(|&t| t == w) {
                 s.rows.copy_within(m * dim..(m + 1) * dim, k * dim);
             }
@@ -512,7 +530,7 @@ fn negative_sampling<O: Rows + ?Sized>(
             continue;
         }
         let g = (label - ctx.sigmoid.at(f)) * alpha;
-        axpy(g, row, &mut s.work);
+        axpy(g, row, &mut s.work[..dim]);
         if ctx.learn.hidden {
             axpy(g, input, row);
             out.store(w as usize, dim, row);
@@ -535,12 +553,13 @@ pub(crate) fn dbow_document<O: Rows + ?Sized>(
     draw_ahead(ctx, out, first, rng, s);
     for i in 0..words.len() {
         std::mem::swap(&mut s.targets, &mut s.next);
+        std::mem::swap(&mut s.targets_repeat, &mut s.next_repeat);
         if let Some(&w) = words.get(i + 1) {
             draw_ahead(ctx, out, w, rng, s);
         }
-        s.work.fill(0.0);
+        s.work[..ctx.dim].fill(0.0);
         negative_sampling(ctx, out, doc, alpha, s);
-        axpy(1.0, &s.work, doc);
+        axpy(1.0, &s.work[..ctx.dim], &mut doc[..ctx.dim]);
     }
 }
 
@@ -567,10 +586,10 @@ pub(crate) fn skipgram_document<W: Rows + ?Sized, O: Rows + ?Sized>(
                 continue;
             }
             input.read(words[j] as usize, ctx.dim, &mut s.row);
-            s.work.fill(0.0);
+            s.work[..ctx.dim].fill(0.0);
             let l1 = std::mem::take(&mut s.row);
             let mut targets = std::mem::take(&mut s.targets);
-            draw_targets(ctx, words[i], rng, &mut targets);
+            s.targets_repeat = draw_targets(ctx, words[i], rng, &mut targets);
             s.targets = targets;
             negative_sampling(ctx, out, &l1, alpha, s);
             s.row = l1;
@@ -599,15 +618,16 @@ pub(crate) fn dm_document<W: Rows + ?Sized, O: Rows + ?Sized>(
     rng: &mut Rng,
     s: &mut Scratch,
 ) {
-    let n = words.len();
+    let (n, dim) = (words.len(), ctx.dim);
     let Some(&first) = words.first() else { return };
     let window = ctx.window;
     for (p, &w) in words.iter().enumerate().take(window + 1) {
-        s.window.enter(input, p, w);
+        s.window.enter(input, dim, p, w, ctx.learn.words);
     }
     draw_ahead(ctx, out, first, rng, s);
     for i in 0..n {
         std::mem::swap(&mut s.targets, &mut s.next);
+        std::mem::swap(&mut s.targets_repeat, &mut s.next_repeat);
         if let Some(&w) = words.get(i + 1) {
             draw_ahead(ctx, out, w, rng, s);
         }
@@ -617,44 +637,45 @@ pub(crate) fn dm_document<W: Rows + ?Sized, O: Rows + ?Sized>(
         }
         let b = rng.below(window as u32) as usize;
         let (lo, hi) = ((i + b).saturating_sub(window), (i + window + 1 - b).min(n));
-        s.l1.copy_from_slice(doc);
+        s.l1[..dim].copy_from_slice(&doc[..dim]);
         let mut count = 1.0f32;
         for j in lo..hi {
             if j != i {
-                axpy(1.0, s.window.row(j), &mut s.l1);
+                axpy(1.0, s.window.row(dim, j), &mut s.l1[..dim]);
                 count += 1.0;
             }
         }
         let inv = 1.0 / count;
         if mean {
-            s.l1.iter_mut().for_each(|x| *x *= inv);
+            s.l1[..dim].iter_mut().for_each(|x| *x *= inv);
         }
-        s.work.fill(0.0);
+        s.work[..ctx.dim].fill(0.0);
         let l1 = std::mem::take(&mut s.l1);
         negative_sampling(ctx, out, &l1, alpha, s);
         s.l1 = l1;
         if !mean {
             // gensim (dm_mean=0): the summed input's error is shared among its parts.
-            s.work.iter_mut().for_each(|x| *x *= inv);
+            s.work[..dim].iter_mut().for_each(|x| *x *= inv);
         }
-        axpy(1.0, &s.work, doc);
+        axpy(1.0, &s.work[..dim], &mut doc[..dim]);
         if ctx.learn.words {
             for j in lo..hi {
                 if j != i {
-                    axpy(1.0, &s.work, s.window.row_mut(j));
+                    axpy(1.0, &s.work[..dim], s.window.row_mut(dim, j));
                 }
             }
         }
         // Slide: the leftmost position leaves, the next one on the right enters.
         if i >= window {
-            s.window.leave(input, i - window, ctx.learn.words);
+            s.window.leave(input, dim, i - window, ctx.learn.words);
         }
         if let Some(&w) = words.get(i + 1 + window) {
-            s.window.enter(input, i + 1 + window, w);
+            s.window
+                .enter(input, dim, i + 1 + window, w, ctx.learn.words);
         }
     }
     for p in n.saturating_sub(window)..n {
-        s.window.leave(input, p, ctx.learn.words);
+        s.window.leave(input, dim, p, ctx.learn.words);
     }
 }
 
