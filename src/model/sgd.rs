@@ -425,8 +425,11 @@ struct Window {
     /// Per entry: the row as read from the table, and as updated since.
     before: Vec<f32>,
     rows: Vec<f32>,
-    /// The entry of each window position, by position modulo the window's width.
+    /// The entry of each window position, by position modulo `at.len()`: the window's width
+    /// rounded up to a power of two, so the modulo is a mask, not a division (about ten per
+    /// word; no faster measurably, but no slower).
     at: Vec<usize>,
+    mask: usize,
 }
 
 impl Window {
@@ -439,7 +442,8 @@ impl Window {
             refs: vec![0; width],
             before: vec![0.0; width * dim],
             rows: vec![0.0; width * dim],
-            at: vec![0; width],
+            at: vec![0; width.next_power_of_two()],
+            mask: width.next_power_of_two() - 1,
         }
     }
 
@@ -447,7 +451,6 @@ impl Window {
     /// needs no copy of the row as read, since it never writes the row back).
     #[inline(always)]
     fn enter<W: Rows + ?Sized>(&mut self, input: &W, dim: usize, p: usize, word: u32, write: bool) {
-        let width = self.at.len();
         let e = match self.words.iter().position(|&w| w == word) {
             Some(e) => e,
             None => {
@@ -466,14 +469,14 @@ impl Window {
             }
         };
         self.refs[e] += 1;
-        self.at[p % width] = e;
+        self.at[p & self.mask] = e;
     }
 
     /// Position `p` leaves the window; its word's row goes back to the table when no other
     /// position holds it (`write` false: inference, which never changes the table).
     #[inline(always)]
     fn leave<W: Rows + ?Sized>(&mut self, input: &W, dim: usize, p: usize, write: bool) {
-        let e = self.at[p % self.at.len()];
+        let e = self.at[p & self.mask];
         self.refs[e] -= 1;
         if self.refs[e] == 0 {
             if write {
@@ -492,13 +495,13 @@ impl Window {
     /// The row of the word at position `p` (inside the window).
     #[inline(always)]
     fn row(&self, dim: usize, p: usize) -> &[f32] {
-        let e = self.at[p % self.at.len()];
+        let e = self.at[p & self.mask];
         &self.rows[e * dim..(e + 1) * dim]
     }
 
     #[inline(always)]
     fn row_mut(&mut self, dim: usize, p: usize) -> &mut [f32] {
-        let e = self.at[p % self.at.len()];
+        let e = self.at[p & self.mask];
         &mut self.rows[e * dim..(e + 1) * dim]
     }
 }
