@@ -62,6 +62,7 @@ def main():
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--split-seed", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=1, help="gensim's training seed")
     ap.add_argument("--rounds", type=int, default=0,
                     help="then this many paired one-epoch trainings, gensim's and hamlet's back to back")
     ap.add_argument("--hamlet", help="the hamlet binary, for --rounds")
@@ -84,7 +85,7 @@ def main():
         alpha=0.025, min_alpha=0.025, epochs=args.epochs, dm=1 if args.mode == "dm" else 0,
         # gensim 4.4 ignores dm_mean: Word2Vec.__init__ sets cbow_mean (default 1) after it, so
         # PV-DM always averages. cbow_mean=1 says so; it is what the original model did too.
-        cbow_mean=1, workers=args.threads, seed=1,
+        cbow_mean=1, workers=args.threads, seed=args.seed,
     )
     model.build_vocab(corpus)
     trained_words, train_seconds = train_gensim(model, corpus, model.epochs)
