@@ -322,10 +322,16 @@ impl<'a> Trainer<'a> {
         let docs_done = AtomicUsize::new(0);
         for epoch in 0..self.cfg.epochs {
             self.epoch.store(epoch, Ordering::Relaxed);
-            let next = AtomicUsize::new(0);
+            let pass = Pass {
+                epoch,
+                next: AtomicUsize::new(0),
+                docs_done: &docs_done,
+                total_docs,
+                sigmoid: &sigmoid,
+            };
             std::thread::scope(|scope| {
                 for _ in 0..threads {
-                    scope.spawn(|| self.worker(epoch, &next, &docs_done, total_docs, &sigmoid));
+                    scope.spawn(|| self.worker(&pass));
                 }
             });
         }
@@ -343,14 +349,7 @@ impl<'a> Trainer<'a> {
     /// products and updates four lanes at a time; with AVX2, eight. The arithmetic per lane is
     /// the same (no fused multiply-adds: Rust never contracts), so both give the same model
     /// bit for bit.
-    fn worker(
-        &self,
-        epoch: usize,
-        next: &AtomicUsize,
-        docs_done: &AtomicUsize,
-        total_docs: f32,
-        sigmoid: &Sigmoid,
-    ) {
+    fn worker(&self, pass: &Pass) {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
         {
@@ -360,25 +359,18 @@ impl<'a> Trainer<'a> {
             )]
             // SAFETY: `worker_avx2` needs AVX2 and FMA, and the CPU was just checked to have both.
             unsafe {
-                self.worker_avx2(epoch, next, docs_done, total_docs, sigmoid);
+                self.worker_avx2(pass);
             }
             return;
         }
-        self.worker_widths(epoch, next, docs_done, total_docs, sigmoid);
+        self.worker_widths(pass);
     }
 
     /// `worker_body` compiled for AVX2 and FMA.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    fn worker_avx2(
-        &self,
-        epoch: usize,
-        next: &AtomicUsize,
-        docs_done: &AtomicUsize,
-        total_docs: f32,
-        sigmoid: &Sigmoid,
-    ) {
-        self.worker_widths(epoch, next, docs_done, total_docs, sigmoid);
+    fn worker_avx2(&self, pass: &Pass) {
+        self.worker_widths(pass);
     }
 
     /// `worker_body` with the row width fixed at compile time for the original's model (52)
@@ -387,32 +379,25 @@ impl<'a> Trainer<'a> {
     /// updates cost more instructions than their arithmetic (callgrind: 4,580 instructions per
     /// PV-DBOW word). Any other width runs the general code.
     #[inline(always)]
-    fn worker_widths(
-        &self,
-        epoch: usize,
-        next: &AtomicUsize,
-        docs_done: &AtomicUsize,
-        total_docs: f32,
-        sigmoid: &Sigmoid,
-    ) {
+    fn worker_widths(&self, pass: &Pass) {
         match SharedTable::stride(self.cfg.dim) {
-            52 => self.worker_body::<52>(epoch, next, docs_done, total_docs, sigmoid),
-            100 => self.worker_body::<100>(epoch, next, docs_done, total_docs, sigmoid),
-            _ => self.worker_body::<0>(epoch, next, docs_done, total_docs, sigmoid),
+            52 => self.worker_body::<52>(pass),
+            100 => self.worker_body::<100>(pass),
+            _ => self.worker_body::<0>(pass),
         }
     }
 
     /// One thread's epoch on rows `STRIDE` wide (0: the width the model's dimension gives).
     #[inline(always)]
-    fn worker_body<const STRIDE: usize>(
-        &self,
-        epoch: usize,
-        next: &AtomicUsize,
-        docs_done: &AtomicUsize,
-        total_docs: f32,
-        sigmoid: &Sigmoid,
-    ) {
+    fn worker_body<const STRIDE: usize>(&self, pass: &Pass) {
         let cfg = &self.cfg;
+        let Pass {
+            epoch,
+            ref next,
+            docs_done,
+            total_docs,
+            sigmoid,
+        } = *pass;
         // Training works on rows padded to an even width (see `SharedTable`).
         let stride = if STRIDE == 0 {
             SharedTable::stride(cfg.dim)
@@ -526,6 +511,17 @@ impl<'a> Trainer<'a> {
             local_words = 0;
         }
     }
+}
+
+/// What the threads of one epoch share.
+struct Pass<'a> {
+    epoch: usize,
+    /// The next document to take (in chunks of `CHUNK`).
+    next: AtomicUsize,
+    /// Documents done over all epochs, and their total: the learning rate's progress.
+    docs_done: &'a AtomicUsize,
+    total_docs: f32,
+    sigmoid: &'a Sigmoid,
 }
 
 /// The expected number of words a pass keeps: per document, the sum of the keep probabilities
