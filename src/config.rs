@@ -122,9 +122,15 @@ pub struct AppConfig {
     /// `HAMLET_UPLOAD_MAX_BYTES`: the largest upload or request body accepted. Default 4194304
     /// (4 MB, as the original).
     pub upload_max_bytes: u64,
-    /// `HAMLET_UPLOAD_RATE_PER_MINUTE`: uploads (pages and API) one client may make per
-    /// minute; 0 turns the limit off. Default 10.
+    /// `HAMLET_UPLOAD_RATE_PER_MINUTE`: file uploads and form submissions (pages, and
+    /// multipart requests to the API) one client may make per minute; 0 turns the limit off.
+    /// Default 10.
     pub upload_rate_per_minute: u32,
+    /// `HAMLET_API_RATE_PER_MINUTE`: JSON text requests to the API (`POST /api/recommend`,
+    /// `/api/lit-review`, `/api/map/place` with a JSON body) one client may make per minute;
+    /// 0 turns the limit off. Kept apart from uploads so that an integrator calling from a
+    /// catalogue can be given more without opening uploads to abuse (issue 26). Default 120.
+    pub api_rate_per_minute: u32,
     /// `HAMLET_MODEL_WEIGHTS`: `f32`, `f16` or `i8`, how the served model's word and output
     /// tables are kept in memory (a million-word, 52-dimension model: 416, 208 or 128 MB); f16
     /// and i8 move inferred vectors slightly. local: f32; heroku, aws: i8.
@@ -225,6 +231,7 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("secret_key", "SECRET_KEY"),
     ("upload_max_bytes", "HAMLET_UPLOAD_MAX_BYTES"),
     ("upload_rate_per_minute", "HAMLET_UPLOAD_RATE_PER_MINUTE"),
+    ("api_rate_per_minute", "HAMLET_API_RATE_PER_MINUTE"),
     ("model_weights", "HAMLET_MODEL_WEIGHTS"),
     ("page_cache_mb", "HAMLET_PAGE_CACHE_MB"),
     ("trusted_proxies", "HAMLET_TRUSTED_PROXIES"),
@@ -323,6 +330,7 @@ impl AppConfig {
             secret_key: None,
             upload_max_bytes: 4 << 20,
             upload_rate_per_minute: 10,
+            api_rate_per_minute: 120,
             page_cache_mb: 16,
             model_weights: if deployed {
                 crate::model::weights::Precision::I8

@@ -8,6 +8,12 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 
+/// The filter without `RUST_LOG`. Rocket logs its "Rocket has launched from ..." line at WARN
+/// (target `rocket::launch`), so a healthy start looked like a warning (issue 26): that target
+/// is off, and `lib.rs` logs "hamlet is listening" at INFO on liftoff instead.
+pub const DEFAULT_FILTER: &str =
+    "info,sqlx=warn,rocket=warn,rocket::launch=off,rocket::server=off,_=off";
+
 /// Where log lines go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sink {
@@ -17,8 +23,8 @@ pub enum Sink {
 
 /// Installs the global subscriber; a second call (tests) is a no-op.
 pub fn init(format: LogFormat, sink: Sink) {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,rocket=warn,rocket::server=off,_=off"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(move || -> Box<dyn std::io::Write> {

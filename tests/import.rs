@@ -15,7 +15,40 @@ both_backends!(
     missing_corpus_is_named,
     jsonl_import_and_its_errors,
     nulls_then_values_and_nul_bytes,
+    issue_26_reimport_corrects_titles_that_kept_an_authors_initials,
 );
+
+/// Issue 26: an import before the index parser was fixed stored RFC 6716 as "Definition of
+/// the Opus Audio Codec. JM" by "Valin"; importing again corrects the row and forgets the
+/// wrong person.
+async fn issue_26_reimport_corrects_titles_that_kept_an_authors_initials(db: TestDb) {
+    let store = db.store().await;
+    let mut writer = ImportWriter::begin(&store).await.unwrap();
+    writer
+        .write(&[NewDocument {
+            identifier: DocId(6716),
+            title: "Definition of the Opus Audio Codec. JM".into(),
+            authors: vec!["Valin".into(), "K. Vos".into()],
+            text: Some("stale".into()),
+            ..Default::default()
+        }])
+        .await
+        .unwrap();
+    writer.finish().await.unwrap();
+    import_rfc(&store, rfc_dir(), "6716").await.unwrap();
+    let doc = store.document(DocId(6716)).await.unwrap();
+    assert_eq!(doc.title, "Definition of the Opus Audio Codec");
+    let names: Vec<&str> = doc.authors.iter().map(|(_, n)| n.as_str()).collect();
+    assert_eq!(names, ["JM. Valin", "K. Vos", "T. Terriberry"]);
+    let people: Vec<String> = store
+        .search_authors("Valin", 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    assert_eq!(people, ["JM. Valin"]);
+}
 
 async fn imports_the_rfc_subset(db: TestDb) {
     let store = db.store().await;

@@ -5,7 +5,10 @@
 
 mod common;
 
-use common::{import_rfc, multipart, rfc_dir, tiny_docx, tiny_pdf, topics_model, TestDb, TOPICS};
+use common::{
+    import_rfc, multipart, rfc_dir, tiny_docx, tiny_pdf, topics_engine, topics_model, TestDb,
+    TOPICS,
+};
 use hamlet::config::AppConfig;
 use rocket::http::{ContentType, Header, Status};
 use rocket::local::asynchronous::Client;
@@ -448,7 +451,7 @@ async fn api_tools(db: TestDb) {
 async fn uploads_are_rate_limited_per_client() {
     let db = TestDb::new(common::Kind::Sqlite).await.unwrap();
     let client = client_with(&db, |c| {
-        c.upload_rate_per_minute = 2;
+        c.api_rate_per_minute = 2;
         c.trusted_proxies = "127.0.0.1".into();
     })
     .await;
@@ -481,6 +484,42 @@ async fn uploads_are_rate_limited_per_client() {
         post("203.0.113.6").dispatch().await.status(),
         Status::Ok,
         "another client"
+    );
+}
+
+/// Issue 26: a library calling the JSON API from its catalogue is one client; its text
+/// requests have their own allowance, and file uploads keep theirs.
+#[tokio::test]
+async fn issue_26_json_api_requests_are_not_throttled_as_uploads() {
+    let db = TestDb::new(common::Kind::Sqlite).await.unwrap();
+    let client = client_with(&db, |c| {
+        c.upload_rate_per_minute = 2;
+        c.api_rate_per_minute = 30;
+    })
+    .await;
+    let ask = serde_json::json!({"text": QUIC_DRAFT}).to_string();
+    for i in 0..12 {
+        let res = client
+            .post("/api/recommend")
+            .header(ContentType::JSON)
+            .body(ask.clone())
+            .dispatch()
+            .await;
+        assert_eq!(res.status(), Status::Ok, "JSON request {i}");
+    }
+    let (ct, body) = multipart(&[("file", Some("draft.txt"), QUIC_DRAFT.as_bytes())]);
+    let upload = || {
+        client
+            .post("/api/recommend")
+            .header(ContentType::parse_flexible(&ct).unwrap())
+            .body(body.clone())
+    };
+    assert_eq!(upload().dispatch().await.status(), Status::Ok);
+    assert_eq!(upload().dispatch().await.status(), Status::Ok);
+    assert_eq!(
+        upload().dispatch().await.status(),
+        Status::TooManyRequests,
+        "file uploads keep HAMLET_UPLOAD_RATE_PER_MINUTE"
     );
 }
 

@@ -39,8 +39,11 @@ static DATE_END: LazyLock<Regex> = LazyLock::new(|| {
 static STATUS: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\(Status: ([^)]+)\)").expect("static regex"));
 static AUTHOR: LazyLock<Regex> = LazyLock::new(|| {
-    // "J. Iyengar", "S.D. Crocker", "A.-Y. Lee", "D. Eastlake 3rd", "IAB", "RFC Editor"
-    Regex::new(r"^(?:(?:[A-Z][a-z]{0,2}\.-?)+ ?\S.*|[A-Z][A-Za-z&]+(?: [A-Z][A-Za-z&]+){0,5})$")
+    // "J. Iyengar", "S.D. Crocker", "A.-Y. Lee", "D. Eastlake 3rd", "IAB", "RFC Editor", and
+    // initials written without a dot between them: "JM. Valin", "IJ. Wijnands" (issue 26).
+    // Also hyphenated, accented and bracketed initials ("M-K. Shin", "É. Vyncke", "Y(J). Stein",
+    // "Y(J) Stein", "S P. Romano").
+    Regex::new(r"^(?:(?:\p{Lu}{1,3}(?:-\p{Lu}{1,2})?(?:\(\p{Lu}\))?\.-?|\p{Lu}[a-z]{1,2}\.-?|\p{Lu}\(\p{Lu}\)|\p{Lu} \p{Lu}\.)+ ?\S.*|[A-Z][A-Za-z&-]+(?: (?:and|of|for|\d+|[A-Z][A-Za-z&-]+)){0,5})$")
         .expect("static regex")
 });
 static RFC_LABEL: LazyLock<Regex> =
@@ -210,7 +213,9 @@ fn parse_entry(number: i64, rest: &str) -> std::result::Result<IndexEntry, Strin
             ))
         }
     };
-    let body = body.trim();
+    // "T.  Connolly": runs of spaces inside an entry are layout, not meaning (issue 26).
+    let body = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    let body = body.as_str();
     // The title ends at the first ". " after which the rest reads as an author list.
     let mut split = None;
     for (i, _) in body.match_indices(". ") {
@@ -410,6 +415,52 @@ mod tests {
         assert_eq!(idx[&1149].authors, vec!["D. Waitzman"]);
         assert_eq!(idx[&1149].year, Some(1990));
     }
+
+    /// Issue 26: initials written without a dot between them ("JM. Valin") were read as the
+    /// end of the title, which kept them, and the author lost them. Checked over the whole
+    /// index in ../shared.
+    #[test]
+    fn issue_26_titles_keep_no_initials_and_authors_keep_theirs() {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpora/rfc/rfc-index.txt");
+        let text = std::fs::read_to_string(&path).expect("the RFC index in ../shared");
+        let idx = parse_index(&path, &text).unwrap();
+        let ends_in_initials = Regex::new(r"\. [A-Z]{1,3}$").unwrap();
+        let bad: Vec<i64> = idx
+            .values()
+            .filter(|e| ends_in_initials.is_match(&e.title))
+            .map(|e| e.number)
+            .collect();
+        assert!(bad.is_empty(), "titles ending in initials: {bad:?}");
+        assert_eq!(idx[&6716].title, "Definition of the Opus Audio Codec");
+        assert_eq!(idx[&6716].authors, ["JM. Valin", "K. Vos", "T. Terriberry"]);
+        // Every author is initials and a name, or an organisation written as capitalised
+        // words ("IAB", "RFC Editor"): never a bare surname cut from its initials.
+        let bare: Vec<(i64, &str)> = idx
+            .values()
+            .flat_map(|e| e.authors.iter().map(move |a| (e.number, a.as_str())))
+            .filter(|(_, a)| {
+                !a.contains('.')
+                    && !a.contains(' ')
+                    && a.chars().skip(1).any(|c| c.is_lowercase())
+                    && !ORGANISATIONS.contains(a)
+            })
+            .collect();
+        assert!(bare.is_empty(), "{} bare names: {bare:?}", bare.len());
+        for n in [
+            5330, 5152, 1693, 5029, 6569, 8296, 7441, 5339, 4874, 4135, 4089,
+        ] {
+            assert!(
+                idx[&n].authors.iter().all(|a| a.contains(['.', ' '])),
+                "RFC {n}: {:?} / {:?}",
+                idx[&n].title,
+                idx[&n].authors
+            );
+        }
+    }
+
+    /// One-word author names in the index that are a person's whole name, not a cut surname.
+    const ORGANISATIONS: [&str; 1] = ["Mitra"];
 
     #[test]
     fn malformed_entries_name_their_line() {

@@ -156,8 +156,12 @@ impl ImportWriter {
         Ok(removed)
     }
 
-    /// Links citations to the collection documents they name, then commits.
+    /// Links citations to the collection documents they name, forgets people no document
+    /// names any more (a re-import that corrected an author's name, issue 26), then commits.
     pub async fn finish(mut self) -> Result<ImportReport> {
+        sqlx::query("DELETE FROM people WHERE id NOT IN (SELECT person_id FROM contributions)")
+            .execute(&mut self.conn)
+            .await?;
         sqlx::query(
             "UPDATE citations SET target_identifier = cited_identifier \
              WHERE cited_identifier IS NOT NULL AND target_identifier IS NULL \

@@ -32,6 +32,7 @@ pub(crate) struct Shield {
     /// `None`: every peer is a proxy that appends the client to X-Forwarded-For.
     trusted: Option<Vec<IpNet>>,
     limiter: RateLimiter,
+    api_limiter: RateLimiter,
     pub captcha: bool,
     pub upload_max_bytes: u64,
     /// `HAMLET_ALLOWED_HOSTS` (with Heroku's app host); `None` answers any host.
@@ -48,6 +49,7 @@ impl Shield {
             key,
             trusted: cfg.trusted_proxy_nets().unwrap_or(Some(Vec::new())),
             limiter: RateLimiter::new(cfg.upload_rate_per_minute),
+            api_limiter: RateLimiter::new(cfg.api_rate_per_minute),
             captcha: cfg.captcha,
             upload_max_bytes: cfg.upload_max_bytes,
             allowed_hosts: cfg.allowed_host_list(),
@@ -171,6 +173,14 @@ impl Shield {
     /// Takes one upload from `client`'s allowance, or says when to come back.
     pub(crate) fn take_upload(&self, client: IpAddr) -> Result<(), Error> {
         self.limiter.take(client).map_err(Error::TooManyRequests)
+    }
+
+    /// Takes one JSON API text request from `client`'s allowance (`HAMLET_API_RATE_PER_MINUTE`,
+    /// apart from uploads), or says when to come back.
+    pub(crate) fn take_api_text(&self, client: IpAddr) -> Result<(), Error> {
+        self.api_limiter
+            .take(client)
+            .map_err(Error::TooManyRequests)
     }
 
     /// Whether the client's request came over HTTPS: told by `X-Forwarded-Proto` from a

@@ -102,7 +102,15 @@ impl<'r> FromData<'r> for Submission {
             let client = shield
                 .client_addr(req)
                 .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
-            if let Err(e) = shield.take_upload(client) {
+            // JSON bodies are API text requests, with their own allowance (issue 26); files
+            // and forms are uploads.
+            let json = req.content_type().is_some_and(|ct| ct.is_json());
+            let taken = if json {
+                shield.take_api_text(client)
+            } else {
+                shield.take_upload(client)
+            };
+            if let Err(e) = taken {
                 return Outcome::Error((e.status(), e));
             }
         }
