@@ -14,10 +14,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-libtorch.sh >/dev/null
 cargo build --release --quiet --bin hamlet
-model=data/scale/synth-43000x52-1m.safetensors
+# ENGINE=1: the default engine's shape instead ([missing] budgets): 100 dimensions, a citation
+# target and a title per document, and texts that cite 30 documents by identifier.
+if [ "${ENGINE:-0}" = 1 ]; then
+  model=data/scale/synth-engine-43000x100-1m.safetensors
+  synth_flags="--engine --dim 100"
+else
+  model=data/scale/synth-43000x52-1m.safetensors
+  synth_flags="--dim 52"
+fi
 if [ ! -f "$model" ]; then
   mkdir -p data/scale
-  ./target/release/hamlet model synth --docs 43000 --dim 52 --vocab 1000000 --output "$model"
+  # shellcheck disable=SC2086
+  ./target/release/hamlet model synth --docs 43000 $synth_flags --vocab 1000000 --output "$model"
 fi
 for weights in f32 f16 i8; do
   echo "== in process (benches/scale.rs), HAMLET_MODEL_WEIGHTS=$weights"

@@ -499,6 +499,42 @@ async fn the_default_engine_explains_its_results(db: TestDb) {
     let first = &body["results"][0];
     assert_eq!(first["identifier"], 9000, "{body}");
     assert_eq!(first["why"]["names_title"], true, "{body}");
+    // A title named in prose is not a citation (a sibling's title reads much the same): only
+    // a mention of its identifier says the draft already cites a document (issue 21).
+    assert_eq!(first["already_cited"], false, "{body}");
+
+    // Issue 21: a draft that cites [RFC9000] gets the documents it does not cite first, and
+    // 9000 flagged after them.
+    let citing = serde_json::json!({"text": "Our draft extends QUIC [RFC9000] with new stream frames and loss detection over UDP, for HTTP/3 and datagrams.", "limit": 3, "min_score": 0});
+    let res = client
+        .post("/api/recommend")
+        .header(ContentType::JSON)
+        .body(citing.to_string())
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    let cited: Value = res.into_json().await.unwrap();
+    let results = cited["results"].as_array().unwrap();
+    assert_eq!(
+        results
+            .iter()
+            .filter(|r| r["already_cited"] == false)
+            .count(),
+        3,
+        "{cited}"
+    );
+    if let Some(at) = results.iter().position(|r| r["identifier"] == 9000) {
+        assert_eq!(results[at]["already_cited"], true, "{cited}");
+        assert!(at >= 3, "new results lead: {cited}");
+    }
+    // What led to each new one: the cited document it is most like, with its title.
+    let via: Vec<&Value> = results.iter().filter(|r| r["via"].is_object()).collect();
+    assert!(!via.is_empty(), "{cited}");
+    for r in via {
+        assert_eq!(r["via"]["identifier"], 9000, "{r}");
+        assert_eq!(r["why"]["via"], 9000, "{r}");
+        assert!(r["via"]["title"].as_str().unwrap().contains("QUIC"), "{r}");
+    }
     // Unset thresholds are the engine's own (0.2 for texts), not the original's 0.65 cosine.
     assert!(
         body["results"]

@@ -6,7 +6,7 @@ mod common;
 
 use common::{import_rfc, rfc_dir, small_dbow_config, Kind, TestDb, QUIC};
 use hamlet::cli::evaluate::{evaluate, Opts as EvalOpts, SplitArg};
-use hamlet::cli::model_opts::{ModeArg, ModelOpts};
+use hamlet::cli::model_opts::{IdFormArg, ModeArg, ModelOpts};
 use hamlet::cli::train::{train_model, train_model_with};
 use hamlet::model::batched::Backend;
 use hamlet::model::train::TrainingSet;
@@ -240,6 +240,10 @@ async fn evaluate_scores_citation_retrieval_far_above_chance() {
         no_references: false,
         batched: false,
         weights: hamlet::model::weights::Precision::I8,
+        no_graph: false,
+        boilerplate: vec![2119, 8174],
+        mention_form: IdFormArg::Rfc,
+        cache: None,
     };
     let e = evaluate(&store, &opts).await.unwrap();
     assert!(e.retrieval.queries >= 30, "{e:?}");
@@ -381,9 +385,41 @@ async fn evaluate_compares_the_engine_with_the_compatibility_mode_and_tf_idf() {
         no_references: false,
         batched: false,
         weights: hamlet::model::weights::Precision::F32,
+        no_graph: false,
+        boilerplate: vec![2119, 8174],
+        mention_form: IdFormArg::Rfc,
+        cache: None,
     };
     let e = evaluate(&store, &opts).await.unwrap();
     assert!(e.model.contains("default engine"), "{}", e.model);
+    // Issue 21: the views table, every system on the same queries.
+    let names: Vec<&str> = e.views.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "cited",
+            "cited, no references",
+            "missing",
+            "missing, no references"
+        ]
+    );
+    for v in &e.views {
+        assert!(
+            v.engine.queries >= 10
+                && v.engine.queries == v.tfidf.queries
+                && v.tfidf.queries == v.bm25.queries,
+            "{v:?}"
+        );
+    }
+    let missing = &e.views[2];
+    assert!(missing.engine.queries < e.views[0].engine.queries, "{e:?}");
+    // A small model (32 dimensions, 5 epochs, ~1,300 documents): far above chance and BM25;
+    // the full-size comparison with TF-IDF is in the README (`hamlet evaluate`).
+    assert!(
+        missing.engine.hit_at_10 > 0.5 && missing.engine.mrr_at_10 > missing.bm25.mrr_at_10,
+        "{missing:?}"
+    );
+    assert!(!e.missing_sweep.is_empty());
     let compat = e.compat.expect("the compatibility mode is trained too");
     let lexical = e.lexical.expect("and TF-IDF");
     assert!(compat.queries == e.retrieval.queries && lexical.queries == e.retrieval.queries);

@@ -487,6 +487,49 @@ async fn uploads_are_rate_limited_per_client() {
     );
 }
 
+/// Issue 21: the upload page leads with what the draft does not cite, says what led to each
+/// (the cited document it is most like), and lists what it already cites under its own
+/// heading. Issue 26: the "Why" line's separators sit between its parts only.
+#[tokio::test]
+async fn issue_21_the_upload_page_leads_with_what_the_draft_does_not_cite() {
+    let db = TestDb::new(common::Kind::Sqlite).await.unwrap();
+    let store = db.store().await;
+    import_rfc(&store, rfc_dir(), TOPICS).await.unwrap();
+    let mut cfg = AppConfig::for_tests(&db.url);
+    cfg.model_path = topics_engine(&store).await;
+    cfg.text_min_score = Some(0.0);
+    let client = common::ready_client(cfg).await;
+    let (_, form) = page(&client, "/upload/recommend/").await;
+    let token = csrf_token(&form);
+    let draft = "Our draft extends QUIC [RFC9000] and HTTP/3 [RFC9114] with new stream frames, \
+                 loss detection and datagrams over UDP.";
+    let (status, html) = post_form(
+        &client,
+        "/upload/recommend/",
+        &[
+            ("csrf_token", None, token.as_bytes()),
+            ("text", None, draft.as_bytes()),
+        ],
+    )
+    .await;
+    assert_eq!(status, Status::Ok, "{html}");
+    assert!(html.contains("which you cite"), "{html}");
+    assert!(html.contains("class=\"why-part\""), "{html}");
+    assert!(
+        !html.contains("why-label\">Why:</span>\n  <span>"),
+        "{html}"
+    );
+    let cited_heading = html.find("your text already cites");
+    let first_result = html.find("class=\"result\"").expect("results");
+    if let Some(at) = cited_heading {
+        assert!(first_result < at, "new results lead");
+        let flagged = html
+            .find("you cite this")
+            .expect("the cited ones are flagged");
+        assert!(flagged > at, "{html}");
+    }
+}
+
 /// Issue 26: a library calling the JSON API from its catalogue is one client; its text
 /// requests have their own allowance, and file uploads keep theirs.
 #[tokio::test]

@@ -54,6 +54,9 @@ pub enum Command {
         vocab: usize,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// The default engine's kind: a citation target and a title for every document.
+        #[arg(long)]
+        engine: bool,
         #[arg(long, value_name = "FILE")]
         output: PathBuf,
     },
@@ -124,12 +127,17 @@ pub async fn run(command: Command, cfg: &AppConfig) -> anyhow::Result<()> {
             dim,
             vocab,
             seed,
+            engine,
             output,
         } => {
             let started = std::time::Instant::now();
             let out = output.clone();
             let sha = tokio::task::spawn_blocking(move || {
-                let model = crate::model::synth::synth(docs, dim, vocab, seed)?;
+                let model = if engine {
+                    crate::model::synth::synth_engine(docs, dim, vocab, seed)?
+                } else {
+                    crate::model::synth::synth(docs, dim, vocab, seed)?
+                };
                 file::save(&model, &out)
             })
             .await??;

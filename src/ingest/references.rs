@@ -149,20 +149,28 @@ fn clean_lines(text: &str) -> Vec<&str> {
 
 /// Splits a reference section into (label, collapsed text) entries.
 fn split_entries(lines: &[&str]) -> Vec<(Option<String>, String)> {
+    entry_spans(lines)
+        .into_iter()
+        .map(|(label, text, _)| (label, text))
+        .collect()
+}
+
+/// `split_entries` with each entry's lines: (label, collapsed text, first line..end).
+fn entry_spans(lines: &[&str]) -> Vec<(Option<String>, String, std::ops::Range<usize>)> {
+    type Span = (Option<String>, String, std::ops::Range<usize>);
     let labelled = lines.iter().filter(|l| LABEL_START.is_match(l)).count();
     let numbered = lines.iter().filter(|l| NUMBER_START.is_match(l)).count();
-    let mut entries: Vec<(Option<String>, String)> = Vec::new();
-    let mut current: Option<(Option<String>, String)> = None;
-    let flush = |cur: &mut Option<(Option<String>, String)>,
-                 out: &mut Vec<(Option<String>, String)>| {
-        if let Some((label, text)) = cur.take() {
+    let mut entries: Vec<Span> = Vec::new();
+    let mut current: Option<Span> = None;
+    let flush = |cur: &mut Option<Span>, out: &mut Vec<Span>| {
+        if let Some((label, text, span)) = cur.take() {
             let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
             if !collapsed.is_empty() {
-                out.push((label, collapsed));
+                out.push((label, collapsed, span));
             }
         }
     };
-    for line in lines {
+    for (i, line) in lines.iter().enumerate() {
         if HEADING.is_match(line) {
             flush(&mut current, &mut entries);
             continue;
@@ -183,7 +191,7 @@ fn split_entries(lines: &[&str]) -> Vec<(Option<String>, String)> {
                 Some(m) => &line[m.end()..],
                 None => line,
             };
-            current = Some((label, rest.to_string()));
+            current = Some((label, rest.to_string(), i..i + 1));
         } else if line.trim().is_empty() {
             // Blank lines separate entries only when nothing else does.
             if labelled < 2 && numbered < 2 {
@@ -191,16 +199,40 @@ fn split_entries(lines: &[&str]) -> Vec<(Option<String>, String)> {
             }
         } else {
             match current.as_mut() {
-                Some((_, text)) => {
+                Some((_, text, span)) => {
                     text.push(' ');
                     text.push_str(line.trim());
+                    span.end = i + 1;
                 }
-                None => current = Some((None, line.trim().to_string())),
+                None => current = Some((None, line.trim().to_string(), i..i + 1)),
             }
         }
     }
     flush(&mut current, &mut entries);
     entries
+}
+
+/// The text without the reference entries `drop` picks (given each entry's label and
+/// whitespace-collapsed text), page furniture removed: the "missing" protocol's query
+/// (`model::eval`) hides part of what a document cites this way.
+pub fn without_entries(text: &str, drop: &dyn Fn(Option<&str>, &str) -> bool) -> String {
+    let lines = clean_lines(text);
+    let mut keep = vec![true; lines.len()];
+    for (start, end) in sections(&lines) {
+        for (label, entry, span) in entry_spans(&lines[start..end]) {
+            if drop(label.as_deref(), &entry) {
+                keep[start + span.start..start + span.end]
+                    .iter_mut()
+                    .for_each(|k| *k = false);
+            }
+        }
+    }
+    let mut out = String::with_capacity(text.len());
+    for (line, _) in lines.iter().zip(&keep).filter(|(_, k)| **k) {
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
 }
 
 fn parse_entry(
@@ -271,6 +303,20 @@ mod tests {
 
     fn none(_: Option<&str>, _: &str) -> Option<i64> {
         None
+    }
+
+    #[test]
+    fn without_entries_drops_only_the_chosen_ones() {
+        let text = "1.  Intro\n\n   We use [RFC793] and [RFC768].\n\n2.  References\n\n   [RFC768]  Postel, J., \"User Datagram Protocol\", STD 6,\n             RFC 768, August 1980.\n\n   [RFC793]  Postel, J., \"Transmission Control Protocol\",\n             RFC 793, September 1981.\n\nAuthor's Address\n\n   J. Doe\n";
+        let out = without_entries(text, &|label, entry| {
+            label == Some("RFC793") && entry.contains("Transmission")
+        });
+        assert!(!out.contains("Transmission"), "{out}");
+        assert!(!out.contains("September 1981"), "{out}");
+        assert!(out.contains("User Datagram Protocol"), "{out}");
+        assert!(out.contains("RFC 768, August 1980."), "{out}");
+        assert!(out.contains("We use [RFC793]"), "prose is kept: {out}");
+        assert!(out.contains("J. Doe"), "{out}");
     }
 
     #[test]

@@ -44,18 +44,48 @@ pub struct Why {
     /// absent for models without citation targets.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cited_by: Option<u32>,
-    /// The parts of the score: predicted citation, title mention, cosine (each in [0, 1]).
+    /// The parts of the score: predicted citation, title mention, cosine, expansion (each in
+    /// [0, 1]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parts: Option<Parts>,
+    /// The document the query names (cites) that this result is most like, when that is what
+    /// led to it: "most like RFC 9001, which you cite".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<i64>,
 }
 
-/// The three terms of the default engine's score, before weighting.
+/// The terms of the default engine's score, before weighting.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct Parts {
     pub citation: f32,
     pub title: f32,
     pub cosine: f32,
+    /// How like the documents the query names (cites) this one is (`expansion`); 0 when the
+    /// query names none.
+    pub expansion: f32,
 }
+
+/// What a new text's query knows beyond its vector: the documents it names (model order) and
+/// the per-document relations to them that make the expansion term.
+pub(crate) struct Named {
+    /// Documents the text names by identifier or title (`mentions::named`).
+    pub docs: Vec<usize>,
+    /// The ones of them it cites (`mentions::named`): flagged `already_cited`, listed last.
+    pub cites: Vec<usize>,
+    /// For each document, the named one it is most like (`Why::via`).
+    pub via: Vec<Option<usize>>,
+    /// The expansion term's evidence, per document: four relations to the named documents
+    /// ("a named document cites d", "d cites a named document", the cosine of document
+    /// vectors, co-citation: the cosine of citation targets), each averaged over the named
+    /// documents (`REL_MEAN + r`) and at its strongest (`REL_ANY + r`: the chance that any
+    /// named document relates, 1 - prod(1 - p), for the two probabilities; the largest, for the
+    /// two cosines).
+    pub rel: [Vec<f32>; 8],
+}
+
+/// Where `Named::rel` keeps each relation's mean and strongest value.
+pub(crate) const REL_MEAN: usize = 0;
+pub(crate) const REL_ANY: usize = 4;
 
 /// Words listed in a `Why`.
 const WHY_TERMS: usize = 5;
@@ -68,6 +98,8 @@ pub(crate) struct Cited {
     cited_by: Vec<u32>,
     /// The norm of each document vector (the scanner keeps them normalised).
     norms: Vec<f32>,
+    /// The norm of each document's citation target (0 without one).
+    target_norms: Vec<f32>,
 }
 
 impl Cited {
@@ -96,11 +128,16 @@ impl Cited {
             .chunks(dim.max(1))
             .map(|r| super::sgd::dot(r, r).sqrt())
             .collect();
+        let target_norms = targets
+            .chunks(dim.max(1))
+            .map(|r| super::sgd::dot(r, r).sqrt())
+            .collect();
         (
             Cited {
                 has_target,
                 cited_by,
                 norms,
+                target_norms,
             },
             targets,
         )
@@ -194,27 +231,191 @@ impl Doc2Vec {
         row
     }
 
-    /// The engine's score of every document for a new text (its inferred vector `q`), and the
-    /// parts it was made of.
-    pub(crate) fn engine_text_scores(&self, text: &str, q: &[f32]) -> (Vec<f32>, Vec<Parts>) {
-        let (citation, cosine) = self.engine_parts(q, None);
+    /// The documents `text` names (model order), by identifier or by title (`title` holds its
+    /// title mentions).
+    fn named_docs(&self, text: &str, title: &[f32]) -> (Vec<usize>, Vec<usize>) {
+        let specific = |d: usize| {
+            self.titles
+                .as_ref()
+                .is_some_and(|t| t.grams_of(d) >= super::mentions::MIN_TITLE_GRAMS_NAMED)
+        };
+        let (mut docs, cites) = super::mentions::named(
+            self.config.id_mentions,
+            text,
+            &self.doc_index,
+            title,
+            specific,
+        );
+        docs.truncate(MAX_NAMED);
+        (docs, cites)
+    }
+
+    /// How every document relates to the named documents `docs`: the expansion term's
+    /// evidence.
+    /// `all`: every relation (`Named::rel`); otherwise only what `EXPAND_MIX` uses.
+    pub(crate) fn relations(&self, docs: Vec<usize>, cites: Vec<usize>, all: bool) -> Named {
+        let n = self.doc_ids.len();
+        let mut named = Named {
+            docs,
+            cites,
+            via: vec![None; n],
+            rel: std::array::from_fn(|r| {
+                vec![
+                    if r == REL_ANY || r == REL_ANY + 1 {
+                        1.0
+                    } else {
+                        0.0
+                    };
+                    n
+                ]
+            }),
+        };
+        let Some(cited) = self.cited.as_ref() else {
+            return named;
+        };
+        let k = named.docs.len();
+        if k == 0 {
+            return named;
+        }
+        let dim = self.config.dim;
+        if !all {
+            // What the score uses ("x cites d", `EXPAND_MIX`): each named document's vector
+            // against the citation targets alone, one matrix product.
+            let mut rows = Vec::with_capacity(k * dim);
+            for &x in &named.docs {
+                rows.extend_from_slice(&self.doc_vectors[x * dim..(x + 1) * dim]);
+            }
+            let products = self.scanner.target_products_many(&rows, k);
+            if products.len() < n * k {
+                return named;
+            }
+            let kf = k as f32;
+            for d in (0..n).filter(|&d| cited.has_target[d]) {
+                let mut best = 0.0f32;
+                for (j, &x) in named.docs.iter().enumerate() {
+                    if x == d {
+                        continue;
+                    }
+                    let fwd = sigmoid(products[d * k + j]);
+                    named.rel[REL_MEAN][d] += fwd / kf;
+                    if fwd > best {
+                        best = fwd;
+                        named.via[d] = Some(x);
+                    }
+                }
+            }
+            return named;
+        }
+        // Every relation (the evaluation's sweep): each named document's vector ("x cites d",
+        // cosine), then its citation target ("d cites x"); one matrix product answers all.
+        let mut rows = Vec::with_capacity(2 * k * dim);
+        for &x in &named.docs {
+            rows.extend_from_slice(&self.doc_vectors[x * dim..(x + 1) * dim]);
+        }
+        for &x in &named.docs {
+            rows.extend(self.cite_row(x, dim));
+        }
+        let products = self.scanner.products_many(&rows, 2 * k);
+        let has_targets = products.len() >= 2 * n * 2 * k;
+        let width = 2 * k;
+        let mut best = vec![0.0f32; n];
+        for d in 0..n {
+            for (j, &x) in named.docs.iter().enumerate() {
+                if x == d {
+                    continue;
+                }
+                let norm_x = cited.norms[x];
+                let cos = if norm_x > 0.0 {
+                    (products[d * width + j] / norm_x).max(0.0)
+                } else {
+                    0.0
+                };
+                let fwd = if has_targets && cited.has_target[d] {
+                    sigmoid(products[(n + d) * width + j])
+                } else {
+                    0.0
+                };
+                let back = if cited.has_target[x] {
+                    sigmoid(cited.norms[d] * products[d * width + k + j])
+                } else {
+                    0.0
+                };
+                let co = if has_targets && cited.has_target[x] && cited.has_target[d] {
+                    let norms = cited.target_norms[x] * cited.target_norms[d];
+                    (products[(n + d) * width + k + j] / norms.max(1e-12)).max(0.0)
+                } else {
+                    0.0
+                };
+                let values = [fwd, back, cos, co];
+                for (r, v) in values.into_iter().enumerate() {
+                    named.rel[REL_MEAN + r][d] += v;
+                }
+                // Products of (1 - p) until the end, where they become 1 - product.
+                named.rel[REL_ANY][d] *= 1.0 - fwd;
+                named.rel[REL_ANY + 1][d] *= 1.0 - back;
+                named.rel[REL_ANY + 2][d] = named.rel[REL_ANY + 2][d].max(cos);
+                named.rel[REL_ANY + 3][d] = named.rel[REL_ANY + 3][d].max(co);
+                let rel: f32 = (0..4)
+                    .map(|r| (EXPAND_MIX[REL_MEAN + r] + EXPAND_MIX[REL_ANY + r]) * values[r])
+                    .sum();
+                if rel > best[d] {
+                    best[d] = rel;
+                    named.via[d] = Some(x);
+                }
+            }
+        }
+        let kf = k as f32;
+        for d in 0..n {
+            for r in 0..4 {
+                named.rel[REL_MEAN + r][d] /= kf;
+            }
+            named.rel[REL_ANY][d] = 1.0 - named.rel[REL_ANY][d];
+            named.rel[REL_ANY + 1][d] = 1.0 - named.rel[REL_ANY + 1][d];
+        }
+        named
+    }
+
+    /// The engine's score of every document for a new text, the parts it was made of, and
+    /// what the text names. With `cite_named`, the text's vector is inferred predicting the
+    /// citation targets of the documents it names, as a training document's vector predicts
+    /// what it cites (README, "What is missing"); without, from its words alone.
+    pub(crate) fn engine_text(
+        &self,
+        text: &str,
+        words: &[u32],
+        cite_named: bool,
+        all_relations: bool,
+    ) -> (Vec<f32>, Vec<Parts>, Named) {
+        let n = self.doc_ids.len();
         let title = match &self.titles {
             Some(t) => t.mentions(&super::titles::text_grams(text)),
-            None => vec![0.0; citation.len()],
+            None => vec![0.0; n],
         };
-        let (wt, wc) = (self.config.title_weight, self.config.cosine_weight);
-        let scale = 1.0 + wt + wc;
-        let mut scores = Vec::with_capacity(citation.len());
-        let mut parts = Vec::with_capacity(citation.len());
-        for d in 0..citation.len() {
-            scores.push((citation[d] + wt * title[d] + wc * cosine[d]) / scale);
-            parts.push(Parts {
+        let (docs, cites) = self.named_docs(text, &title);
+        let targets: Vec<u32> = if cite_named {
+            docs.iter()
+                .filter_map(|&x| self.vocab.get(&super::vocab::cite_token(self.doc_ids[x])))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let q = self.infer_citing(words, &targets);
+        let (citation, cosine) = self.engine_parts(&q, None);
+        let named = self.relations(docs, cites, all_relations);
+        let w = Weights::of(&self.config);
+        let mut scores = Vec::with_capacity(n);
+        let mut parts = Vec::with_capacity(n);
+        for d in 0..n {
+            let p = Parts {
                 citation: citation[d],
                 title: title[d],
                 cosine: cosine[d],
-            });
+                expansion: expansion(&named, d),
+            };
+            scores.push(w.score(&p));
+            parts.push(p);
         }
-        (scores, parts)
+        (scores, parts, named)
     }
 
     /// The engine's score of every document for a known document (index `x`).
@@ -234,27 +435,58 @@ impl Doc2Vec {
             .zip(&cosine)
             .map(|(&citation, &cosine)| Parts {
                 citation,
-                title: 0.0,
                 cosine,
+                ..Parts::default()
             })
             .collect();
         (scores, parts)
     }
 
-    /// The documents most similar to a new text, each with why it matched. For models
-    /// without citation targets the score is the cosine, as `similar_to_text`.
+    /// The documents most similar to a new text, each with why it matched: at most `limit`
+    /// that the text does not name, best first, then the ones it names (`already_cited`) that
+    /// score above the last of those. For models without citation targets the score is the
+    /// cosine, as `similar_to_text`, and nothing is flagged.
     pub fn matches_for_text(&self, text: &str, limit: usize, min_score: f32) -> Vec<Match> {
         let words = self.vocab.indices(text);
-        let q = self.infer_indices(&words);
         let shared: HashSet<u32> = words.iter().copied().collect();
         if self.is_engine() {
-            let (scores, parts) = self.engine_text_scores(text, &q);
-            return best(&scores, limit, None)
-                .into_iter()
-                .filter(|(_, s)| *s >= min_score)
-                .map(|(d, score)| self.matched(d, score, &shared, Some(parts[d])))
-                .collect();
+            let (scores, parts, named) =
+                self.engine_text(text, &words, self.config.infer_cites, false);
+            let cites: HashSet<usize> = named.cites.iter().copied().collect();
+            let ranked = best(&scores, limit + cites.len(), None);
+            let mut new: Vec<Match> = Vec::new();
+            let mut old: Vec<(usize, f32)> = Vec::new();
+            for (d, score) in ranked {
+                if score < min_score {
+                    break;
+                }
+                if cites.contains(&d) {
+                    old.push((d, score));
+                } else if new.len() < limit {
+                    let mut m = self.matched(d, score, &shared, Some(parts[d]));
+                    m.why.via = named.via[d]
+                        .filter(|_| parts[d].expansion > 0.0)
+                        .map(|x| self.doc_ids[x]);
+                    new.push(m);
+                }
+            }
+            let floor = if new.len() == limit {
+                new.last().map_or(f32::MIN, |m| m.similar.score)
+            } else {
+                f32::MIN
+            };
+            new.extend(
+                old.into_iter()
+                    .filter(|(_, s)| *s >= floor)
+                    .map(|(d, score)| {
+                        let mut m = self.matched(d, score, &shared, Some(parts[d]));
+                        m.already_cited = true;
+                        m
+                    }),
+            );
+            return new;
         }
+        let q = self.infer_indices(&words);
         self.similar_to_vector(&q, limit, min_score, None)
             .into_iter()
             .map(|s| {
@@ -317,7 +549,9 @@ impl Doc2Vec {
                 names_title: parts.is_some_and(|p| p.title > 0.5),
                 cited_by: self.cited.as_ref().map(|c| c.cited_by[d]),
                 parts,
+                via: None,
             },
+            already_cited: false,
         }
     }
 }
@@ -328,6 +562,50 @@ pub struct Match {
     #[serde(flatten)]
     pub similar: Similar,
     pub why: Why,
+    /// The query names this document (by identifier or title): the draft already cites it.
+    pub already_cited: bool,
+}
+
+/// The weights of the default engine's terms, from its config.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Weights {
+    pub title: f32,
+    pub cosine: f32,
+    pub expansion: f32,
+}
+
+impl Weights {
+    pub(crate) fn of(config: &super::ModelConfig) -> Weights {
+        Weights {
+            title: config.title_weight,
+            cosine: config.cosine_weight,
+            expansion: config.expand_weight,
+        }
+    }
+
+    /// The score in [0, 1]: the weighted mean of the parts.
+    pub(crate) fn score(&self, p: &Parts) -> f32 {
+        (p.citation + self.title * p.title + self.cosine * p.cosine + self.expansion * p.expansion)
+            / (1.0 + self.title + self.cosine + self.expansion)
+    }
+}
+
+/// How the expansion term mixes its relations (`relations` computes only what this uses,
+/// outside the evaluation's sweep) ("a named document cites d", "d cites a named
+/// document", cosine, co-citation), tuned on the validation split (README, "What is missing").
+pub(crate) const EXPAND_MIX: [f32; 8] = [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+
+/// At most this many named documents seed the expansion (the first named).
+const MAX_NAMED: usize = 64;
+
+/// Document `d`'s expansion term.
+pub(crate) fn expansion(named: &Named, d: usize) -> f32 {
+    mixed(named, d, &EXPAND_MIX)
+}
+
+/// The relations of document `d` to the named documents, mixed by `mix`.
+pub(crate) fn mixed(named: &Named, d: usize, mix: &[f32; 8]) -> f32 {
+    mix.iter().zip(&named.rel).map(|(w, r)| w * r[d]).sum()
 }
 
 /// The default engine's least score for results about a known document, when

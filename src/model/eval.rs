@@ -74,6 +74,49 @@ pub fn retrieval(queries: &[(Vec<i64>, HashSet<i64>)], k: usize) -> Retrieval {
     r
 }
 
+/// The "missing" protocol's split of what a query cites ([missing], issue 21): a visible half
+/// the draft keeps, a hidden half it must be told about. Each cited document falls on a side
+/// by a hash of (query, cited), so the split is fixed; when the hash puts every one on the same
+/// side, the ones with the lower half of hash values become visible. `None` for fewer than two.
+pub fn halves(query: i64, cited: &HashSet<i64>, seed: u64) -> Option<(HashSet<i64>, HashSet<i64>)> {
+    if cited.len() < 2 {
+        return None;
+    }
+    let hash = |c: i64| {
+        splitmix(
+            seed ^ (query as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                ^ (c as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F),
+        )
+    };
+    let mut order: Vec<(u64, i64)> = cited.iter().map(|&c| (hash(c), c)).collect();
+    order.sort_unstable();
+    let (mut visible, mut hidden): (HashSet<i64>, HashSet<i64>) = (HashSet::new(), HashSet::new());
+    for &(h, c) in &order {
+        if h & 1 == 0 {
+            visible.insert(c);
+        } else {
+            hidden.insert(c);
+        }
+    }
+    if visible.is_empty() || hidden.is_empty() {
+        let half = order.len() / 2;
+        visible = order[..half].iter().map(|(_, c)| *c).collect();
+        hidden = order[half..].iter().map(|(_, c)| *c).collect();
+    }
+    Some((visible, hidden))
+}
+
+/// `ranked` without the documents in `known` (the reader's visible citations, boilerplate),
+/// cut to `k`.
+pub fn unknown_only(ranked: &[i64], known: &HashSet<i64>, k: usize) -> Vec<i64> {
+    ranked
+        .iter()
+        .copied()
+        .filter(|d| !known.contains(d))
+        .take(k)
+        .collect()
+}
+
 /// Odd-one-out accuracy.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct OddOneOut {
@@ -190,6 +233,23 @@ mod tests {
             )
             .hit_at_10,
             0.0
+        );
+    }
+
+    #[test]
+    fn halves_are_fixed_disjoint_and_never_empty() {
+        assert!(halves(1, &HashSet::from([5]), 1).is_none());
+        for q in 0..200 {
+            let cited: HashSet<i64> = (0..(2 + q % 7)).map(|c| c * 13 + q).collect();
+            let (v, h) = halves(q, &cited, 1).unwrap();
+            assert!(!v.is_empty() && !h.is_empty());
+            assert!(v.is_disjoint(&h));
+            assert_eq!(v.len() + h.len(), cited.len());
+            assert_eq!(halves(q, &cited, 1), Some((v, h)));
+        }
+        assert_eq!(
+            unknown_only(&[1, 2, 3, 4, 5], &HashSet::from([2, 4]), 2),
+            [1, 3]
         );
     }
 

@@ -124,11 +124,109 @@ impl Lexical {
 
     /// The `k` documents most similar to `text` as (identifier, cosine), best first.
     pub fn search(&self, text: &str, k: usize) -> Vec<(i64, f32)> {
-        top(&self.scores(text), k)
-            .into_iter()
-            .map(|(i, s)| (self.doc_ids[i], s))
-            .collect()
+        top_ids(&self.scores(text), &self.doc_ids, k)
     }
+}
+
+/// A BM25 index over the same terms (Lucene's variant: idf = ln(1 + (N - df + 0.5) /
+/// (df + 0.5)), k1 = 1.2, b = 0.75), the second lexical anchor `hamlet evaluate` scores the
+/// engine against. A query's distinct terms each count once.
+pub struct Bm25 {
+    terms: HashMap<String, u32>,
+    idf: Vec<f32>,
+    /// Per term: (document, term frequency).
+    postings: Vec<Vec<(u32, u32)>>,
+    /// Per document: 1 - b + b * length / mean length.
+    length_norm: Vec<f32>,
+    doc_ids: Vec<i64>,
+}
+
+const BM25_K1: f32 = 1.2;
+const BM25_B: f32 = 0.75;
+
+impl Bm25 {
+    /// Indexes `texts` ((identifier, text) pairs).
+    pub fn build(texts: &[(i64, String)]) -> Bm25 {
+        let mut terms: HashMap<String, u32> = HashMap::new();
+        let mut postings: Vec<Vec<(u32, u32)>> = Vec::new();
+        let mut lengths = Vec::with_capacity(texts.len());
+        for (doc, (_, text)) in texts.iter().enumerate() {
+            let mut tf: HashMap<u32, u32> = HashMap::new();
+            let mut length = 0u32;
+            for_each_term(text, |t| {
+                length += 1;
+                let next = terms.len() as u32;
+                let id = match terms.get(t) {
+                    Some(&id) => id,
+                    None => {
+                        terms.insert(t.to_string(), next);
+                        postings.push(Vec::new());
+                        next
+                    }
+                };
+                *tf.entry(id).or_default() += 1;
+            });
+            for (t, c) in tf {
+                postings[t as usize].push((doc as u32, c));
+            }
+            lengths.push(length as f32);
+        }
+        let n = texts.len() as f32;
+        let mean = (lengths.iter().sum::<f32>() / n.max(1.0)).max(1.0);
+        Bm25 {
+            idf: postings
+                .iter()
+                .map(|p| (1.0 + (n - p.len() as f32 + 0.5) / (p.len() as f32 + 0.5)).ln())
+                .collect(),
+            terms,
+            postings,
+            length_norm: lengths
+                .iter()
+                .map(|l| 1.0 - BM25_B + BM25_B * l / mean)
+                .collect(),
+            doc_ids: texts.iter().map(|(id, _)| *id).collect(),
+        }
+    }
+
+    /// The identifiers of the indexed documents, in index order.
+    pub fn doc_ids(&self) -> &[i64] {
+        &self.doc_ids
+    }
+
+    /// The BM25 score of every indexed document for `text`, in index order.
+    pub fn scores(&self, text: &str) -> Vec<f32> {
+        let mut query: Vec<u32> = Vec::new();
+        for_each_term(text, |t| {
+            if let Some(&id) = self.terms.get(t) {
+                query.push(id);
+            }
+        });
+        query.sort_unstable();
+        query.dedup();
+        let mut acc = vec![0.0f32; self.doc_ids.len()];
+        for t in query {
+            let idf = self.idf[t as usize];
+            for &(doc, tf) in &self.postings[t as usize] {
+                let tf = tf as f32;
+                acc[doc as usize] +=
+                    idf * tf * (BM25_K1 + 1.0) / (tf + BM25_K1 * self.length_norm[doc as usize]);
+            }
+        }
+        acc
+    }
+
+    /// The `k` best documents for `text` as (identifier, score), best first.
+    pub fn search(&self, text: &str, k: usize) -> Vec<(i64, f32)> {
+        top_ids(&self.scores(text), &self.doc_ids, k)
+    }
+}
+
+/// `top`, each index turned into its identifier in `ids`.
+fn top_ids(scores: &[f32], ids: &[i64], k: usize) -> Vec<(i64, f32)> {
+    top(scores, k)
+        .into_iter()
+        .map(|(i, s)| (ids[i], s))
+        .collect()
 }
 
 /// The `k` largest of `scores` as (index, score), best first (ties: lower index first).
@@ -159,6 +257,24 @@ mod tests {
             terms,
             ["rfc", "9000", "and", "rfc", "9001", "ipv", "6", "x", "86", "_", "64"]
         );
+    }
+
+    #[test]
+    fn bm25_ranks_by_rare_terms_and_prefers_short_documents() {
+        let texts: Vec<(i64, String)> = vec![
+            (1, "quic quic handshake".into()),
+            (
+                2,
+                "quic handshake and a great deal of other words about tcp and mail".into(),
+            ),
+            (3, "mail over tcp".into()),
+        ];
+        let index = Bm25::build(&texts);
+        let hits = index.search("quic handshake", 3);
+        assert_eq!(hits[0].0, 1, "{hits:?}");
+        assert_eq!(hits[1].0, 2, "{hits:?}");
+        assert_eq!(hits[2].1, 0.0);
+        assert_eq!(index.doc_ids(), [1, 2, 3]);
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod gensim;
 pub mod keyterms;
 pub mod layout;
 pub mod lexical;
+pub mod mentions;
 pub mod pickle;
 mod prefetch;
 pub mod runtime;
@@ -89,6 +90,21 @@ pub struct ModelConfig {
     /// How the default engine weighs the cosine of document vectors in its score.
     #[serde(default)]
     pub cosine_weight: f32,
+    /// How the default engine weighs its expansion term: how like the documents the query
+    /// names (cites) a document is (`engine::expansion`).
+    #[serde(default)]
+    pub expand_weight: f32,
+    /// How the collection's documents are named by identifier in running text (`mentions`).
+    #[serde(default)]
+    pub id_mentions: mentions::IdForm,
+    /// Training: a document whose text names another (by identifier or whole title) counts as
+    /// citing it, beside the collection's citation links (`mentions::derive_links`).
+    #[serde(default)]
+    pub mention_links: bool,
+    /// Inference: a new text's vector also predicts the citation targets of the documents it
+    /// names, as a training document's vector predicts what it cites (`engine::engine_text`).
+    #[serde(default)]
+    pub infer_cites: bool,
 }
 
 impl Default for ModelConfig {
@@ -110,6 +126,10 @@ impl Default for ModelConfig {
             cites: 0,
             title_weight: 0.0,
             cosine_weight: 0.0,
+            expand_weight: 0.0,
+            id_mentions: mentions::IdForm::None,
+            mention_links: false,
+            infer_cites: false,
         }
     }
 }
@@ -128,6 +148,10 @@ impl ModelConfig {
             cites: 3,
             title_weight: 0.3,
             cosine_weight: 0.1,
+            expand_weight: 0.5,
+            id_mentions: mentions::IdForm::Rfc,
+            mention_links: true,
+            infer_cites: false,
             ..ModelConfig::default()
         }
     }
@@ -161,9 +185,11 @@ impl ModelConfig {
         if self.cites > 100 {
             return bad("cites must be at most 100");
         }
-        if !(0.0..=10.0).contains(&self.title_weight) || !(0.0..=10.0).contains(&self.cosine_weight)
+        if !(0.0..=10.0).contains(&self.title_weight)
+            || !(0.0..=10.0).contains(&self.cosine_weight)
+            || !(0.0..=10.0).contains(&self.expand_weight)
         {
-            return bad("title_weight and cosine_weight must be between 0 and 10");
+            return bad("title_weight, cosine_weight and expand_weight must be between 0 and 10");
         }
         Ok(())
     }
@@ -351,6 +377,16 @@ impl Doc2Vec {
         &self.config
     }
 
+    /// The model scoring with `config`'s weights and inference settings (title, cosine and
+    /// expansion weights, `infer_cites`), which do not change what was trained.
+    pub fn with_scoring(mut self, config: &ModelConfig) -> Doc2Vec {
+        self.config.title_weight = config.title_weight;
+        self.config.cosine_weight = config.cosine_weight;
+        self.config.expand_weight = config.expand_weight;
+        self.config.infer_cites = config.infer_cites;
+        self
+    }
+
     /// The model with its word and output tables kept at `precision` (`weights`).
     pub fn with_precision(mut self, precision: Precision) -> Doc2Vec {
         let dim = self.config.dim;
@@ -419,6 +455,12 @@ impl Doc2Vec {
 
     /// `infer_vector` on text already turned into vocabulary indices.
     pub fn infer_indices(&self, words: &[u32]) -> Vec<f32> {
+        self.infer_citing(words, &[])
+    }
+
+    /// `infer_indices`, the vector also predicting the citation targets `targets` (vocabulary
+    /// indices of `@cites:ID` entries) as a training document predicts what it cites.
+    pub(crate) fn infer_citing(&self, words: &[u32], targets: &[u32]) -> Vec<f32> {
         let frozen = train::Frozen {
             cfg: &self.config,
             keep: &self.keep,
@@ -427,7 +469,7 @@ impl Doc2Vec {
             word_vectors: &self.word_vectors,
             output: &self.output_weights,
         };
-        train::infer(&frozen, words, self.config.epochs)
+        train::infer(&frozen, words, targets, self.config.epochs)
     }
 
     /// The documents most similar to a new text, best first.

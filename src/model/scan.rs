@@ -66,6 +66,37 @@ impl Scanner {
         out
     }
 
+    /// `products` for `k` queries at once (`queries` holds `k * dim` values): one matrix
+    /// product, `[rows, k]` row-major (row `r`'s products with every query are together).
+    pub(crate) fn products_many(&self, queries: &[f32], k: usize) -> Vec<f32> {
+        self.products_many_of(queries, k, 0..self.total_rows)
+    }
+
+    /// `products_many` against the target rows alone (the rows after the documents):
+    /// `[targets, k]`, half the work when only "x cites d" is wanted.
+    pub(crate) fn target_products_many(&self, queries: &[f32], k: usize) -> Vec<f32> {
+        self.products_many_of(queries, k, self.rows..self.total_rows)
+    }
+
+    fn products_many_of(
+        &self,
+        queries: &[f32],
+        k: usize,
+        rows: std::ops::Range<usize>,
+    ) -> Vec<f32> {
+        if k == 0 || queries.len() != k * self.dim || rows.is_empty() {
+            return vec![0.0; rows.len() * k];
+        }
+        let m = self.take();
+        let out = tch::no_grad(|| {
+            let q = Tensor::from_slice(queries).view([k as i64, self.dim as i64]);
+            let part = m.narrow(0, rows.start as i64, rows.len() as i64);
+            Vec::<f32>::try_from(&part.mm(&q.tr()).contiguous().view([-1])).unwrap_or_default()
+        });
+        self.give_back(m);
+        out
+    }
+
     /// The `k` rows most similar to `query` as (row, cosine), best first.
     pub(crate) fn top(&self, query: &[f32], k: usize) -> Vec<(usize, f32)> {
         let k = k.min(self.rows);
@@ -146,6 +177,9 @@ mod tests {
     fn targets_stack_under_the_documents() {
         let s = Scanner::with_targets(&[2.0, 0.0, 0.0, 3.0], 2, &[1.0, 1.0]);
         assert_eq!(s.products(&[1.0, 2.0]), [1.0, 2.0, 3.0]);
+        let many = s.products_many(&[1.0, 2.0, 0.0, 1.0], 2);
+        assert_eq!(many, [1.0, 0.0, 2.0, 1.0, 3.0, 1.0]);
+        assert_eq!(s.target_products_many(&[1.0, 2.0, 0.0, 1.0], 2), [3.0, 1.0]);
         // top only ever sees the document rows.
         assert_eq!(s.top(&[1.0, 1.0], 5).len(), 2);
     }

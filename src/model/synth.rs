@@ -28,30 +28,72 @@ pub fn word(mut i: usize) -> String {
 
 /// A model of `docs` documents (identifiers 1..=docs), `vocab` words and `dim` dimensions.
 pub fn synth(docs: usize, dim: usize, vocab: usize, seed: u64) -> Result<Doc2Vec, Error> {
-    if docs == 0 || vocab == 0 {
-        return Err(Error::Config(
-            "--docs and --vocab must be at least 1".into(),
-        ));
-    }
     let config = ModelConfig {
         dim,
         min_count: 1,
         seed,
         ..ModelConfig::default()
     };
+    let model = assemble(config, docs, vocab, false)?;
+    Ok(model)
+}
+
+/// `synth` of the default engine's kind ([missing] budgets): every document has a citation
+/// target (`@cites:ID`, a random row in the output table), a made-up title of six words, and
+/// the engine's scoring settings, so that a text naming documents by identifier ("RFC 123")
+/// runs the expansion as a real one does.
+pub fn synth_engine(docs: usize, dim: usize, vocab: usize, seed: u64) -> Result<Doc2Vec, Error> {
+    let config = ModelConfig {
+        dim,
+        min_count: 1,
+        seed,
+        ..ModelConfig::engine()
+    };
+    let titles: Vec<String> = (0..docs)
+        .map(|d| {
+            (0..6)
+                .map(|k| word(1_000 + (d * 7 + k * 13) % vocab.saturating_sub(1_000).max(1)))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    assemble(config, docs, vocab, true)?.with_titles(Some(super::titles::Titles::build(&titles)))
+}
+
+/// The random tables of a synthetic model; with `targets`, a citation target per document.
+fn assemble(
+    config: ModelConfig,
+    docs: usize,
+    vocab: usize,
+    targets: bool,
+) -> Result<Doc2Vec, Error> {
+    if docs == 0 || vocab == 0 {
+        return Err(Error::Config(
+            "--docs and --vocab must be at least 1".into(),
+        ));
+    }
     config.validate()?;
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let words: Vec<String> = (0..vocab).map(word).collect();
+    let dim = config.dim;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(config.seed);
+    let mut words: Vec<String> = (0..vocab).map(word).collect();
     // Zipf counts, as natural text has: the most frequent word a billion times.
-    let counts: Vec<u64> = (0..vocab)
+    let mut counts: Vec<u64> = (0..vocab)
         .map(|i| (1_000_000_000 / (i as u64 + 1)).max(1))
         .collect();
+    let ids: Vec<i64> = (1..=docs as i64).collect();
+    if targets {
+        for &id in &ids {
+            words.push(super::vocab::cite_token(id));
+            counts.push(3 * (1 + id as u64 % 20));
+        }
+    }
     let total: u64 = counts.iter().sum();
+    let rows = words.len();
     let scale = 0.5 / dim as f32;
     let mut table =
         |n: usize, s: f32| -> Vec<f32> { (0..n * dim).map(|_| rng.gen_range(-s..s)).collect() };
-    let word_vectors = table(vocab, 1.0);
-    let output_weights = table(vocab, 1.0);
+    let word_vectors = table(rows, 1.0);
+    let output_weights = table(rows, 1.0);
     let mut doc_vectors = table(docs, scale);
     for row in doc_vectors.chunks_mut(dim) {
         let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
@@ -62,7 +104,7 @@ pub fn synth(docs: usize, dim: usize, vocab: usize, seed: u64) -> Result<Doc2Vec
         Vocab::new(words, counts),
         word_vectors,
         output_weights,
-        (1..=docs as i64).collect(),
+        ids,
         doc_vectors,
         CorpusInfo {
             documents: docs as u64,
@@ -99,6 +141,16 @@ mod tests {
         assert_eq!(word(26), "ba");
         let all: std::collections::HashSet<String> = (0..100_000).map(word).collect();
         assert_eq!(all.len(), 100_000);
+    }
+
+    #[test]
+    fn a_synthetic_engine_expands_from_the_documents_a_text_names() {
+        let model = synth_engine(300, 16, 2_000, 3).unwrap();
+        assert!(model.is_engine());
+        let text = format!("{} [RFC7] and RFC 12", zipf_text(500, 2_000, 1));
+        let hits = model.matches_for_text(&text, 5, -1.0);
+        assert_eq!(hits.iter().filter(|m| !m.already_cited).count(), 5);
+        assert!(hits.iter().any(|m| m.why.via.is_some()), "{hits:?}");
     }
 
     #[test]

@@ -133,6 +133,11 @@ impl Titles {
         (&self.offsets, &self.grams)
     }
 
+    /// How many grams document `d`'s title has.
+    pub fn grams_of(&self, d: usize) -> usize {
+        (self.offsets[d + 1] - self.offsets[d]) as usize
+    }
+
     /// How many documents are indexed.
     pub fn len(&self) -> usize {
         self.total.len()

@@ -172,9 +172,40 @@ pub(crate) async fn for_text(
     ask: Ask,
 ) -> Result<Vec<ResultView>> {
     let model = model.get()?;
+    let engine = model.is_engine();
     let hits =
         run_blocking(move || model.matches_for_text(&text, ask.limit, ask.min_score)).await?;
-    hydrate_matches(catalog, hits).await
+    let flags: Vec<(bool, Option<i64>)> =
+        hits.iter().map(|m| (m.already_cited, m.why.via)).collect();
+    let mut via_ids: Vec<i64> = flags.iter().filter_map(|(_, v)| *v).collect();
+    via_ids.sort_unstable();
+    via_ids.dedup();
+    let vias: Vec<Similar> = via_ids
+        .into_iter()
+        .map(|identifier| Similar {
+            identifier,
+            score: 0.0,
+        })
+        .collect();
+    let titles: HashMap<i64, String> = hydrate(catalog, vias)
+        .await?
+        .into_iter()
+        .map(|v| (v.identifier.0, v.title))
+        .collect();
+    let mut views = hydrate_matches(catalog, hits).await?;
+    for (view, (cited, via)) in views.iter_mut().zip(flags) {
+        if engine {
+            view.already_cited = Some(cited);
+        }
+        view.via = via.map(|id| crate::web::views::TitleView {
+            identifier: DocId(id),
+            title: titles
+                .get(&id)
+                .cloned()
+                .unwrap_or_else(|| format!("Document {id}")),
+        });
+    }
+    Ok(views)
 }
 
 /// One of an author's documents and the documents similar to it.
@@ -284,6 +315,8 @@ pub(crate) struct CitedWork {
     pub weight: f32,
     /// Which of the similar documents cite it.
     pub cited_by: Vec<DocId>,
+    /// The draft already cites it (it is a collection document the draft names).
+    pub already_cited: bool,
 }
 
 /// One similar document's reference list, as the original showed it.
@@ -309,6 +342,11 @@ pub(crate) async fn lit_review(catalog: &Catalog, results: Vec<ResultView>) -> R
     let ids: Vec<DocId> = results.iter().map(|r| r.identifier).collect();
     let rows = catalog.store().citations_of_many(&ids).await?;
     let score_of: HashMap<DocId, f32> = results.iter().map(|r| (r.identifier, r.score)).collect();
+    let cited_by_draft: std::collections::HashSet<DocId> = results
+        .iter()
+        .filter(|r| r.already_cited == Some(true))
+        .map(|r| r.identifier)
+        .collect();
 
     let mut works: HashMap<String, CitedWork> = HashMap::new();
     let mut lists: HashMap<DocId, Vec<CitationView>> = HashMap::new();
@@ -322,6 +360,7 @@ pub(crate) async fn lit_review(catalog: &Catalog, results: Vec<ResultView>) -> R
             collection_title: None,
             weight: 0.0,
             cited_by: Vec::new(),
+            already_cited: c.target.is_some_and(|t| cited_by_draft.contains(&t)),
         });
         if !entry.cited_by.contains(&citing) {
             entry.cited_by.push(citing);
@@ -333,9 +372,11 @@ pub(crate) async fn lit_review(catalog: &Catalog, results: Vec<ResultView>) -> R
         .into_values()
         .filter(|w| w.cited_by.len() >= 2)
         .collect();
+    // Works the draft does not cite yet lead (issue 21).
     cited_works.sort_by(|a, b| {
-        b.weight
-            .total_cmp(&a.weight)
+        a.already_cited
+            .cmp(&b.already_cited)
+            .then(b.weight.total_cmp(&a.weight))
             .then(b.cited_by.len().cmp(&a.cited_by.len()))
             .then(a.raw_ref.cmp(&b.raw_ref))
     });

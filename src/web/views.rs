@@ -57,6 +57,20 @@ pub(crate) struct ResultView {
     /// Why it matched, where the model can say (`model::engine::Why`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub why: Option<crate::model::engine::Why>,
+    /// For results about a text: whether the text already cites this document (names it by
+    /// identifier or title). Results it does not cite come first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub already_cited: Option<bool>,
+    /// The document the text cites that this result is most like (`why.via`, with its title).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<TitleView>,
+}
+
+/// A collection document named by identifier and title.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct TitleView {
+    pub identifier: DocId,
+    pub title: String,
 }
 
 /// `{"results": [...]}`, the shape of every result list.
@@ -80,6 +94,8 @@ impl ResultView {
                 url: d.url,
                 score,
                 why: None,
+                already_cited: None,
+                via: None,
             },
             None => ResultView {
                 identifier: DocId(hit.identifier),
@@ -91,6 +107,8 @@ impl ResultView {
                 url: None,
                 score,
                 why: None,
+                already_cited: None,
+                via: None,
             },
         }
     }
