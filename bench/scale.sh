@@ -42,7 +42,7 @@ python3 -c "print(f'boot: {$size / 1e6:.0f} MB fetched, checked and loaded, read
 echo "== the server's resident memory with the model loaded, then after 200 uploads of 10,000 words (HAMLET_MODEL_WEIGHTS=$SERVE_WEIGHTS)"
 work=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-HAMLET_MODEL_WEIGHTS=$SERVE_WEIGHTS HAMLET_MODEL_PATH="$model" HAMLET_UPLOAD_RATE_PER_MINUTE=0 \
+HAMLET_MODEL_WEIGHTS=$SERVE_WEIGHTS HAMLET_MODEL_PATH="$model" HAMLET_UPLOAD_RATE_PER_MINUTE=0 HAMLET_API_RATE_PER_MINUTE=0 \
   PORT=$port ./target/release/hamlet serve >"$work/serve.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT

@@ -53,7 +53,7 @@ PY
 extractable_ids "$work/ids.txt"
 
 start() { # extra environment for the server...
-  env HAMLET_UPLOAD_RATE_PER_MINUTE=0 PORT=$PORT "$@" "$hamlet" serve >"$work/server.log" 2>&1 &
+  env HAMLET_UPLOAD_RATE_PER_MINUTE=0 HAMLET_API_RATE_PER_MINUTE=0 PORT=$PORT "$@" "$hamlet" serve >"$work/server.log" 2>&1 &
   server=$!
   for _ in $(seq 1 150); do curl -fs "http://127.0.0.1:$PORT/health/ready" >/dev/null && break; sleep 0.2; done
   curl -fs "http://127.0.0.1:$PORT/similar_to/9000/" >/dev/null
