@@ -285,8 +285,8 @@ impl Doc2Vec {
             for &x in &named.docs {
                 rows.extend_from_slice(&self.doc_vectors[x * dim..(x + 1) * dim]);
             }
-            let products = self.scanner.target_products_many(&rows, k);
-            if products.len() < n * k {
+            let sigmoids = self.scanner.target_sigmoids_many(&rows, k);
+            if sigmoids.len() < n * k {
                 return named;
             }
             let kf = k as f32;
@@ -296,7 +296,7 @@ impl Doc2Vec {
                     if x == d {
                         continue;
                     }
-                    let fwd = sigmoid(products[d * k + j]);
+                    let fwd = sigmoids[d * k + j];
                     named.rel[REL_MEAN][d] += fwd / kf;
                     if fwd > best {
                         best = fwd;
