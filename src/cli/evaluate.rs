@@ -386,7 +386,6 @@ async fn cached_train(
         title_weight: ModelConfig::engine().title_weight,
         cosine_weight: ModelConfig::engine().cosine_weight,
         expand_weight: 0.0,
-        infer_cites: false,
         ..config
     };
     let mut key = Sha256::new();
@@ -582,7 +581,7 @@ impl<'a> Protocol<'a> {
             };
             let known: HashSet<i64> = visible.union(&self.boilerplate).copied().collect();
             let words = model.vocab().indices(text);
-            let (_, parts, named) = model.engine_text(text, &words, false, true);
+            let (_, parts, named) = model.engine_text(text, &words, true);
             let names: HashSet<i64> = named.docs.iter().map(|&d| ids[d]).collect();
             hidden_named += hidden.intersection(&names).count();
             hidden_all += hidden.len();
@@ -647,7 +646,7 @@ fn rank_model(model: &Doc2Vec, text: &str, k: usize, new_first: bool) -> Vec<i64
             .collect();
     }
     let words = model.vocab().indices(text);
-    let (scores, _, _) = model.engine_text(text, &words, model.config().infer_cites, false);
+    let (scores, _, _) = model.engine_text(text, &words, false);
     let ids = model.doc_ids();
     crate::model::lexical::top(&scores, k)
         .into_iter()
@@ -708,7 +707,7 @@ fn sweep_weights(model: &Doc2Vec, queries: &Queries) -> Vec<(f32, f32, Retrieval
     let mut ranked: Vec<Vec<(i64, Vec<i64>)>> = vec![Vec::new(); TITLE_WEIGHTS.len() * 3];
     for (id, text) in &queries.texts {
         let words = model.vocab().indices(text);
-        let (_, parts, _) = model.engine_text(text, &words, false, false);
+        let (_, parts, _) = model.engine_text(text, &words, false);
         for (a, &wt) in TITLE_WEIGHTS.iter().enumerate() {
             for (b, &wc) in COSINE_WEIGHTS.iter().enumerate() {
                 let we = model.config().expand_weight;

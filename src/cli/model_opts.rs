@@ -90,10 +90,6 @@ pub struct ModelOpts {
     /// title counts as citing it) [--compat: never].
     #[arg(long)]
     pub no_mention_links: bool,
-    /// Infer a text's vector also predicting the documents it names, as a training document's
-    /// vector predicts what it cites [off: measured, it cost the "cited" view 0.02 MRR@10].
-    #[arg(long)]
-    pub infer_cites: bool,
     /// Random seed (with --threads 1 the same seed gives the same model) [1].
     #[arg(long)]
     pub seed: Option<u64>,
@@ -142,7 +138,6 @@ impl ModelOpts {
                 None => p.id_mentions,
             },
             mention_links: p.mention_links && !self.no_mention_links,
-            infer_cites: p.infer_cites || self.infer_cites,
         }
     }
 

@@ -259,15 +259,13 @@ impl Doc2Vec {
             docs,
             cites,
             via: vec![None; n],
+            // Only the relations the score uses, outside the sweep: one `[docs]` row a request.
             rel: std::array::from_fn(|r| {
-                vec![
-                    if r == REL_ANY || r == REL_ANY + 1 {
-                        1.0
-                    } else {
-                        0.0
-                    };
-                    n
-                ]
+                if all || EXPAND_MIX[r] != 0.0 {
+                    vec![0.0; n]
+                } else {
+                    Vec::new()
+                }
             }),
         };
         let Some(cited) = self.cited.as_ref() else {
@@ -308,6 +306,9 @@ impl Doc2Vec {
         }
         // Every relation (the evaluation's sweep): each named document's vector ("x cites d",
         // cosine), then its citation target ("d cites x"); one matrix product answers all.
+        // The two chances start as products of (1 - p), made 1 - product at the end.
+        named.rel[REL_ANY].fill(1.0);
+        named.rel[REL_ANY + 1].fill(1.0);
         let mut rows = Vec::with_capacity(2 * k * dim);
         for &x in &named.docs {
             rows.extend_from_slice(&self.doc_vectors[x * dim..(x + 1) * dim]);
@@ -350,7 +351,6 @@ impl Doc2Vec {
                 for (r, v) in values.into_iter().enumerate() {
                     named.rel[REL_MEAN + r][d] += v;
                 }
-                // Products of (1 - p) until the end, where they become 1 - product.
                 named.rel[REL_ANY][d] *= 1.0 - fwd;
                 named.rel[REL_ANY + 1][d] *= 1.0 - back;
                 named.rel[REL_ANY + 2][d] = named.rel[REL_ANY + 2][d].max(cos);
@@ -376,14 +376,12 @@ impl Doc2Vec {
     }
 
     /// The engine's score of every document for a new text, the parts it was made of, and
-    /// what the text names. With `cite_named`, the text's vector is inferred predicting the
-    /// citation targets of the documents it names, as a training document's vector predicts
-    /// what it cites (README, "What is missing"); without, from its words alone.
+    /// what the text names (`words`: the text as vocabulary indices). `all_relations`: every
+    /// relation of the expansion, for the evaluation's sweep; otherwise the ones it uses.
     pub(crate) fn engine_text(
         &self,
         text: &str,
         words: &[u32],
-        cite_named: bool,
         all_relations: bool,
     ) -> (Vec<f32>, Vec<Parts>, Named) {
         let n = self.doc_ids.len();
@@ -392,14 +390,7 @@ impl Doc2Vec {
             None => vec![0.0; n],
         };
         let (docs, cites) = self.named_docs(text, &title);
-        let targets: Vec<u32> = if cite_named {
-            docs.iter()
-                .filter_map(|&x| self.vocab.get(&super::vocab::cite_token(self.doc_ids[x])))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let q = self.infer_citing(words, &targets);
+        let q = self.infer_indices(words);
         let (citation, cosine) = self.engine_parts(&q, None);
         let named = self.relations(docs, cites, all_relations);
         let w = Weights::of(&self.config);
@@ -450,8 +441,7 @@ impl Doc2Vec {
         let words = self.vocab.indices(text);
         let shared: HashSet<u32> = words.iter().copied().collect();
         if self.is_engine() {
-            let (scores, parts, named) =
-                self.engine_text(text, &words, self.config.infer_cites, false);
+            let (scores, parts, named) = self.engine_text(text, &words, false);
             let cites: HashSet<usize> = named.cites.iter().copied().collect();
             let ranked = best(&scores, limit + cites.len(), None);
             let mut new: Vec<Match> = Vec::new();
@@ -605,7 +595,11 @@ pub(crate) fn expansion(named: &Named, d: usize) -> f32 {
 
 /// The relations of document `d` to the named documents, mixed by `mix`.
 pub(crate) fn mixed(named: &Named, d: usize, mix: &[f32; 8]) -> f32 {
-    mix.iter().zip(&named.rel).map(|(w, r)| w * r[d]).sum()
+    mix.iter()
+        .zip(&named.rel)
+        .filter(|(w, _)| **w != 0.0)
+        .map(|(w, r)| w * r[d])
+        .sum()
 }
 
 /// The default engine's least score for results about a known document, when

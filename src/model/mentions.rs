@@ -123,8 +123,11 @@ pub fn derive_links(
     form: IdForm,
 ) -> Vec<(i64, i64)> {
     let ids: Vec<i64> = titles.iter().map(|(id, _)| *id).collect();
-    let index: Titles = Titles::build(&titles.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>());
-    let long_enough: Vec<bool> = (0..ids.len())
+    // Titles are read only where documents have no identifier form (see below).
+    let by_title: &[(i64, String)] = if form == IdForm::None { titles } else { &[] };
+    let index: Titles =
+        Titles::build(&by_title.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>());
+    let long_enough: Vec<bool> = (0..index.len())
         .map(|d| index.grams_of(d) >= MIN_TITLE_GRAMS_FOR_LINKS)
         .collect();
     let known: HashSet<i64> = texts.iter().map(|(id, _)| *id).collect();

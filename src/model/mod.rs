@@ -101,10 +101,6 @@ pub struct ModelConfig {
     /// citing it, beside the collection's citation links (`mentions::derive_links`).
     #[serde(default)]
     pub mention_links: bool,
-    /// Inference: a new text's vector also predicts the citation targets of the documents it
-    /// names, as a training document's vector predicts what it cites (`engine::engine_text`).
-    #[serde(default)]
-    pub infer_cites: bool,
 }
 
 impl Default for ModelConfig {
@@ -129,7 +125,6 @@ impl Default for ModelConfig {
             expand_weight: 0.0,
             id_mentions: mentions::IdForm::None,
             mention_links: false,
-            infer_cites: false,
         }
     }
 }
@@ -151,7 +146,6 @@ impl ModelConfig {
             expand_weight: 0.5,
             id_mentions: mentions::IdForm::Rfc,
             mention_links: true,
-            infer_cites: false,
             ..ModelConfig::default()
         }
     }
@@ -378,12 +372,11 @@ impl Doc2Vec {
     }
 
     /// The model scoring with `config`'s weights and inference settings (title, cosine and
-    /// expansion weights, `infer_cites`), which do not change what was trained.
+    /// expansion weights), which do not change what was trained.
     pub fn with_scoring(mut self, config: &ModelConfig) -> Doc2Vec {
         self.config.title_weight = config.title_weight;
         self.config.cosine_weight = config.cosine_weight;
         self.config.expand_weight = config.expand_weight;
-        self.config.infer_cites = config.infer_cites;
         self
     }
 
@@ -455,12 +448,6 @@ impl Doc2Vec {
 
     /// `infer_vector` on text already turned into vocabulary indices.
     pub fn infer_indices(&self, words: &[u32]) -> Vec<f32> {
-        self.infer_citing(words, &[])
-    }
-
-    /// `infer_indices`, the vector also predicting the citation targets `targets` (vocabulary
-    /// indices of `@cites:ID` entries) as a training document predicts what it cites.
-    pub(crate) fn infer_citing(&self, words: &[u32], targets: &[u32]) -> Vec<f32> {
         let frozen = train::Frozen {
             cfg: &self.config,
             keep: &self.keep,
@@ -469,7 +456,7 @@ impl Doc2Vec {
             word_vectors: &self.word_vectors,
             output: &self.output_weights,
         };
-        train::infer(&frozen, words, targets, self.config.epochs)
+        train::infer(&frozen, words, self.config.epochs)
     }
 
     /// The documents most similar to a new text, best first.

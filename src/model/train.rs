@@ -127,7 +127,6 @@ pub fn prepare(set: &TrainingSet, config: &ModelConfig, threads: usize) -> Resul
     let mut counts: HashMap<String, u64> = HashMap::new();
     let mut corpus_hash = Sha256::new();
     let present: std::collections::HashSet<i64> = texts.iter().map(|(id, _)| *id).collect();
-    // Citation links between documents being trained, each once, in order.
     // A collection without any citation link (a thesis collection imported without its
     // graph) still says in its texts which documents name which: those become its links.
     // Where the collection has its graph, the texts' mentions are left out: on the RFC
@@ -141,6 +140,7 @@ pub fn prepare(set: &TrainingSet, config: &ModelConfig, threads: usize) -> Resul
     } else {
         Vec::new()
     };
+    // Citation links between documents being trained, each once, in order.
     let mut links: Vec<(i64, i64)> = if config.cites > 0 {
         set.links
             .iter()
@@ -572,12 +572,7 @@ pub(crate) struct Frozen<'a> {
 /// Infers the vector of a new document from its in-vocabulary word indices, with the trained
 /// tables frozen: the document vector starts from a point seeded by the words themselves and is
 /// trained for `epochs` epochs. The same words always give the same vector.
-///
-/// `targets` are citation targets (`@cites:ID` entries) the new document is known to cite: each
-/// epoch its vector also predicts them, `cites` times each, as training does for a collection
-/// document's citations, so that a draft's vector lies where the documents citing the same
-/// works lie ([missing], issue 21). Empty: words alone.
-pub(crate) fn infer(model: &Frozen, words: &[u32], targets: &[u32], epochs: usize) -> Vec<f32> {
+pub(crate) fn infer(model: &Frozen, words: &[u32], epochs: usize) -> Vec<f32> {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
         #[expect(
@@ -585,20 +580,20 @@ pub(crate) fn infer(model: &Frozen, words: &[u32], targets: &[u32], epochs: usiz
             reason = "calling a function compiled for CPU features; see SAFETY"
         )]
         // SAFETY: `infer_avx2` needs AVX2 and FMA, and the CPU was just checked to have both.
-        return unsafe { infer_avx2(model, words, targets, epochs) };
+        return unsafe { infer_avx2(model, words, epochs) };
     }
-    infer_body(model, words, targets, epochs)
+    infer_body(model, words, epochs)
 }
 
 /// `infer_body` compiled for AVX2 and FMA (see `Trainer::worker`): the same vector, faster.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn infer_avx2(model: &Frozen, words: &[u32], targets: &[u32], epochs: usize) -> Vec<f32> {
-    infer_body(model, words, targets, epochs)
+fn infer_avx2(model: &Frozen, words: &[u32], epochs: usize) -> Vec<f32> {
+    infer_body(model, words, epochs)
 }
 
 #[inline(always)]
-fn infer_body(model: &Frozen, words: &[u32], targets: &[u32], epochs: usize) -> Vec<f32> {
+fn infer_body(model: &Frozen, words: &[u32], epochs: usize) -> Vec<f32> {
     let Frozen {
         cfg,
         keep,
@@ -627,7 +622,6 @@ fn infer_body(model: &Frozen, words: &[u32], targets: &[u32], epochs: usize) -> 
     };
     let mut scratch = Scratch::new(cfg.dim, cfg.window, cfg.negative);
     let mut effective = Vec::new();
-    let mut predicted = Vec::new();
     let epochs = epochs.max(1);
     // A model trained without a per-document cap still reads at most INFER_MAX_WORDS words of
     // a new text, spread evenly over it (so a long draft's reference list still counts), which
@@ -667,26 +661,6 @@ fn infer_body(model: &Frozen, words: &[u32], targets: &[u32], epochs: usize) -> 
                 &mut rng,
                 &mut scratch,
             ),
-        }
-        if !targets.is_empty() {
-            predicted.clear();
-            for _ in 0..cfg.cites.max(1) {
-                for &t in targets {
-                    let k = keep[t as usize];
-                    if k == u32::MAX || (rng.next() as u32) < k {
-                        predicted.push(t);
-                    }
-                }
-            }
-            sgd::dbow_document(
-                &ctx,
-                output,
-                &predicted,
-                &mut doc,
-                alpha,
-                &mut rng,
-                &mut scratch,
-            );
         }
     }
     doc
