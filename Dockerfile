@@ -1,5 +1,5 @@
-# Hamlet's image: a build stage that fetches libtorch from PyPI and compiles the binary, and a
-# slim runtime with only the binary, the libraries it loads, the templates and static files.
+# Hamlet's image: a build stage that fetches libtorch from PyPI and compiles the binaries, and a
+# slim runtime with only the binaries, the libraries they load, the templates and static files.
 # The base images are parameters so that hosts without a registry can build from local ones
 # (scripts/verify-deploy.sh builds them from a debootstrap'd bookworm).
 ARG BUILD_IMAGE=docker.io/library/rust:1.95-slim-bookworm
@@ -19,9 +19,9 @@ ENV HAMLET_LIBTORCH_CACHE=/opt/libtorch
 RUN bash scripts/setup-libtorch.sh
 COPY . .
 RUN ln -sfn /opt/libtorch .libtorch \
- && cargo build --release --locked --bin hamlet \
+ && cargo build --release --locked --bin hamlet --bin hamlet-extract \
  && mkdir -p /out/bin /out/lib/hamlet \
- && cp target/release/hamlet /out/bin/hamlet \
+ && cp target/release/hamlet target/release/hamlet-extract /out/bin/ \
  && cp -L /opt/libtorch/lib/*.so* /out/lib/hamlet/
 
 FROM ${RUNTIME_IMAGE}
@@ -32,7 +32,8 @@ RUN apt-get update \
  && useradd --system --create-home --home-dir /app --uid 10001 hamlet
 WORKDIR /app
 COPY --from=build /out/lib/hamlet /app/lib/hamlet
-COPY --from=build /out/bin/hamlet /app/bin/hamlet
+# hamlet-extract reads each upload in a child process under limits (it links no libtorch).
+COPY --from=build /out/bin/hamlet /out/bin/hamlet-extract /app/bin/
 COPY templates /app/templates
 COPY public /app/public
 COPY Procfile /app/Procfile

@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup-libtorch.sh
-cargo build --release --quiet --bin hamlet
+cargo build --release --quiet --bin hamlet --bin hamlet-extract
 hamlet=./target/release/hamlet
 "$hamlet" migrate
 "$hamlet" import rfc "${HAMLET_DEMO_CORPUS:-../shared/corpora/rfc}" --if-empty

@@ -29,7 +29,7 @@ wait_ready() { # port seconds
   return 1
 }
 
-[ -x target/release/hamlet ] || cargo build --release --quiet --bin hamlet
+{ [ -x target/release/hamlet ] && [ -x target/release/hamlet-extract ]; } || cargo build --release --quiet --bin hamlet --bin hamlet-extract
 model=$(realpath data/model.safetensors 2>/dev/null || true)
 [ -f "$model" ] || { echo "verify-deploy: data/model.safetensors is missing (scripts/run.sh)" >&2; exit 1; }
 sha=$(sha256sum "$model" | cut -d' ' -f1)

@@ -131,6 +131,16 @@ pub struct AppConfig {
     /// 0 turns the limit off. Kept apart from uploads so that an integrator calling from a
     /// catalogue can be given more without opening uploads to abuse (issue 26). Default 120.
     pub api_rate_per_minute: u32,
+    /// `HAMLET_EXTRACT_MEMORY_MB`: megabytes of memory the process that reads one uploaded
+    /// file may allocate; a file that needs more (a compression bomb) is refused with 413
+    /// (`extract::sandbox`). Default 512.
+    pub extract_memory_mb: u64,
+    /// `HAMLET_EXTRACT_TIMEOUT_SECS`: seconds (wall clock and CPU) before reading one uploaded
+    /// file is stopped and refused with 422. Default 20.
+    pub extract_timeout_secs: u64,
+    /// `HAMLET_EXTRACT_CONCURRENCY`: uploaded files read at once; one more is refused with 503
+    /// and Retry-After, never queued. 0 = two per core. Default 0.
+    pub extract_concurrency: usize,
     /// `HAMLET_MODEL_WEIGHTS`: `f32`, `f16` or `i8`, how the served model's word and output
     /// tables are kept in memory (a million-word, 52-dimension model: 416, 208 or 128 MB); f16
     /// and i8 move inferred vectors slightly. local: f32; heroku, aws: i8.
@@ -232,6 +242,9 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("upload_max_bytes", "HAMLET_UPLOAD_MAX_BYTES"),
     ("upload_rate_per_minute", "HAMLET_UPLOAD_RATE_PER_MINUTE"),
     ("api_rate_per_minute", "HAMLET_API_RATE_PER_MINUTE"),
+    ("extract_memory_mb", "HAMLET_EXTRACT_MEMORY_MB"),
+    ("extract_timeout_secs", "HAMLET_EXTRACT_TIMEOUT_SECS"),
+    ("extract_concurrency", "HAMLET_EXTRACT_CONCURRENCY"),
     ("model_weights", "HAMLET_MODEL_WEIGHTS"),
     ("page_cache_mb", "HAMLET_PAGE_CACHE_MB"),
     ("trusted_proxies", "HAMLET_TRUSTED_PROXIES"),
@@ -331,6 +344,9 @@ impl AppConfig {
             upload_max_bytes: 4 << 20,
             upload_rate_per_minute: 10,
             api_rate_per_minute: 120,
+            extract_memory_mb: 512,
+            extract_timeout_secs: 20,
+            extract_concurrency: 0,
             page_cache_mb: 16,
             model_weights: if deployed {
                 crate::model::weights::Precision::I8
@@ -355,6 +371,18 @@ impl AppConfig {
             heroku_app_name: None,
             heroku_app_default_domain_name: None,
             aws: AwsEnv::default(),
+        }
+    }
+
+    /// The limits on reading one uploaded file (`extract::sandbox`).
+    pub fn sandbox_limits(&self) -> crate::extract::sandbox::SandboxLimits {
+        crate::extract::sandbox::SandboxLimits {
+            memory_mb: self.extract_memory_mb,
+            timeout_secs: self.extract_timeout_secs,
+            concurrency: match self.extract_concurrency {
+                0 => crate::extract::sandbox::default_concurrency(),
+                n => n,
+            },
         }
     }
 
@@ -483,6 +511,30 @@ impl AppConfig {
                 format!("must be at least 1024, got {}", self.upload_max_bytes),
             ));
         }
+        if !(16..=65536).contains(&self.extract_memory_mb) {
+            return Err(ConfigError::new(
+                "HAMLET_EXTRACT_MEMORY_MB",
+                format!(
+                    "must be between 16 and 65536, got {}",
+                    self.extract_memory_mb
+                ),
+            ));
+        }
+        if !(1..=3600).contains(&self.extract_timeout_secs) {
+            return Err(ConfigError::new(
+                "HAMLET_EXTRACT_TIMEOUT_SECS",
+                format!(
+                    "must be between 1 and 3600, got {}",
+                    self.extract_timeout_secs
+                ),
+            ));
+        }
+        if self.extract_concurrency > 1024 {
+            return Err(ConfigError::new(
+                "HAMLET_EXTRACT_CONCURRENCY",
+                format!("must be at most 1024, got {}", self.extract_concurrency),
+            ));
+        }
         if !(1..=256).contains(&self.torch_threads) {
             return Err(ConfigError::new(
                 "HAMLET_TORCH_THREADS",
@@ -498,6 +550,71 @@ impl AppConfig {
                     self.db_max_connections
                 ),
             ));
+        }
+        Ok(())
+    }
+
+    /// The paths `hamlet serve` reads, checked before it starts: each problem is one line
+    /// naming its variable and the path (Rocket would panic with a backtrace on a missing
+    /// static directory, and fail every page on missing templates).
+    pub fn check_serve_paths(&self) -> Result<(), ConfigError> {
+        let dir = |var: &str, path: &std::path::Path, what: &str| {
+            if path.is_dir() {
+                Ok(())
+            } else {
+                let cwd = std::env::current_dir()
+                    .map(|d| format!(" (relative to {})", d.display()))
+                    .unwrap_or_default();
+                let rel = if path.is_relative() {
+                    cwd
+                } else {
+                    String::new()
+                };
+                Err(ConfigError::new(
+                    var,
+                    format!(
+                        "{} is not a directory{rel}: point it at {what}",
+                        path.display()
+                    ),
+                ))
+            }
+        };
+        dir(
+            "HAMLET_PUBLIC_DIR",
+            &self.public_dir,
+            "the checkout's or image's public/ folder",
+        )?;
+        dir(
+            "HAMLET_TEMPLATES_DIR",
+            &self.templates_dir,
+            "the checkout's or image's templates/ folder",
+        )?;
+        let base = self.templates_dir.join("base.html.tera");
+        if !base.is_file() {
+            return Err(ConfigError::new(
+                "HAMLET_TEMPLATES_DIR",
+                format!(
+                    "{} holds no base.html.tera: point it at the checkout's or image's templates/ folder",
+                    self.templates_dir.display()
+                ),
+            ));
+        }
+        if self.model_url.is_none() && self.model_path.exists() && !self.model_path.is_file() {
+            return Err(ConfigError::new(
+                "HAMLET_MODEL_PATH",
+                format!(
+                    "{} is not a file (a model file written by `hamlet train`)",
+                    self.model_path.display()
+                ),
+            ));
+        }
+        if self.model_url.is_some() {
+            std::fs::create_dir_all(&self.model_cache_dir).map_err(|e| {
+                ConfigError::new(
+                    "MODEL_CACHE_DIR",
+                    format!("{} cannot be created: {e}", self.model_cache_dir.display()),
+                )
+            })?;
         }
         Ok(())
     }
@@ -821,6 +938,45 @@ mod tests {
     }
 
     #[test]
+    fn serve_paths_are_checked_with_their_variable() {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let templates = format!("{root}/templates");
+        let public = format!("{root}/public");
+        let ok = load(&[
+            ("HAMLET_TEMPLATES_DIR", &templates),
+            ("HAMLET_PUBLIC_DIR", &public),
+        ])
+        .unwrap();
+        ok.check_serve_paths().unwrap();
+        let err = load(&[
+            ("HAMLET_TEMPLATES_DIR", &templates),
+            ("HAMLET_PUBLIC_DIR", "/nonexistent/public"),
+        ])
+        .unwrap()
+        .check_serve_paths()
+        .unwrap_err();
+        assert_eq!(err.var, "HAMLET_PUBLIC_DIR");
+        assert!(err.to_string().contains("/nonexistent/public"), "{err}");
+        let err = load(&[
+            ("HAMLET_TEMPLATES_DIR", &public),
+            ("HAMLET_PUBLIC_DIR", &public),
+        ])
+        .unwrap()
+        .check_serve_paths()
+        .unwrap_err();
+        assert_eq!(err.var, "HAMLET_TEMPLATES_DIR");
+        let err = load(&[
+            ("HAMLET_TEMPLATES_DIR", &templates),
+            ("HAMLET_PUBLIC_DIR", &public),
+            ("HAMLET_MODEL_PATH", root),
+        ])
+        .unwrap()
+        .check_serve_paths()
+        .unwrap_err();
+        assert_eq!(err.var, "HAMLET_MODEL_PATH");
+    }
+
+    #[test]
     fn bad_values_name_their_variable() {
         assert_eq!(load(&[("PORT", "eighty")]).unwrap_err().var, "PORT");
         assert_eq!(
@@ -830,6 +986,16 @@ mod tests {
         assert_eq!(
             load(&[("HAMLET_PROFILE", "prod")]).unwrap_err().var,
             "HAMLET_PROFILE"
+        );
+        assert_eq!(
+            load(&[("HAMLET_EXTRACT_MEMORY_MB", "1")]).unwrap_err().var,
+            "HAMLET_EXTRACT_MEMORY_MB"
+        );
+        assert_eq!(
+            load(&[("HAMLET_EXTRACT_TIMEOUT_SECS", "0")])
+                .unwrap_err()
+                .var,
+            "HAMLET_EXTRACT_TIMEOUT_SECS"
         );
         let err = load(&[("DATABASE_URL", "mysql://x")]).unwrap_err();
         assert_eq!(err.var, "DATABASE_URL");

@@ -53,7 +53,8 @@ pub fn rocket(cfg: AppConfig) -> Rocket<Build> {
         .attach(Template::fairing())
         .attach(AdHoc::try_on_ignite("hamlet state", |rocket| async move {
             match state(cfg) {
-                Ok((boot, store, engine, shield, cfg)) => Ok(rocket
+                Ok((boot, store, engine, shield, sandbox, cfg)) => Ok(rocket
+                    .manage(sandbox)
                     .manage(boot.readiness.clone())
                     .manage(boot.catalog.clone())
                     .manage(std::sync::Mutex::new(Some(boot)))
@@ -94,6 +95,7 @@ fn state(
     Store,
     web::discover::Engine,
     web::guard::Shield,
+    std::sync::Arc<extract::sandbox::Sandbox>,
     AppConfig,
 )> {
     let store = Store::connect_lazy(cfg.database_url(), cfg.db_max_connections)?;
@@ -112,5 +114,14 @@ fn state(
             .then(|| std::time::Duration::from_secs(cfg.model_check_interval_secs)),
     };
     let shield = web::guard::Shield::new(&cfg);
-    Ok((boot, store, engine, shield, cfg))
+    let sandbox = extract::sandbox::Sandbox::for_this_binary(cfg.sandbox_limits())
+        .map_err(|e| anyhow::anyhow!("the upload reader: {e}"))?;
+    Ok((
+        boot,
+        store,
+        engine,
+        shield,
+        std::sync::Arc::new(sandbox),
+        cfg,
+    ))
 }

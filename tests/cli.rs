@@ -191,6 +191,67 @@ fn errors_are_one_line_naming_the_problem() {
     );
 }
 
+/// `hamlet serve` with a path that cannot work stops at once with one line naming the setting
+/// and the path: no panic, no backtrace (issue 22). Started outside the project directory, the
+/// relative defaults `public` and `templates` are such paths.
+#[test]
+fn serve_start_up_errors_are_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/h.sqlite3", dir.path().display());
+    let root = env!("CARGO_MANIFEST_DIR");
+    let templates = format!("{root}/templates");
+    let public = format!("{root}/public");
+    let serve = |env: &[(&str, &str)]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hamlet"));
+        cmd.arg("serve")
+            .current_dir(dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", &db)
+            .env("PORT", "1")
+            .env("RUST_BACKTRACE", "1");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().expect("run hamlet")
+    };
+    let model_dir = dir.path().to_str().unwrap().to_string();
+    for (env, var, path) in [
+        (vec![], "HAMLET_PUBLIC_DIR", "public"),
+        (
+            vec![("HAMLET_PUBLIC_DIR", public.as_str())],
+            "HAMLET_TEMPLATES_DIR",
+            "templates",
+        ),
+        (
+            vec![
+                ("HAMLET_PUBLIC_DIR", public.as_str()),
+                ("HAMLET_TEMPLATES_DIR", public.as_str()),
+            ],
+            "HAMLET_TEMPLATES_DIR",
+            public.as_str(),
+        ),
+        (
+            vec![
+                ("HAMLET_PUBLIC_DIR", public.as_str()),
+                ("HAMLET_TEMPLATES_DIR", templates.as_str()),
+                ("HAMLET_MODEL_PATH", model_dir.as_str()),
+            ],
+            "HAMLET_MODEL_PATH",
+            model_dir.as_str(),
+        ),
+    ] {
+        let out = serve(&env);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{var}: {}", text(&out));
+        assert!(
+            err.starts_with(&format!("error: {var}: {path}")) && err.lines().count() == 1,
+            "{var}: {err}"
+        );
+        assert!(!text(&out).contains("panicked"), "{}", text(&out));
+    }
+}
+
 /// `hamlet model synth` writes a model labelled synthetic, and the server serves it: the
 /// documents it knows that the database lacks are listed by identifier.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -330,9 +330,12 @@ fn check_date(s: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One request at a time, `pause` apart, retried with backoff.
+/// One request at a time, `pause` apart, retried with backoff; and the PDFs' reader.
 struct Polite {
     http: reqwest::Client,
+    /// PDFs are read as uploads are, in a child process under limits (more generous ones: a
+    /// harvested thesis can be hundreds of pages).
+    reader: crate::extract::sandbox::Sandbox,
     pause: Duration,
     retries: u32,
     last: Option<Instant>,
@@ -356,8 +359,13 @@ impl Polite {
             .connect_timeout(Duration::from_secs(15))
             .timeout(Duration::from_secs(300))
             .build()?;
+        let reader = crate::extract::sandbox::Sandbox::for_this_binary(
+            crate::extract::sandbox::SandboxLimits::harvest(),
+        )
+        .map_err(|e| anyhow::anyhow!("the PDF reader: {e}"))?;
         Ok(Polite {
             http,
+            reader,
             pause: Duration::from_secs_f64(opts.pause.max(0.0)),
             retries: opts.retries,
             last: None,
@@ -487,25 +495,21 @@ impl Polite {
             ));
         }
         let size = bytes.len() as u64;
-        let ocr = !opts.no_ocr;
-        tokio::task::spawn_blocking(move || pdf_text(&bytes, ocr))
-            .await
-            .map_err(|e| format!("text extraction failed: {e}"))?
-            .map(|text| (text, size))
-    }
-}
-
-/// The text layer of a PDF; OCR when it has none and tesseract is installed.
-fn pdf_text(bytes: &[u8], ocr: bool) -> Result<String, String> {
-    use crate::extract::{extract, ExtractError, Limits};
-    match extract(bytes, Some("document.pdf"), &Limits::default()) {
-        Ok(e) => Ok(e.text),
-        Err(ExtractError::NoText(_)) if ocr && ocr_available() => ocr_pdf(bytes),
-        Err(ExtractError::NoText(_)) => Err(
-            "the PDF has no text layer (a scan?); install tesseract-ocr and poppler-utils to OCR it"
-                .into(),
-        ),
-        Err(e) => Err(e.to_string()),
+        use crate::extract::{sandbox::Refused, ExtractError};
+        match self.reader.extract(&bytes, Some("document.pdf")).await {
+            Ok(e) => Ok((e.text, size)),
+            Err(Refused::File(ExtractError::NoText(_))) if !opts.no_ocr && ocr_available() => {
+                tokio::task::spawn_blocking(move || ocr_pdf(&bytes))
+                    .await
+                    .map_err(|e| format!("OCR failed: {e}"))?
+                    .map(|text| (text, size))
+            }
+            Err(Refused::File(ExtractError::NoText(_))) => Err(
+                "the PDF has no text layer (a scan?); install tesseract-ocr and poppler-utils to OCR it"
+                    .into(),
+            ),
+            Err(e) => Err(e.to_string()),
+        }
     }
 }
 

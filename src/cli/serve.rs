@@ -8,6 +8,7 @@ use crate::config::AppConfig;
 pub struct Opts {}
 
 pub async fn run(_opts: Opts, cfg: AppConfig) -> anyhow::Result<()> {
+    cfg.check_serve_paths()?;
     tracing::info!(
         profile = cfg.profile.name(),
         backend = cfg.backend().name(),

@@ -8,10 +8,10 @@ use quick_xml::events::Event;
 
 use super::{ExtractError, Format, Limits};
 
-const NAME: &str = "Word (.docx)";
+const NAME: Format = Format::Docx;
 
 pub(super) fn text(bytes: &[u8], limits: &Limits) -> Result<String, ExtractError> {
-    let corrupt = |why: String| ExtractError::Corrupt(Format::Docx.name(), why);
+    let corrupt = |why: String| ExtractError::Corrupt(NAME, why);
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes))
         .map_err(|e| corrupt(format!("not a readable zip archive: {e}")))?;
     if zip.len() > limits.max_zip_entries {

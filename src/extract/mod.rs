@@ -7,10 +7,13 @@
 
 mod docx;
 mod pdf;
+pub mod sandbox;
 mod txt;
 
+use serde::{Deserialize, Serialize};
+
 /// What kind of file an upload is, decided from its bytes first and its name second.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Format {
     Text,
     Docx,
@@ -43,28 +46,38 @@ impl Default for Limits {
         Limits {
             max_unzipped_bytes: 64 << 20,
             max_zip_entries: 2_000,
-            max_chars: 16 << 20,
+            // As much as the largest plain-text upload (HAMLET_UPLOAD_MAX_BYTES's default).
+            max_chars: 4 << 20,
         }
     }
 }
 
 /// Why an upload gave no text. Every message is written for the person who uploaded it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Serialisable: the sandbox's child process sends it to the server (`sandbox`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum ExtractError {
     #[error("the file is empty")]
     Empty,
-    #[error("no text could be found in this {0} file")]
-    NoText(&'static str),
+    #[error("no text could be found in this {} file", .0.name())]
+    NoText(Format),
     #[error("{0} files are not supported: upload a .txt, .docx or .pdf file, or paste the text")]
     Unsupported(String),
     #[error(
-        "this {0} file is password-protected or encrypted; save an unprotected copy and try again"
+        "this {} file is password-protected or encrypted; save an unprotected copy and try again",
+        .0.name()
     )]
-    Encrypted(&'static str),
-    #[error("this {0} file is damaged or not really a {0} file ({1})")]
-    Corrupt(&'static str, String),
-    #[error("this {0} file is too large once unpacked (a limit of {1} MB)")]
-    TooLarge(&'static str, u64),
+    Encrypted(Format),
+    #[error("this {name} file is damaged or not really a {name} file ({1})", name = .0.name())]
+    Corrupt(Format, String),
+    /// Unpacking it needs more than a limit: a zip or compression bomb, or simply too big.
+    #[error("this {name} file is too large once unpacked (a limit of {1} MB)", name = .0.name())]
+    TooLarge(Format, u64),
+    /// Reading it ran past the time limit (seconds).
+    #[error(
+        "reading this {name} file took too long (over {1} s); paste its text instead",
+        name = .0.name()
+    )]
+    TooSlow(Format, u64),
 }
 
 /// The text of an upload, and what it was read as.
@@ -94,18 +107,18 @@ pub fn sniff(bytes: &[u8], filename: Option<&str>) -> Result<Format, ExtractErro
     if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
         // An OLE compound file: a legacy .doc, or a password-protected .docx.
         return match ext.as_deref() {
-            Some("docx") => Err(ExtractError::Encrypted(Format::Docx.name())),
+            Some("docx") => Err(ExtractError::Encrypted(Format::Docx)),
             _ => Err(ExtractError::Unsupported("Legacy Word (.doc)".into())),
         };
     }
     match ext.as_deref() {
         None | Some("txt" | "text" | "md" | "markdown" | "rst" | "tex" | "csv") => Ok(Format::Text),
         Some("docx") => Err(ExtractError::Corrupt(
-            Format::Docx.name(),
+            Format::Docx,
             "it is not a zip archive".into(),
         )),
         Some("pdf") => Err(ExtractError::Corrupt(
-            Format::Pdf.name(),
+            Format::Pdf,
             "it does not start with %PDF".into(),
         )),
         Some(other) if txt::looks_textual(bytes) && other.len() <= 8 => Ok(Format::Text),
@@ -139,7 +152,7 @@ pub fn extract(
         text.truncate(cut);
     }
     if !text.chars().any(char::is_alphanumeric) {
-        return Err(ExtractError::NoText(format.name()));
+        return Err(ExtractError::NoText(format));
     }
     Ok(Extracted {
         format,
@@ -182,7 +195,7 @@ mod tests {
         assert_eq!(extract(b"", None, &l), Err(ExtractError::Empty));
         assert_eq!(
             extract(b"  \n\t -- ", Some("a.txt"), &l),
-            Err(ExtractError::NoText("text"))
+            Err(ExtractError::NoText(Format::Text))
         );
     }
 

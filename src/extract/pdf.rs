@@ -8,7 +8,7 @@
 use super::{ExtractError, Format};
 
 pub(super) fn text(bytes: &[u8]) -> Result<String, ExtractError> {
-    let name = Format::Pdf.name();
+    let name = Format::Pdf;
     let looping = std::panic::catch_unwind(|| {
         pdf_extract::Document::load_mem(bytes).map(|doc| !parent_chains_end(&doc))
     });

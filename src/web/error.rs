@@ -35,6 +35,9 @@ pub enum Error {
     /// 429: too many uploads; retry after this many seconds.
     #[error("too many uploads from your address; try again in {0} seconds")]
     TooManyRequests(u64),
+    /// 503: every upload reader is busy (`extract::sandbox`); retry in a few seconds.
+    #[error("{0}")]
+    Busy(String),
     /// 503: no model is loaded yet (train one, then restart the server).
     #[error("the recommendation model is not loaded yet; try again later")]
     ModelNotReady,
@@ -84,7 +87,9 @@ impl Error {
             Error::Unsupported(_) => Status::UnsupportedMediaType,
             Error::Unprocessable(_) => Status::UnprocessableEntity,
             Error::TooManyRequests(_) => Status::TooManyRequests,
-            Error::Unavailable(_) | Error::ModelNotReady => Status::ServiceUnavailable,
+            Error::Unavailable(_) | Error::ModelNotReady | Error::Busy(_) => {
+                Status::ServiceUnavailable
+            }
             Error::Internal(_) => Status::InternalServerError,
         }
     }
@@ -158,6 +163,7 @@ impl From<crate::extract::ExtractError> for Error {
         match e {
             E::Unsupported(_) => Error::Unsupported(e.to_string()),
             E::TooLarge(..) => Error::TooLarge(e.to_string()),
+            E::TooSlow(..) => Error::Unprocessable(e.to_string()),
             _ => Error::Unprocessable(e.to_string()),
         }
     }

@@ -4,9 +4,10 @@
 //! `HAMLET_UPLOAD_MAX_BYTES` before anything is buffered (a declared Content-Length over the
 //! limit is refused at once; a stream that runs past it is cut off). Every submission counts
 //! against the client's upload rate limit, checked before the body is read. Uploaded bytes
-//! live in memory for the request only: nothing is written to disk or logged.
+//! live in memory for the request only: nothing is written to disk or logged. Files are read
+//! by a child process under limits (`extract::sandbox`).
 
-use std::time::Duration;
+use std::sync::Arc;
 
 use rocket::data::{ByteUnit, Data, FromData, Outcome};
 use rocket::http::ContentType;
@@ -16,12 +17,10 @@ use serde::Deserialize;
 use super::error::Error;
 use super::guard::Shield;
 use crate::config::AppConfig;
-use crate::extract::{self, Limits};
+use crate::extract::sandbox::{Refused, Sandbox};
 
 /// Multipart framing (boundaries, part headers, small fields) allowed beyond the file itself.
 const FORM_OVERHEAD: u64 = 64 * 1024;
-/// The longest text extraction we wait for before telling the reader it failed.
-const EXTRACT_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// An uploaded file, held in memory.
 pub(crate) struct UploadedFile {
@@ -39,6 +38,8 @@ pub(crate) struct Submission {
     pub csrf_token: Option<String>,
     pub captcha_answer: Option<String>,
     pub captcha_token: Option<String>,
+    /// What reads the file (the server's sandbox).
+    pub sandbox: Option<Arc<Sandbox>>,
 }
 
 #[derive(Deserialize)]
@@ -52,8 +53,8 @@ struct JsonBody {
 }
 
 impl Submission {
-    /// The text to match: the file's extracted text, or the pasted text. Extraction runs on
-    /// the blocking pool under a time limit.
+    /// The text to match: the file's extracted text, or the pasted text. A file is read in a
+    /// child process under memory and time limits (`extract::sandbox`).
     pub(crate) async fn into_text(self) -> Result<String, Error> {
         let pasted = self.text.filter(|t| !t.trim().is_empty());
         // A form with no file chosen still sends an empty, unnamed `file` part.
@@ -65,17 +66,19 @@ impl Submission {
             (f, _) => f,
         };
         if let Some(file) = file {
-            let job = rocket::tokio::task::spawn_blocking(move || {
-                extract::extract(&file.bytes, file.name.as_deref(), &Limits::default())
-            });
-            let extracted = rocket::tokio::time::timeout(EXTRACT_TIMEOUT, job)
+            let sandbox = self
+                .sandbox
+                .ok_or_else(|| Error::Internal(anyhow::anyhow!("no upload reader is set up")))?;
+            let extracted = sandbox
+                .extract(&file.bytes, file.name.as_deref())
                 .await
-                .map_err(|_| {
-                    Error::Unprocessable(
-                        "reading this file took too long; paste its text instead".into(),
-                    )
-                })?
-                .map_err(|e| Error::Internal(anyhow::anyhow!("text extraction failed: {e}")))??;
+                .map_err(|e| match e {
+                    Refused::File(e) => Error::from(e),
+                    Refused::Busy(_) => Error::Busy(e.to_string()),
+                    Refused::Helper(why) => {
+                        Error::Internal(anyhow::anyhow!("text extraction failed: {why}"))
+                    }
+                })?;
             return Ok(extracted.text);
         }
         match pasted {
@@ -115,7 +118,10 @@ impl<'r> FromData<'r> for Submission {
             }
         }
         match read(req, data, max).await {
-            Ok(s) => Outcome::Success(s),
+            Ok(mut s) => {
+                s.sandbox = req.rocket().state::<Arc<Sandbox>>().cloned();
+                Outcome::Success(s)
+            }
             Err(e) => Outcome::Error((e.status(), e)),
         }
     }
