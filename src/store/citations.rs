@@ -1,6 +1,6 @@
 //! Reading citations: the reference list of a document, and who in the collection cites it.
 
-use super::{col, opt, param_list, DocId, Result, Store};
+use super::{col, param_list, DocId, Result, Store};
 
 /// One stored reference-list entry.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -82,11 +82,11 @@ fn citation(r: &sqlx::any::AnyRow) -> Result<CitationRow> {
     Ok(CitationRow {
         position: col(r, 0)?,
         raw_ref: col(r, 1)?,
-        doi: opt(r, 2)?,
-        url: opt(r, 3)?,
-        author: opt(r, 4)?,
-        title: opt(r, 5)?,
-        year: opt(r, 6)?,
-        target: opt::<i64>(r, 7)?.map(DocId),
+        doi: col(r, 2)?,
+        url: col(r, 3)?,
+        author: col(r, 4)?,
+        title: col(r, 5)?,
+        year: col(r, 6)?,
+        target: col::<Option<i64>>(r, 7)?.map(DocId),
     })
 }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::{col, opt, param_list, DocId, Error, Result, Store};
+use super::{col, param_list, DocId, Error, Result, Store};
 
 /// A document as stored, with its people and departments resolved to names.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -204,9 +204,9 @@ fn assemble(
         let doc = DocumentRow {
             identifier: DocId(col(row, 0)?),
             title: col(row, 1)?,
-            year: opt(row, 2)?,
-            degree: opt(row, 3)?,
-            url: opt(row, 4)?,
+            year: col(row, 2)?,
+            degree: col(row, 3)?,
+            url: col(row, 4)?,
             unextractable: col::<i64>(row, 5)? != 0,
             word_count: col(row, 6)?,
             authors: Vec::new(),

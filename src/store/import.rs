@@ -6,8 +6,7 @@
 //! Statements are multi-row inserts of up to `MAX_PARAMS` parameters: one round trip per few
 //! hundred rows keeps the whole RFC import well inside its 60 s budget on either backend.
 //!
-//! They run on a connection of their own without a statement cache (see
-//! `Store::uncached_connection` for the sqlx bug that forces this), in an explicit
+//! They run on a connection of their own (`Store::import_connection`), in an explicit
 //! transaction: dropping the writer without `finish` closes the connection, which rolls back.
 
 use std::collections::HashMap;
@@ -85,7 +84,7 @@ pub struct ImportWriter {
 impl ImportWriter {
     /// Opens the import's transaction.
     pub async fn begin(store: &Store) -> Result<ImportWriter> {
-        let mut tx = store.uncached_connection().await?;
+        let mut tx = store.import_connection().await?;
         tx.execute("BEGIN").await?;
         let people = sqlx::query_as::<_, (i64, String)>("SELECT id, name FROM people")
             .fetch_all(&mut tx)

@@ -141,23 +141,13 @@ impl Store {
         &self.pool
     }
 
-    /// A connection outside the pool, without a prepared-statement cache, for writes that
-    /// bind NULLs. sqlx 0.7's Any driver prepares every statement with arguments as a cached,
-    /// named statement (it ignores `persistent(false)`), typed by its first execution, where a
-    /// NULL is sent as `int4`; the same statement text run later with a string or an i64 in
-    /// that position then fails on Postgres with "incorrect binary data format". Pooled
-    /// queries therefore never bind NULL; the import writer uses this connection instead.
-    pub(crate) async fn uncached_connection(&self) -> Result<sqlx::AnyConnection> {
+    /// A connection outside the pool for an import's long transaction: dropping it without
+    /// a commit closes it, which rolls the transaction back, and the pool's connections stay
+    /// free for the web server meanwhile.
+    pub(crate) async fn import_connection(&self) -> Result<sqlx::AnyConnection> {
         use sqlx::ConnectOptions;
-        let url = match self.backend {
-            Backend::Postgres if self.url.contains('?') => {
-                format!("{}&statement-cache-capacity=0", self.url)
-            }
-            Backend::Postgres => format!("{}?statement-cache-capacity=0", self.url),
-            Backend::Sqlite => self.url.clone(),
-        };
         let options =
-            AnyConnectOptions::from_str(&url).map_err(|e| Error::BadUrl(e.to_string()))?;
+            AnyConnectOptions::from_str(&self.url).map_err(|e| Error::BadUrl(e.to_string()))?;
         // Its statements are bulk writes: the import's COMMIT takes seconds by design, which
         // sqlx would otherwise log as a slow-statement warning.
         let options = options.log_slow_statements(log::LevelFilter::Debug, Duration::from_secs(10));
@@ -229,27 +219,13 @@ fn sqlite_url_with_create(url: &str) -> Result<String> {
     Ok(format!("sqlite://{path}?{query}"))
 }
 
-/// Reads the non-NULL column `i` of a row.
+/// Reads column `i` of a row (`Option<T>` for a nullable one).
 pub(crate) fn col<'r, T>(row: &'r sqlx::any::AnyRow, i: usize) -> Result<T>
 where
     T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
 {
     use sqlx::Row;
     Ok(row.try_get(i)?)
-}
-
-/// Reads the nullable column `i` of a row. sqlx 0.7's Any driver cannot decode NULL into
-/// `Option<T>` (sqlx issue #2416: `is_null` on its values and type infos always answers
-/// false), but the value's type info is named NULL, so that is checked here first.
-pub(crate) fn opt<'r, T>(row: &'r sqlx::any::AnyRow, i: usize) -> Result<Option<T>>
-where
-    T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
-{
-    use sqlx::{Row, TypeInfo, ValueRef};
-    if row.try_get_raw(i)?.type_info().name() == "NULL" {
-        return Ok(None);
-    }
-    Ok(Some(row.try_get(i)?))
 }
 
 /// The VALUES list of a multi-row insert: `($1,$2),($3,$4),...` on Postgres, `(?,?),(?,?),...`

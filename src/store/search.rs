@@ -1,7 +1,7 @@
 //! Finding things by name: documents by title and people by name (case-insensitive
 //! substring, prefix matches first, as the original's autocomplete), and a person's documents.
 
-use super::{col, opt, DocId, Result, Store};
+use super::{col, DocId, Result, Store};
 
 /// A document found by title.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -52,7 +52,7 @@ impl Store {
                 Ok(TitleHit {
                     identifier: DocId(col(r, 0)?),
                     title: col(r, 1)?,
-                    year: opt(r, 2)?,
+                    year: col(r, 2)?,
                 })
             })
             .collect()
