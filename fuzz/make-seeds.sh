@@ -43,6 +43,9 @@ def pdf(lines):
 w("extract_pdf", "one-page.pdf", pdf(["Streams and congestion control.", "A second line."]))
 w("extract_pdf", "truncated.pdf", pdf(["cut"])[:300])
 PY
+# Small bombs (issue 22): a few kB that inflate to hundreds of MB, so that the memory limits
+# of scripts/fuzz.sh (-malloc_limit_mb=256) are met from the first run.
+python3 fuzz/make-bomb-seeds.py "$out"
 # A model seed: trained on three made-up documents (4 dimensions, one epoch): a few kB.
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -33,7 +33,8 @@ impl Format {
 /// Bounds on the work one upload may cause.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// Largest .docx part we decompress, in bytes (zip bombs stop here).
+    /// Largest .docx part or PDF stream we decompress, in bytes (zip and Flate bombs stop
+    /// here).
     pub max_unzipped_bytes: u64,
     /// Most entries a .docx archive may list.
     pub max_zip_entries: usize,
@@ -142,7 +143,7 @@ pub fn extract(
             (text, Some(enc))
         }
         Format::Docx => (docx::text(bytes, limits)?, None),
-        Format::Pdf => (pdf::text(bytes)?, None),
+        Format::Pdf => (pdf::text(bytes, limits)?, None),
     };
     if text.len() > limits.max_chars {
         let mut cut = limits.max_chars;
