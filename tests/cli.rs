@@ -240,6 +240,15 @@ fn serve_start_up_errors_are_one_line() {
             "HAMLET_MODEL_PATH",
             model_dir.as_str(),
         ),
+        (
+            vec![
+                ("HAMLET_PUBLIC_DIR", public.as_str()),
+                ("HAMLET_TEMPLATES_DIR", templates.as_str()),
+                ("DATABASE_URL", "sqlite:///proc/nonexistent/h.sqlite3"),
+            ],
+            "DATABASE_URL",
+            "invalid database URL: cannot create /proc/nonexistent",
+        ),
     ] {
         let out = serve(&env);
         let err = String::from_utf8_lossy(&out.stderr);
