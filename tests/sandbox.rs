@@ -1,5 +1,6 @@
 //! Hostile uploads against a real `hamlet serve` process (issue 22): each bomb is made here,
 //! posted over HTTP, and the server's own peak resident memory (`VmHWM`) is read from /proc.
+//! Files that are only big (a 4 MB line, 60 MB of real XML) are read, within the limits.
 //! The server must answer 4xx with the JSON error envelope, grow by less than 100 MB, keep
 //! `/health/ready` at 200, leave no extraction process behind, survive eight bombs at once,
 //! and still answer a normal upload afterwards.
@@ -200,6 +201,12 @@ fn bombs() -> Vec<(&'static str, &'static str, Vec<u8>)> {
                 names.iter().map(|n| (n.as_str(), &b""[..])).collect();
             zip_of(&entries)
         }),
+        ("docx: a 100 MB document.xml of words", "huger.docx", {
+            let para = "<w:p><w:r><w:t>datagram congestion routing window</w:t></w:r></w:p>";
+            let xml = para.repeat((100 << 20) / para.len());
+            zip_of(&[("word/document.xml", xml.as_bytes())])
+        }),
+        // Under the 64 MB unpacked limit: read, and its text cut at 4 MB.
         ("docx: a 60 MB document.xml of words", "huge.docx", {
             let para = "<w:p><w:r><w:t>datagram congestion routing window</w:t></w:r></w:p>";
             let xml = para.repeat((60 << 20) / para.len());
@@ -355,7 +362,12 @@ async fn hostile_uploads_cost_the_server_nothing() {
         let (_, _, bytes) = bombs.iter().find(|b| b.1 == name).unwrap();
         (name.to_string(), bytes.clone())
     };
-    for (name, expected) in [("bomb.pdf", 413), ("chained.pdf", 413), ("bomb.docx", 413)] {
+    for (name, expected) in [
+        ("bomb.pdf", 413),
+        ("chained.pdf", 413),
+        ("bomb.docx", 413),
+        ("huger.docx", 413),
+    ] {
         let (name, bytes) = status_of(name);
         let (status, _, body) = upload(port, &name, &bytes).await;
         assert_eq!(status, expected, "{name}: {body}");
