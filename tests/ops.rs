@@ -5,7 +5,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{import_rfc, rfc_dir, small_dbow_config, topics_model, TestDb, TOPICS};
@@ -170,24 +170,6 @@ async fn publish_refuses_a_file_that_is_not_a_model() {
     assert!(!dir.path().join("out").exists(), "nothing was written");
 }
 
-/// A `hamlet serve` process, killed when dropped.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sighup_makes_a_running_server_load_the_new_model_file() {
     let db = TestDb::new(common::Kind::Sqlite).await.unwrap();
@@ -199,24 +181,8 @@ async fn sighup_makes_a_running_server_load_the_new_model_file() {
     let first = sha_of(&served);
     let second_path = other_model(&store, dir.path()).await;
 
-    let port = free_port();
-    let root = env!("CARGO_MANIFEST_DIR");
-    let child = Command::new(env!("CARGO_BIN_EXE_hamlet"))
-        .arg("serve")
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", &db.url)
-        .env("HAMLET_MODEL_PATH", &served)
-        .env("PORT", port.to_string())
-        .env("MODEL_CHECK_INTERVAL_SECS", "0")
-        .env("HAMLET_TEMPLATES_DIR", format!("{root}/templates"))
-        .env("HAMLET_PUBLIC_DIR", format!("{root}/public"))
-        .env("HAMLET_LOG_FORMAT", "json")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Server(child);
+    let server = common::serve_process(&db.url, &served, &[]);
+    let port = server.port;
     let body = common::wait_http_ready(port, 60).await;
     assert!(body.contains(&first), "{body}");
 
@@ -225,7 +191,7 @@ async fn sighup_makes_a_running_server_load_the_new_model_file() {
     hamlet::model::file::save(&model, &served).unwrap();
     let second = sha_of(&served);
     let status = Command::new("kill")
-        .args(["-HUP", &server.0.id().to_string()])
+        .args(["-HUP", &server.pid().to_string()])
         .status()
         .unwrap();
     assert!(status.success());

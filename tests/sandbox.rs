@@ -8,7 +8,6 @@
 mod common;
 
 use std::io::Write;
-use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -17,23 +16,6 @@ use common::{import_rfc, multipart, pdf_of_objects, rfc_dir, tiny_docx, topics_m
 const TOPICS: &str = "768,791,793,9000,9001,9002,9114,1034,1035,2616,7540,9110,9113";
 /// Growth of the server's peak resident memory allowed over the whole run.
 const MAX_GROWTH_KB: u64 = 100 << 10;
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A field of /proc/PID/status, in kB (or a count).
 fn proc_status(pid: u32, field: &str) -> u64 {
@@ -239,29 +221,21 @@ fn bombs() -> Vec<(&'static str, &'static str, Vec<u8>)> {
     out
 }
 
-fn start_server(db: &TestDb, model: &std::path::Path) -> (Server, u16) {
-    let port = free_port();
-    let root = env!("CARGO_MANIFEST_DIR");
-    let child = Command::new(env!("CARGO_BIN_EXE_hamlet"))
-        .arg("serve")
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", &db.url)
-        .env("HAMLET_MODEL_PATH", model)
-        .env("PORT", port.to_string())
-        .env("MODEL_CHECK_INTERVAL_SECS", "0")
-        .env("HAMLET_UPLOAD_RATE_PER_MINUTE", "0")
-        .env("HAMLET_API_RATE_PER_MINUTE", "0")
-        .env("HAMLET_EXTRACT_TIMEOUT_SECS", "8")
-        .env("HAMLET_EXTRACT_CONCURRENCY", "4")
-        .env("HAMLET_TEMPLATES_DIR", format!("{root}/templates"))
-        .env("HAMLET_PUBLIC_DIR", format!("{root}/public"))
-        .env("HAMLET_LOG_FORMAT", "json")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    (Server(child), port)
+/// A server whose allowances do not get in the way: no rate limits, an 8 s deadline, four
+/// extraction slots.
+fn start_server(db: &TestDb, model: &std::path::Path) -> (common::ServeProcess, u16) {
+    let server = common::serve_process(
+        &db.url,
+        model,
+        &[
+            ("HAMLET_UPLOAD_RATE_PER_MINUTE", "0"),
+            ("HAMLET_API_RATE_PER_MINUTE", "0"),
+            ("HAMLET_EXTRACT_TIMEOUT_SECS", "8"),
+            ("HAMLET_EXTRACT_CONCURRENCY", "4"),
+        ],
+    );
+    let port = server.port;
+    (server, port)
 }
 
 /// Posts `bytes` as the `file` of a multipart request to `/api/recommend`: (status,
@@ -318,7 +292,7 @@ async fn hostile_uploads_cost_the_server_nothing() {
     let bombs = bombs();
 
     let (server, port) = start_server(&db, &model);
-    let pid = server.0.id();
+    let pid = server.pid();
     common::wait_http_ready(port, 60).await;
     // A normal upload first, so that the baseline holds what serving a request costs.
     let normal = tiny_docx(&["TCP congestion control and reliable stream transport over IP."]);

@@ -406,3 +406,50 @@ pub async fn wait_http_ready(port: u16, secs: u64) -> String {
     }
     panic!("port {port} did not become ready in {secs} s: {last}");
 }
+
+/// A `hamlet serve` process on a free port, killed when dropped.
+pub struct ServeProcess {
+    pub child: std::process::Child,
+    pub port: u16,
+}
+
+impl ServeProcess {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `hamlet serve` on a free port with an empty environment: `DATABASE_URL`, the model
+/// file, the checkout's templates and static files, JSON logs to nowhere, no periodic model
+/// check, then `env` (which may override any of these).
+pub fn serve_process(db_url: &str, model: &std::path::Path, env: &[(&str, &str)]) -> ServeProcess {
+    let port = chromium::free_port();
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hamlet"));
+    cmd.arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", db_url)
+        .env("HAMLET_MODEL_PATH", model)
+        .env("PORT", port.to_string())
+        .env("MODEL_CHECK_INTERVAL_SECS", "0")
+        .env("HAMLET_TEMPLATES_DIR", format!("{root}/templates"))
+        .env("HAMLET_PUBLIC_DIR", format!("{root}/public"))
+        .env("HAMLET_LOG_FORMAT", "json")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    ServeProcess {
+        child: cmd.spawn().expect("run hamlet serve"),
+        port,
+    }
+}
