@@ -164,7 +164,8 @@ pub struct AppConfig {
     pub captcha: bool,
     /// `MODEL_URL`: where the served model comes from: a model file or a manifest written by
     /// `hamlet publish` (a `.json` URL, followed for hot reload); https://, http://, file:// or
-    /// s3://bucket/key. local: unset (serve `HAMLET_MODEL_PATH`); heroku, aws: required.
+    /// s3://bucket/key. Unset: serve `HAMLET_MODEL_PATH` (no model until one is there). A
+    /// manifest that does not exist yet is "no model published yet", not an error.
     pub model_url: Option<String>,
     /// `MODEL_SHA256`: the model file's sha256; required when `MODEL_URL` names a model file,
     /// unset when it names a manifest (the manifest carries it).
@@ -630,16 +631,10 @@ impl AppConfig {
                 ));
             }
         }
+        // No MODEL_URL is a state, not an error (issue 23): a new deployment has no model
+        // before its collection is imported and trained, and `migrate`, `import` and
+        // `harvest` never need one; the server serves what needs no model meanwhile.
         let Some(url) = &self.model_url else {
-            if self.profile != Profile::Local {
-                return Err(ConfigError::new(
-                    "MODEL_URL",
-                    format!(
-                        "required on {}: the model file or the manifest `hamlet publish` wrote (https://, s3://bucket/key, file://)",
-                        self.profile.name()
-                    ),
-                ));
-            }
             if self.model_sha256.is_some() {
                 return Err(ConfigError::new(
                     "MODEL_SHA256",
@@ -873,7 +868,8 @@ mod tests {
             ("DATABASE_URL", "postgres://u:p@h/db"),
             ("SECRET_KEY", "0123456789abcdef0123456789abcdef"),
         ];
-        assert_eq!(load(&heroku).unwrap_err().var, "MODEL_URL");
+        // A deployment without a model yet is valid: migrate, import and serve run.
+        assert_eq!(load(&heroku).unwrap().model_url, None);
         let file = [
             heroku[0],
             heroku[1],

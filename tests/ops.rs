@@ -209,3 +209,103 @@ async fn sighup_makes_a_running_server_load_the_new_model_file() {
         .unwrap();
     assert_eq!(status, 200);
 }
+
+/// Day one (issue 23, its first point): a new deployment has no model. `migrate` runs on the
+/// heroku profile without `MODEL_URL`; a server whose `MODEL_URL` names a manifest nobody has
+/// published yet is ready, serves the collection, says on the tool pages and in the API (503 +
+/// Retry-After) that no model is in service, and picks the first publish up by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_model_yet_is_a_state_and_the_first_publish_is_picked_up() {
+    let db = TestDb::new(common::Kind::Sqlite).await.unwrap();
+    let migrate = Command::new(env!("CARGO_BIN_EXE_hamlet"))
+        .arg("migrate")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HAMLET_PROFILE", "heroku")
+        .env("DATABASE_URL", &db.url)
+        .env("SECRET_KEY", "0123456789abcdef0123456789abcdef")
+        .output()
+        .unwrap();
+    assert!(
+        migrate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrate.stderr)
+    );
+    let store = db.store().await;
+    import_rfc(&store, rfc_dir(), TOPICS).await.unwrap();
+    let models = tempfile::tempdir().unwrap();
+    let manifest = format!("file://{}/manifest.json", models.path().display());
+    let cache = tempfile::tempdir().unwrap();
+    let server = common::serve_process(
+        &db.url,
+        Path::new(""),
+        &[
+            ("MODEL_URL", manifest.as_str()),
+            ("MODEL_CHECK_INTERVAL_SECS", "1"),
+            ("MODEL_CACHE_DIR", cache.path().to_str().unwrap()),
+        ],
+    );
+    let port = server.port;
+    let body = common::wait_http_ready(port, 60).await;
+    assert!(body.contains("\"model\""), "{body}");
+    let (status, home) = common::http_get(port, "/").await.unwrap();
+    assert_eq!(status, 200, "{home}");
+    let (status, page) = common::http_get(port, "/upload/recommend/").await.unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("No recommendation model is in service yet"),
+        "{page}"
+    );
+    let recommend = || async {
+        let res = reqwest::Client::new()
+            .post(format!("http://127.0.0.1:{port}/api/recommend"))
+            .header("Content-Type", "application/json")
+            .body(
+                serde_json::json!({"text": "QUIC streams and TCP congestion control", "min_score": -1})
+                    .to_string(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        let retry = res.headers().contains_key("retry-after");
+        let body: String = res.text().await.unwrap();
+        (status, retry, body)
+    };
+    let (status, retry, body) = recommend().await;
+    assert_eq!(status, 503, "{body}");
+    assert!(retry, "503 without Retry-After");
+    assert!(
+        body.contains("no recommendation model is in service yet"),
+        "{body}"
+    );
+
+    // The first publish: the running server takes it within its check interval.
+    let model = topics_model(&store).await;
+    let cfg = AppConfig::from_lookup(|_| None).unwrap();
+    publish(
+        Opts {
+            model: Some(model),
+            dest: models.path().to_str().unwrap().to_string(),
+        },
+        &cfg,
+    )
+    .await
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, _, body) = recommend().await;
+        if status == 200 {
+            let v: Value = serde_json::from_str(&body).unwrap();
+            assert!(!v["results"].as_array().unwrap().is_empty(), "{body}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the first publish was not picked up: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (_, page) = common::http_get(port, "/upload/recommend/").await.unwrap();
+    assert!(!page.contains("No recommendation model is in service yet"));
+}

@@ -105,6 +105,16 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether the object is not there (HTTP or S3 404, no such file): for a manifest, "no
+    /// model is published yet".
+    pub fn is_not_found(&self) -> bool {
+        match self {
+            Error::Status { status, .. } => *status == 404,
+            Error::Io { source, .. } => source.kind() == std::io::ErrorKind::NotFound,
+            _ => false,
+        }
+    }
+
     /// Whether trying again could help: network trouble and server errors, not a 404 or a
     /// wrong checksum.
     pub fn retryable(&self) -> bool {

@@ -7,7 +7,9 @@
 //! "warming up" page; JSON under /api), while `/health/live`, `/health` and the static files
 //! answer. Afterwards the task looks for a new model on SIGHUP and every
 //! `MODEL_CHECK_INTERVAL_SECS`, and swaps it in (`Engine::swap`); a failed download or a bad
-//! checksum is logged and the old model keeps serving.
+//! checksum is logged and the old model keeps serving. No model at all (no file at
+//! `HAMLET_MODEL_PATH`, no manifest at `MODEL_URL` yet) is a state, not a failure: the server
+//! is ready, serves what needs no model, and the tools answer 503 until a model appears.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -146,7 +148,18 @@ impl ModelUpdater {
                         url: url.clone(),
                         sha256: sha.trim().to_ascii_lowercase(),
                     },
-                    None => manifest::read(&self.remote, url).await?.1,
+                    None => match manifest::read(&self.remote, url).await {
+                        Ok((_, target)) => target,
+                        // Nothing published yet: the tools wait for the first publish,
+                        // which the next check (or SIGHUP) picks up.
+                        Err(e) if e.is_not_found() => {
+                            if current.is_none() {
+                                tracing::warn!(url = %crate::remote::shown(url), "no model is published at MODEL_URL yet: the tools answer 503 until `hamlet publish` writes one");
+                            }
+                            return Ok(false);
+                        }
+                        Err(e) => return Err(e.into()),
+                    },
                 };
                 if current.as_deref() == Some(target.sha256.as_str()) {
                     return Ok(false);

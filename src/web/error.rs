@@ -38,8 +38,10 @@ pub enum Error {
     /// 503: every upload reader is busy (`extract::sandbox`); retry in a few seconds.
     #[error("{0}")]
     Busy(String),
-    /// 503: no model is loaded yet (train one, then restart the server).
-    #[error("the recommendation model is not loaded yet; try again later")]
+    /// 503: no model is in service (none trained or published yet, or still loading).
+    #[error(
+        "no recommendation model is in service yet (none has been trained and published); browsing and searching the collection work meanwhile"
+    )]
     ModelNotReady,
     /// 503: a dependency (the database) is down; the request may succeed later.
     #[error("the service is temporarily unavailable; try again shortly")]

@@ -240,6 +240,7 @@ impl FormPage<'_> {
                 error,
                 outcome,
                 min_score: self.forms.engine.text_min_score(),
+                model_ready: self.forms.engine.served().is_some(),
                 max_mb: (self.forms.shield.upload_max_bytes as f64 / (1 << 20) as f64 * 10.0).round() / 10.0,
             },
         )
