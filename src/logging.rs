@@ -1,4 +1,4 @@
-//! Logs go through `tracing`, filtered by `RUST_LOG` (default `info`), as text locally and as
+//! Logs go through `tracing`, filtered by `RUST_LOG` (default `DEFAULT_FILTER`), as text locally and as
 //! one JSON object per line on heroku and aws, where the platform adds the timestamps: to
 //! stdout from the server (the stream the platform collects), to stderr from every other
 //! command, whose stdout is its output (`--json`, `model info`), which a log line would
