@@ -84,6 +84,38 @@ fn import_train_and_inspect() {
         text(&out)
     );
     assert!(dir.path().join("m.safetensors.sha256").exists());
+    // --publish: trained and published in one command (a one-off dyno's whole job).
+    let published = dir.path().join("published");
+    let out = hamlet(
+        &db,
+        &[
+            "train",
+            "--epochs",
+            "1",
+            "--min-count",
+            "2",
+            "--threads",
+            "1",
+            "--output",
+            dir.path().join("p.safetensors").to_str().unwrap(),
+            "--publish",
+            published.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(published.join("manifest.json")).unwrap()).unwrap();
+    let sha = manifest["sha256"].as_str().unwrap();
+    assert!(
+        published.join(format!("models/{sha}.safetensors")).exists(),
+        "{manifest}"
+    );
+    assert!(
+        text(&out).contains(&format!("(sha256 {sha}); manifest")),
+        "{}",
+        text(&out)
+    );
     let out = hamlet(&db, &["model", "info", m], &[]);
     assert!(
         text(&out).contains("engine      the default engine: citation targets"),

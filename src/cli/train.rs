@@ -25,6 +25,12 @@ pub struct Opts {
     /// Do nothing when the model file already exists (for first-run scripts).
     #[arg(long)]
     pub if_missing: bool,
+    /// Then publish the model for running servers, as `hamlet publish` does: a directory,
+    /// file:///dir or s3://bucket/prefix (servers whose MODEL_URL is DEST/manifest.json take
+    /// it at their next check). One command for a one-off dyno, ECS task or `docker run`,
+    /// whose own disk is thrown away.
+    #[arg(long, value_name = "DEST")]
+    pub publish: Option<String>,
     /// Where to train: a CUDA GPU when libtorch sees one (auto), the CPU, or CUDA (an error
     /// without one). CUDA runs the batched tensor trainer; the CPU runs the Hogwild trainer.
     #[arg(long, value_enum, default_value = "auto")]
@@ -123,6 +129,20 @@ pub async fn run(opts: Opts, cfg: &AppConfig) -> anyhow::Result<()> {
         super::model::layout_quality(&model)
     );
     println!("wrote {} (sha256 {sha})", output.display());
+    if let Some(dest) = opts.publish {
+        let published = super::publish::publish(
+            super::publish::Opts {
+                model: Some(output),
+                dest,
+            },
+            cfg,
+        )
+        .await?;
+        println!(
+            "published {} (sha256 {}); manifest {}",
+            published.manifest.model, published.manifest.sha256, published.manifest_url
+        );
+    }
     Ok(())
 }
 
