@@ -196,7 +196,8 @@ pub struct AppConfig {
 }
 
 /// The AWS SDKs' standard variables, read for s3:// model URLs: `AWS_ACCESS_KEY_ID`,
-/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` (else the instance role is asked),
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` (else a profile of the shared credentials
+/// file, the ECS container endpoint, then the instance role are asked: `remote::s3`),
 /// `AWS_REGION` or `AWS_DEFAULT_REGION` (default us-east-1), `AWS_ENDPOINT_URL_S3` or
 /// `AWS_ENDPOINT_URL` (an S3-compatible server), `AWS_EC2_METADATA_SERVICE_ENDPOINT` and
 /// `AWS_EC2_METADATA_DISABLED`.
@@ -209,6 +210,16 @@ pub struct AwsEnv {
     pub endpoint_url: Option<String>,
     pub metadata_endpoint: Option<String>,
     pub metadata_disabled: bool,
+    /// `AWS_PROFILE` (default `default`): the profile read from the shared credentials file.
+    pub profile: Option<String>,
+    /// `AWS_SHARED_CREDENTIALS_FILE` (default `~/.aws/credentials`, from `HOME`).
+    pub shared_credentials_file: Option<std::path::PathBuf>,
+    /// `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` (ECS task roles: asked of 169.254.170.2) or
+    /// `AWS_CONTAINER_CREDENTIALS_FULL_URI` (EKS Pod Identity and others).
+    pub container_credentials_uri: Option<String>,
+    /// `AWS_CONTAINER_AUTHORIZATION_TOKEN`, or the contents of
+    /// `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`: sent to the container endpoint.
+    pub container_authorization: Option<Secret>,
 }
 
 impl AwsEnv {
@@ -223,6 +234,21 @@ impl AwsEnv {
             metadata_endpoint: get("AWS_EC2_METADATA_SERVICE_ENDPOINT"),
             metadata_disabled: get("AWS_EC2_METADATA_DISABLED")
                 .is_some_and(|v| v.eq_ignore_ascii_case("true")),
+            profile: get("AWS_PROFILE"),
+            shared_credentials_file: get("AWS_SHARED_CREDENTIALS_FILE")
+                .map(std::path::PathBuf::from)
+                .or_else(|| get("HOME").map(|h| std::path::Path::new(&h).join(".aws/credentials"))),
+            container_credentials_uri: get("AWS_CONTAINER_CREDENTIALS_FULL_URI").or_else(|| {
+                get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+                    .map(|rel| format!("http://169.254.170.2{rel}"))
+            }),
+            container_authorization: get("AWS_CONTAINER_AUTHORIZATION_TOKEN")
+                .or_else(|| {
+                    get("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
+                        .and_then(|f| std::fs::read_to_string(f).ok())
+                        .map(|t| t.trim().to_string())
+                })
+                .map(Secret::new),
         }
     }
 }
@@ -277,6 +303,12 @@ pub const AWS_VARS: &[&str] = &[
     "AWS_ENDPOINT_URL",
     "AWS_EC2_METADATA_SERVICE_ENDPOINT",
     "AWS_EC2_METADATA_DISABLED",
+    "AWS_PROFILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
 ];
 
 /// Settings whose values are always strings (a numeric-looking key or password stays text).

@@ -481,3 +481,114 @@ async fn imds_server() -> (u16, Arc<Mutex<Vec<String>>>) {
     });
     (port, seen)
 }
+
+/// The rest of the standard chain (issue 23): an ECS task role from the container credentials
+/// endpoint (here a small local one that wants its authorization token), and a profile of a
+/// shared credentials file (`hamlet publish` from a laptop), each signing for moto with no keys
+/// in the environment and the instance metadata service off; a profile the file lacks is a
+/// clear error.
+#[tokio::test]
+async fn s3_credentials_come_from_the_container_endpoint_and_from_a_profile() {
+    let Some(moto) = moto().await else { return };
+    let (port, seen) = container_server().await;
+    let cache = tempfile::tempdir().unwrap();
+    let remote = |env: AwsEnv| {
+        Remote::new(
+            FetchOpts {
+                cache_dir: cache.path().to_path_buf(),
+                retries: 0,
+                stall: Duration::from_secs(5),
+                backoff: Duration::from_millis(20),
+            },
+            env,
+        )
+    };
+    let keyless = AwsEnv {
+        access_key_id: None,
+        secret_access_key: None,
+        ..s3_env(moto.port)
+    };
+    let ecs = remote(AwsEnv {
+        container_credentials_uri: Some(format!("http://127.0.0.1:{port}/v2/credentials/task")),
+        container_authorization: Some(hamlet::config::Secret::new("ecs-token")),
+        ..keyless.clone()
+    });
+    ecs.create_bucket("task-bucket").await.unwrap();
+    ecs.put("s3://task-bucket/x.bin", b"task".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(
+        seen.lock().unwrap().first().map(String::as_str),
+        Some("GET /v2/credentials/task"),
+        "the container endpoint was asked, with its token"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("credentials");
+    std::fs::write(
+        &file,
+        "[default]\naws_access_key_id = AKDEFAULT\naws_secret_access_key = d\n\n[laptop]\naws_access_key_id = AKLAPTOP\naws_secret_access_key = l\n",
+    )
+    .unwrap();
+    let laptop = remote(AwsEnv {
+        profile: Some("laptop".into()),
+        shared_credentials_file: Some(file.clone()),
+        ..keyless.clone()
+    });
+    laptop
+        .put("s3://task-bucket/y.bin", b"laptop".to_vec())
+        .await
+        .unwrap();
+    let missing = remote(AwsEnv {
+        profile: Some("nope".into()),
+        shared_credentials_file: Some(file),
+        ..keyless
+    });
+    let err = missing
+        .put("s3://task-bucket/z.bin", b"z".to_vec())
+        .await
+        .unwrap_err();
+    assert!(format!("{err:#}").contains("no profile [nope]"), "{err:#}");
+}
+
+/// A container credentials endpoint: the role's credentials for a GET with the right
+/// Authorization header, 401 otherwise. Returns its port and the request lines it answered.
+async fn container_server() -> (u16, Arc<Mutex<Vec<String>>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let Some(head) = read_head(&mut sock).await else {
+                    return;
+                };
+                let line: String = head
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .rsplit_once(' ')
+                    .map(|(l, _)| l.to_string())
+                    .unwrap_or_default();
+                let authorized = head
+                    .to_ascii_lowercase()
+                    .contains("authorization: ecs-token");
+                let reply = if authorized {
+                    log.lock().unwrap().push(line);
+                    let b = r#"{"AccessKeyId":"ASIATASK","SecretAccessKey":"tasksecret","Token":"tasktoken","Expiration":"2099-01-01T00:00:00Z"}"#;
+                    format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{b}",
+                        b.len()
+                    )
+                } else {
+                    "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                        .into()
+                };
+                let _ = sock.write_all(reply.as_bytes()).await;
+            });
+        }
+    });
+    (port, seen)
+}

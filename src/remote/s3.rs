@@ -1,6 +1,9 @@
 //! s3://bucket/key: requests signed with AWS Signature Version 4, with credentials from the
-//! standard chain (the `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`/`AWS_SESSION_TOKEN`
-//! variables, then the EC2 instance role through IMDSv2). `AWS_ENDPOINT_URL_S3` or
+//! standard chain: the `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`/`AWS_SESSION_TOKEN`
+//! variables, a profile of the shared credentials file (`AWS_PROFILE`,
+//! `AWS_SHARED_CREDENTIALS_FILE`), the container endpoint ECS and EKS Pod Identity set
+//! (`AWS_CONTAINER_CREDENTIALS_*`), then the EC2 instance role through IMDSv2. Not yet: EKS's
+//! older web identity (`AWS_WEB_IDENTITY_TOKEN_FILE`, an STS call). `AWS_ENDPOINT_URL_S3` or
 //! `AWS_ENDPOINT_URL` points at an S3-compatible server (path-style addressing there).
 
 use std::sync::Mutex;
@@ -139,6 +142,9 @@ impl S3 {
                 session_token: self.env.session_token.clone(),
             });
         }
+        if let Some(c) = self.profile_credentials()? {
+            return Ok(c);
+        }
         if let Some((c, expires)) = self
             .cached
             .lock()
@@ -148,6 +154,13 @@ impl S3 {
             if SystemTime::now() + Duration::from_secs(300) < expires {
                 return Ok(c);
             }
+        }
+        if let Some(uri) = &self.env.container_credentials_uri {
+            let (creds, expires) = self.container_role(uri).await.map_err(|e| {
+                Error::Credentials(format!("the container credentials endpoint {uri}: {e}"))
+            })?;
+            *self.cached.lock().unwrap_or_else(|p| p.into_inner()) = Some((creds.clone(), expires));
+            return Ok(creds);
         }
         if self.env.metadata_disabled {
             return Err(Error::Credentials(
@@ -161,6 +174,52 @@ impl S3 {
         })?;
         *self.cached.lock().unwrap_or_else(|p| p.into_inner()) = Some((creds.clone(), expires));
         Ok(creds)
+    }
+
+    /// The keys of `AWS_PROFILE` (default `default`) in the shared credentials file, when the
+    /// file exists and has that profile; a profile named but missing is an error.
+    fn profile_credentials(&self) -> Result<Option<Credentials>, Error> {
+        let Some(path) = &self.env.shared_credentials_file else {
+            return Ok(None);
+        };
+        let Ok(text) = std::fs::read_to_string(path) else {
+            return match &self.env.profile {
+                Some(p) => Err(Error::Credentials(format!(
+                    "AWS_PROFILE={p}, but {} cannot be read",
+                    path.display()
+                ))),
+                None => Ok(None),
+            };
+        };
+        let want = self.env.profile.as_deref().unwrap_or("default");
+        let found = profile_keys(&text, want);
+        match found {
+            Some(c) => Ok(Some(c)),
+            None if self.env.profile.is_some() => Err(Error::Credentials(format!(
+                "{} has no profile [{want}] with aws_access_key_id and aws_secret_access_key",
+                path.display()
+            ))),
+            None => Ok(None),
+        }
+    }
+
+    /// The container credentials endpoint (ECS task role, EKS Pod Identity): one GET, with the
+    /// authorization token when one is set.
+    async fn container_role(&self, uri: &str) -> Result<(Credentials, SystemTime), String> {
+        let mut req = self.http.get(uri).timeout(Duration::from_secs(5));
+        if let Some(token) = &self.env.container_authorization {
+            req = req.header("Authorization", token.expose());
+        }
+        let body = req
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .map_err(|e| e.to_string())?
+            .text()
+            .await
+            .map_err(|e| e.to_string())?;
+        let c: RoleCredentials = serde_json::from_str(&body).map_err(|e| e.to_string())?;
+        Ok((c.into(), SystemTime::now() + Duration::from_secs(3600)))
     }
 
     /// IMDSv2: a session token, the role's name, then its temporary credentials.
@@ -207,25 +266,63 @@ impl S3 {
             return Err("the instance has no IAM role".into());
         }
         let body = get(format!("/latest/meta-data/iam/security-credentials/{role}")).await?;
-        #[derive(serde::Deserialize)]
-        #[serde(rename_all = "PascalCase")]
-        struct RoleCredentials {
-            access_key_id: String,
-            secret_access_key: String,
-            token: Option<String>,
-        }
         let c: RoleCredentials = serde_json::from_str(&body).map_err(|e| e.to_string())?;
         // Role credentials last hours; refreshing hourly is well inside that.
-        let expires = SystemTime::now() + Duration::from_secs(3600);
-        Ok((
-            Credentials {
-                access_key_id: c.access_key_id,
-                secret_access_key: Secret::new(c.secret_access_key),
-                session_token: c.token.map(Secret::new),
-            },
-            expires,
-        ))
+        Ok((c.into(), SystemTime::now() + Duration::from_secs(3600)))
     }
+}
+
+/// Temporary credentials as the instance and container endpoints answer them.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RoleCredentials {
+    access_key_id: String,
+    secret_access_key: String,
+    token: Option<String>,
+}
+
+impl From<RoleCredentials> for Credentials {
+    fn from(c: RoleCredentials) -> Credentials {
+        Credentials {
+            access_key_id: c.access_key_id,
+            secret_access_key: Secret::new(c.secret_access_key),
+            session_token: c.token.map(Secret::new),
+        }
+    }
+}
+
+/// The keys of `[profile]` in an AWS shared credentials file (INI: `key = value` lines under
+/// `[name]` headers; `#` and `;` start comments).
+fn profile_keys(text: &str, profile: &str) -> Option<Credentials> {
+    let mut in_profile = false;
+    let (mut id, mut secret, mut token) = (None, None, None);
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            in_profile = name.trim() == profile;
+            continue;
+        }
+        if !in_profile {
+            continue;
+        }
+        if let Some((k, v)) = line.split_once('=') {
+            let v = v.trim().to_string();
+            match k.trim().to_ascii_lowercase().as_str() {
+                "aws_access_key_id" => id = Some(v),
+                "aws_secret_access_key" => secret = Some(v),
+                "aws_session_token" => token = Some(v),
+                _ => {}
+            }
+        }
+    }
+    Some(Credentials {
+        access_key_id: id?,
+        secret_access_key: Secret::new(secret?),
+        session_token: token.map(Secret::new),
+    })
 }
 
 /// What a SigV4 signature covers. `headers` are lower-case names, sorted, `host` included.
@@ -326,6 +423,23 @@ mod tests {
             signature,
             "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"
         );
+    }
+
+    #[test]
+    fn shared_credentials_profiles() {
+        let file = "# a comment\n[default]\naws_access_key_id = AKDEFAULT\naws_secret_access_key=sd\n\n[ci]\n; another\nAWS_ACCESS_KEY_ID = AKCI\naws_secret_access_key = sc\naws_session_token = tc\n[half]\naws_access_key_id = AKHALF\n";
+        let d = profile_keys(file, "default").unwrap();
+        assert_eq!(d.access_key_id, "AKDEFAULT");
+        assert_eq!(d.secret_access_key.expose(), "sd");
+        assert!(d.session_token.is_none());
+        let ci = profile_keys(file, "ci").unwrap();
+        assert_eq!(ci.access_key_id, "AKCI");
+        assert_eq!(ci.session_token.unwrap().expose(), "tc");
+        assert!(
+            profile_keys(file, "half").is_none(),
+            "a profile without its secret"
+        );
+        assert!(profile_keys(file, "missing").is_none());
     }
 
     #[test]
