@@ -220,6 +220,13 @@ pub struct AwsEnv {
     /// `AWS_CONTAINER_AUTHORIZATION_TOKEN`, or the contents of
     /// `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`: sent to the container endpoint.
     pub container_authorization: Option<Secret>,
+    /// `AWS_WEB_IDENTITY_TOKEN_FILE` and `AWS_ROLE_ARN` (EKS IRSA): the token is exchanged
+    /// for the role's credentials with STS (`AWS_ROLE_SESSION_NAME`, default `hamlet`).
+    pub web_identity_token_file: Option<std::path::PathBuf>,
+    pub role_arn: Option<String>,
+    pub role_session_name: Option<String>,
+    /// `AWS_ENDPOINT_URL_STS`: another STS (default `https://sts.REGION.amazonaws.com`).
+    pub sts_endpoint: Option<String>,
 }
 
 impl AwsEnv {
@@ -249,6 +256,11 @@ impl AwsEnv {
                         .map(|t| t.trim().to_string())
                 })
                 .map(Secret::new),
+            web_identity_token_file: get("AWS_WEB_IDENTITY_TOKEN_FILE")
+                .map(std::path::PathBuf::from),
+            role_arn: get("AWS_ROLE_ARN"),
+            role_session_name: get("AWS_ROLE_SESSION_NAME"),
+            sts_endpoint: get("AWS_ENDPOINT_URL_STS"),
         }
     }
 }
@@ -309,6 +321,10 @@ pub const AWS_VARS: &[&str] = &[
     "AWS_CONTAINER_CREDENTIALS_FULL_URI",
     "AWS_CONTAINER_AUTHORIZATION_TOKEN",
     "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+    "AWS_ROLE_SESSION_NAME",
+    "AWS_ENDPOINT_URL_STS",
 ];
 
 /// Settings whose values are always strings (a numeric-looking key or password stays text).

@@ -592,3 +592,88 @@ async fn container_server() -> (u16, Arc<Mutex<Vec<String>>>) {
     });
     (port, seen)
 }
+
+/// EKS's web identity (IRSA): the token file is exchanged with STS (here a small local one
+/// that checks the action, role and token) for the role's credentials, which sign for moto.
+#[tokio::test]
+async fn s3_credentials_come_from_a_web_identity_token() {
+    let Some(moto) = moto().await else { return };
+    let (port, seen) = sts_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "eks-token-123\n").unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let r = Remote::new(
+        FetchOpts {
+            cache_dir: cache.path().to_path_buf(),
+            retries: 0,
+            stall: Duration::from_secs(5),
+            backoff: Duration::from_millis(20),
+        },
+        AwsEnv {
+            access_key_id: None,
+            secret_access_key: None,
+            web_identity_token_file: Some(token),
+            role_arn: Some("arn:aws:iam::123456789012:role/hamlet".into()),
+            sts_endpoint: Some(format!("http://127.0.0.1:{port}")),
+            ..s3_env(moto.port)
+        },
+    );
+    r.create_bucket("irsa-bucket").await.unwrap();
+    r.put("s3://irsa-bucket/x.bin", b"irsa".to_vec())
+        .await
+        .unwrap();
+    let bodies = seen.lock().unwrap().clone();
+    assert_eq!(bodies.len(), 1, "one exchange, then cached: {bodies:?}");
+    assert!(
+        bodies[0].contains("RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fhamlet")
+            && bodies[0].contains("RoleSessionName=hamlet"),
+        "{bodies:?}"
+    );
+}
+
+/// An STS that answers AssumeRoleWithWebIdentity for the token `eks-token-123` (403 for any
+/// other request). Returns its port and the request bodies it answered.
+async fn sts_server() -> (u16, Arc<Mutex<Vec<String>>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let Some(head) = read_head(&mut sock).await else {
+                    return;
+                };
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse().unwrap_or(0))
+                    })
+                    .unwrap_or(0);
+                let mut body = vec![0u8; len];
+                let _ = sock.read_exact(&mut body).await;
+                let body = String::from_utf8_lossy(&body).into_owned();
+                let ok = head.starts_with("POST / ")
+                    && body.contains("Action=AssumeRoleWithWebIdentity")
+                    && body.contains("WebIdentityToken=eks-token-123");
+                let reply = if ok {
+                    log.lock().unwrap().push(body);
+                    let b = "<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult><Credentials><AccessKeyId>ASIAIRSA</AccessKeyId><SecretAccessKey>irsasecret</SecretAccessKey><SessionToken>irsatoken</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>";
+                    format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{b}",
+                        b.len()
+                    )
+                } else {
+                    "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                        .into()
+                };
+                let _ = sock.write_all(reply.as_bytes()).await;
+            });
+        }
+    });
+    (port, seen)
+}

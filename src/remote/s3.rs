@@ -2,8 +2,9 @@
 //! standard chain: the `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`/`AWS_SESSION_TOKEN`
 //! variables, a profile of the shared credentials file (`AWS_PROFILE`,
 //! `AWS_SHARED_CREDENTIALS_FILE`), the container endpoint ECS and EKS Pod Identity set
-//! (`AWS_CONTAINER_CREDENTIALS_*`), then the EC2 instance role through IMDSv2. Not yet: EKS's
-//! older web identity (`AWS_WEB_IDENTITY_TOKEN_FILE`, an STS call). `AWS_ENDPOINT_URL_S3` or
+//! (`AWS_CONTAINER_CREDENTIALS_*`), then the EC2 instance role through IMDSv2. A web identity
+//! token (EKS IRSA: `AWS_WEB_IDENTITY_TOKEN_FILE` and `AWS_ROLE_ARN`) is exchanged with STS
+//! after the profile and before the container endpoint, as the SDKs do. `AWS_ENDPOINT_URL_S3` or
 //! `AWS_ENDPOINT_URL` points at an S3-compatible server (path-style addressing there).
 
 use std::sync::Mutex;
@@ -155,6 +156,13 @@ impl S3 {
                 return Ok(c);
             }
         }
+        if let (Some(file), Some(arn)) = (&self.env.web_identity_token_file, &self.env.role_arn) {
+            let (creds, expires) = self.web_identity(file, arn).await.map_err(|e| {
+                Error::Credentials(format!("the web identity token {}: {e}", file.display()))
+            })?;
+            *self.cached.lock().unwrap_or_else(|p| p.into_inner()) = Some((creds.clone(), expires));
+            return Ok(creds);
+        }
         if let Some(uri) = &self.env.container_credentials_uri {
             let (creds, expires) = self.container_role(uri).await.map_err(|e| {
                 Error::Credentials(format!("the container credentials endpoint {uri}: {e}"))
@@ -220,6 +228,59 @@ impl S3 {
             .map_err(|e| e.to_string())?;
         let c: RoleCredentials = serde_json::from_str(&body).map_err(|e| e.to_string())?;
         Ok((c.into(), SystemTime::now() + Duration::from_secs(3600)))
+    }
+
+    /// STS AssumeRoleWithWebIdentity (an unsigned request: the token is the proof); the token
+    /// file is read each time, since the platform rotates it.
+    async fn web_identity(
+        &self,
+        file: &std::path::Path,
+        role_arn: &str,
+    ) -> Result<(Credentials, SystemTime), String> {
+        let token = std::fs::read_to_string(file).map_err(|e| e.to_string())?;
+        let endpoint = self
+            .env
+            .sts_endpoint
+            .clone()
+            .unwrap_or_else(|| format!("https://sts.{}.amazonaws.com", self.region()));
+        let session = self.env.role_session_name.as_deref().unwrap_or("hamlet");
+        let body = self
+            .http
+            .post(endpoint.trim_end_matches('/').to_string() + "/")
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(format!(
+                "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn={}&RoleSessionName={}&WebIdentityToken={}",
+                form_encode(role_arn),
+                form_encode(session),
+                form_encode(token.trim())
+            ))
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .map_err(|e| e.to_string())?
+            .text()
+            .await
+            .map_err(|e| e.to_string())?;
+        let field = |name: &str| {
+            let open = format!("<{name}>");
+            let close = format!("</{name}>");
+            let start = body.find(&open)? + open.len();
+            let end = body[start..].find(&close)? + start;
+            Some(body[start..end].trim().to_string())
+        };
+        let (Some(id), Some(secret)) = (field("AccessKeyId"), field("SecretAccessKey")) else {
+            return Err("STS answered without credentials".into());
+        };
+        Ok((
+            Credentials {
+                access_key_id: id,
+                secret_access_key: Secret::new(secret),
+                session_token: field("SessionToken").map(Secret::new),
+            },
+            // STS's default session is an hour; refresh before then.
+            SystemTime::now() + Duration::from_secs(3000),
+        ))
     }
 
     /// IMDSv2: a session token, the role's name, then its temporary credentials.
@@ -289,6 +350,19 @@ impl From<RoleCredentials> for Credentials {
             session_token: c.token.map(Secret::new),
         }
     }
+}
+
+/// `application/x-www-form-urlencoded` value encoding.
+fn form_encode(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for b in v.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// The keys of `[profile]` in an AWS shared credentials file (INI: `key = value` lines under
