@@ -417,7 +417,7 @@ async fn s3_credentials_come_from_the_instance_role_when_the_environment_has_non
     r.put("s3://role-bucket/x.bin", b"role".to_vec())
         .await
         .unwrap();
-    let seen = imds.1.lock().unwrap().clone();
+    let seen: Vec<String> = imds.1.lock().unwrap().iter().map(|r| r.0.clone()).collect();
     assert_eq!(
         seen[0], "PUT /latest/api/token",
         "IMDSv2 asks for a token first"
@@ -425,61 +425,6 @@ async fn s3_credentials_come_from_the_instance_role_when_the_environment_has_non
     assert!(seen
         .iter()
         .any(|r| r == "GET /latest/meta-data/iam/security-credentials/hamlet-role"));
-}
-
-/// A tiny IMDSv2: a token, a role name, the role's credentials. Returns its port and the
-/// request lines it saw.
-async fn imds_server() -> (u16, Arc<Mutex<Vec<String>>>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = seen.clone();
-    tokio::spawn(async move {
-        while let Ok((mut sock, _)) = listener.accept().await {
-            let log = log.clone();
-            tokio::spawn(async move {
-                let Some(head) = read_head(&mut sock).await else {
-                    return;
-                };
-                let line: String = head
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .rsplit_once(' ')
-                    .map(|(l, _)| l.to_string())
-                    .unwrap_or_default();
-                log.lock().unwrap().push(line.clone());
-                let has_token = head
-                    .to_ascii_lowercase()
-                    .contains("x-aws-ec2-metadata-token: tok");
-                let body = match line.as_str() {
-                    "PUT /latest/api/token" => Some("tok".to_string()),
-                    "GET /latest/meta-data/iam/security-credentials/" if has_token => {
-                        Some("hamlet-role".into())
-                    }
-                    "GET /latest/meta-data/iam/security-credentials/hamlet-role" if has_token => {
-                        Some(
-                            r#"{"Code":"Success","AccessKeyId":"ASIAROLE","SecretAccessKey":"rolesecret","Token":"roletoken","Expiration":"2099-01-01T00:00:00Z"}"#
-                                .into(),
-                        )
-                    }
-                    _ => None,
-                };
-                let reply = match body {
-                    Some(b) => format!(
-                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{b}",
-                        b.len()
-                    ),
-                    None => {
-                        "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                            .into()
-                    }
-                };
-                let _ = sock.write_all(reply.as_bytes()).await;
-            });
-        }
-    });
-    (port, seen)
 }
 
 /// The rest of the standard chain (issue 23): an ECS task role from the container credentials
@@ -518,9 +463,9 @@ async fn s3_credentials_come_from_the_container_endpoint_and_from_a_profile() {
         .await
         .unwrap();
     assert_eq!(
-        seen.lock().unwrap().first().map(String::as_str),
+        seen.lock().unwrap().first().map(|r| r.0.as_str()),
         Some("GET /v2/credentials/task"),
-        "the container endpoint was asked, with its token"
+        "the container endpoint was asked"
     );
 
     let dir = tempfile::tempdir().unwrap();
@@ -549,48 +494,6 @@ async fn s3_credentials_come_from_the_container_endpoint_and_from_a_profile() {
         .await
         .unwrap_err();
     assert!(format!("{err:#}").contains("no profile [nope]"), "{err:#}");
-}
-
-/// A container credentials endpoint: the role's credentials for a GET with the right
-/// Authorization header, 401 otherwise. Returns its port and the request lines it answered.
-async fn container_server() -> (u16, Arc<Mutex<Vec<String>>>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = seen.clone();
-    tokio::spawn(async move {
-        while let Ok((mut sock, _)) = listener.accept().await {
-            let log = log.clone();
-            tokio::spawn(async move {
-                let Some(head) = read_head(&mut sock).await else {
-                    return;
-                };
-                let line: String = head
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .rsplit_once(' ')
-                    .map(|(l, _)| l.to_string())
-                    .unwrap_or_default();
-                let authorized = head
-                    .to_ascii_lowercase()
-                    .contains("authorization: ecs-token");
-                let reply = if authorized {
-                    log.lock().unwrap().push(line);
-                    let b = r#"{"AccessKeyId":"ASIATASK","SecretAccessKey":"tasksecret","Token":"tasktoken","Expiration":"2099-01-01T00:00:00Z"}"#;
-                    format!(
-                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{b}",
-                        b.len()
-                    )
-                } else {
-                    "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                        .into()
-                };
-                let _ = sock.write_all(reply.as_bytes()).await;
-            });
-        }
-    });
-    (port, seen)
 }
 
 /// EKS's web identity (IRSA): the token file is exchanged with STS (here a small local one
@@ -623,7 +526,7 @@ async fn s3_credentials_come_from_a_web_identity_token() {
     r.put("s3://irsa-bucket/x.bin", b"irsa".to_vec())
         .await
         .unwrap();
-    let bodies = seen.lock().unwrap().clone();
+    let bodies: Vec<String> = seen.lock().unwrap().iter().map(|r| r.1.clone()).collect();
     assert_eq!(bodies.len(), 1, "one exchange, then cached: {bodies:?}");
     assert!(
         bodies[0].contains("RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fhamlet")
@@ -632,16 +535,22 @@ async fn s3_credentials_come_from_a_web_identity_token() {
     );
 }
 
-/// An STS that answers AssumeRoleWithWebIdentity for the token `eks-token-123` (403 for any
-/// other request). Returns its port and the request bodies it answered.
-async fn sts_server() -> (u16, Arc<Mutex<Vec<String>>>) {
+/// What a fake endpoint saw: each request's line (method and path) and body.
+type Seen = Arc<Mutex<Vec<(String, String)>>>;
+
+/// A small HTTP server standing in for a credentials endpoint: `answer(head, body)` is the
+/// body of a 200, or None for a 403. Returns its port and every request it saw.
+async fn fake_endpoint(
+    answer: impl Fn(&str, &str) -> Option<String> + Send + Sync + 'static,
+) -> (u16, Seen) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    let seen = Arc::new(Mutex::new(Vec::new()));
+    let seen: Seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
+    let answer = Arc::new(answer);
     tokio::spawn(async move {
         while let Ok((mut sock, _)) = listener.accept().await {
-            let log = log.clone();
+            let (log, answer) = (log.clone(), answer.clone());
             tokio::spawn(async move {
                 let Some(head) = read_head(&mut sock).await else {
                     return;
@@ -657,23 +566,71 @@ async fn sts_server() -> (u16, Arc<Mutex<Vec<String>>>) {
                 let mut body = vec![0u8; len];
                 let _ = sock.read_exact(&mut body).await;
                 let body = String::from_utf8_lossy(&body).into_owned();
-                let ok = head.starts_with("POST / ")
-                    && body.contains("Action=AssumeRoleWithWebIdentity")
-                    && body.contains("WebIdentityToken=eks-token-123");
-                let reply = if ok {
-                    log.lock().unwrap().push(body);
-                    let b = "<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult><Credentials><AccessKeyId>ASIAIRSA</AccessKeyId><SecretAccessKey>irsasecret</SecretAccessKey><SessionToken>irsatoken</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>";
-                    format!(
-                        "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{b}",
+                let line: String = head
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .rsplit_once(' ')
+                    .map(|(l, _)| l.to_string())
+                    .unwrap_or_default();
+                let reply = match answer(&head, &body) {
+                    Some(b) => format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{b}",
                         b.len()
-                    )
-                } else {
-                    "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                        .into()
+                    ),
+                    None => {
+                        "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                            .into()
+                    }
                 };
+                log.lock().unwrap().push((line, body));
                 let _ = sock.write_all(reply.as_bytes()).await;
             });
         }
     });
     (port, seen)
+}
+
+/// A tiny IMDSv2: a token, a role name, the role's credentials.
+async fn imds_server() -> (u16, Seen) {
+    fake_endpoint(|head, _| {
+        let line = head.lines().next().unwrap_or("");
+        let has_token = head
+            .to_ascii_lowercase()
+            .contains("x-aws-ec2-metadata-token: tok");
+        if line.starts_with("PUT /latest/api/token ") {
+            Some("tok".into())
+        } else if line.starts_with("GET /latest/meta-data/iam/security-credentials/ ") && has_token {
+            Some("hamlet-role".into())
+        } else if line.starts_with("GET /latest/meta-data/iam/security-credentials/hamlet-role ")
+            && has_token
+        {
+            Some(r#"{"Code":"Success","AccessKeyId":"ASIAROLE","SecretAccessKey":"rolesecret","Token":"roletoken","Expiration":"2099-01-01T00:00:00Z"}"#.into())
+        } else {
+            None
+        }
+    })
+    .await
+}
+
+/// A container credentials endpoint: the role's credentials for a GET with the right
+/// Authorization header.
+async fn container_server() -> (u16, Seen) {
+    fake_endpoint(|head, _| {
+        head.to_ascii_lowercase()
+            .contains("authorization: ecs-token")
+            .then(|| r#"{"AccessKeyId":"ASIATASK","SecretAccessKey":"tasksecret","Token":"tasktoken","Expiration":"2099-01-01T00:00:00Z"}"#.to_string())
+    })
+    .await
+}
+
+/// An STS that answers AssumeRoleWithWebIdentity for the token `eks-token-123`.
+async fn sts_server() -> (u16, Seen) {
+    fake_endpoint(|head, body| {
+        (head.starts_with("POST / ")
+            && body.contains("Action=AssumeRoleWithWebIdentity")
+            && body.contains("WebIdentityToken=eks-token-123"))
+        .then(|| "<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult><Credentials><AccessKeyId>ASIAIRSA</AccessKeyId><SecretAccessKey>irsasecret</SecretAccessKey><SessionToken>irsatoken</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>".to_string())
+    })
+    .await
 }

@@ -218,14 +218,7 @@ impl S3 {
         if let Some(token) = &self.env.container_authorization {
             req = req.header("Authorization", token.expose());
         }
-        let body = req
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .map_err(|e| e.to_string())?
-            .text()
-            .await
-            .map_err(|e| e.to_string())?;
+        let body = text_of(req).await?;
         let c: RoleCredentials = serde_json::from_str(&body).map_err(|e| e.to_string())?;
         Ok((c.into(), SystemTime::now() + Duration::from_secs(3600)))
     }
@@ -244,7 +237,7 @@ impl S3 {
             .clone()
             .unwrap_or_else(|| format!("https://sts.{}.amazonaws.com", self.region()));
         let session = self.env.role_session_name.as_deref().unwrap_or("hamlet");
-        let body = self
+        let req = self
             .http
             .post(endpoint.trim_end_matches('/').to_string() + "/")
             .header("Content-Type", "application/x-www-form-urlencoded")
@@ -254,14 +247,8 @@ impl S3 {
                 form_encode(session),
                 form_encode(token.trim())
             ))
-            .timeout(Duration::from_secs(10))
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .map_err(|e| e.to_string())?
-            .text()
-            .await
-            .map_err(|e| e.to_string())?;
+            .timeout(Duration::from_secs(10));
+        let body = text_of(req).await?;
         let field = |name: &str| {
             let open = format!("<{name}>");
             let close = format!("</{name}>");
@@ -293,33 +280,20 @@ impl S3 {
             .trim_end_matches('/')
             .to_string();
         let timeout = Duration::from_secs(2);
-        let token = self
-            .http
-            .put(format!("{base}/latest/api/token"))
-            .header("X-aws-ec2-metadata-token-ttl-seconds", "21600")
-            .timeout(timeout)
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .map_err(|e| e.to_string())?
-            .text()
-            .await
-            .map_err(|e| e.to_string())?;
+        let token = text_of(
+            self.http
+                .put(format!("{base}/latest/api/token"))
+                .header("X-aws-ec2-metadata-token-ttl-seconds", "21600")
+                .timeout(timeout),
+        )
+        .await?;
         let get = |path: String| {
-            let req = self
-                .http
-                .get(format!("{base}{path}"))
-                .header("X-aws-ec2-metadata-token", token.clone())
-                .timeout(timeout);
-            async move {
-                req.send()
-                    .await
-                    .and_then(|r| r.error_for_status())
-                    .map_err(|e| e.to_string())?
-                    .text()
-                    .await
-                    .map_err(|e| e.to_string())
-            }
+            text_of(
+                self.http
+                    .get(format!("{base}{path}"))
+                    .header("X-aws-ec2-metadata-token", token.clone())
+                    .timeout(timeout),
+            )
         };
         let roles = get("/latest/meta-data/iam/security-credentials/".into()).await?;
         let role = roles.lines().next().unwrap_or("").trim().to_string();
@@ -350,6 +324,17 @@ impl From<RoleCredentials> for Credentials {
             session_token: c.token.map(Secret::new),
         }
     }
+}
+
+/// The body of a successful answer to `req`, or why there is none (credential endpoints).
+async fn text_of(req: reqwest::RequestBuilder) -> Result<String, String> {
+    req.send()
+        .await
+        .and_then(|r| r.error_for_status())
+        .map_err(|e| e.to_string())?
+        .text()
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// `application/x-www-form-urlencoded` value encoding.
