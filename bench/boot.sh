@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-libtorch.sh >/dev/null
-cargo build --release --quiet --bin hamlet
+cargo build --release --quiet --bin hamlet --bin hamlet-extract
 model=${MODEL:-data/model.safetensors}
 db=${DATABASE_URL:-sqlite://data/hamlet.sqlite3}
 runs=${RUNS:-3}

@@ -22,7 +22,7 @@ rounds=${ROUNDS:-4}
 seeds=${SEEDS:-1}
 python=$(bash scripts/setup-gensim.sh)
 bash scripts/setup-libtorch.sh >/dev/null
-cargo build --release --quiet --bin hamlet
+cargo build --release --quiet --bin hamlet --bin hamlet-extract
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export DATABASE_URL="sqlite://$tmp/bench.sqlite3"

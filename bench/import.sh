@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 corpus=${1:-../shared/corpora/rfc}
 bash scripts/setup-libtorch.sh >/dev/null
-cargo build --release --quiet --bin hamlet
+cargo build --release --quiet --bin hamlet --bin hamlet-extract
 hamlet=$PWD/target/release/hamlet
 tmp=$(mktemp -d)
 pgdb=""

@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-libtorch.sh >/dev/null
-cargo build --release --quiet --bin hamlet
+cargo build --release --quiet --bin hamlet --bin hamlet-extract
 # ENGINE=1: the default engine's shape instead ([missing] budgets): 100 dimensions, a citation
 # target and a title per document, and texts that cite 30 documents by identifier.
 if [ "${ENGINE:-0}" = 1 ]; then

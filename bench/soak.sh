@@ -18,7 +18,7 @@ PORT=${PORT:-8091}
 WARMUP=${WARMUP:-150s}
 command -v wrk >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
 bash scripts/setup-libtorch.sh >/dev/null
-cargo build --release --quiet --bin hamlet
+cargo build --release --quiet --bin hamlet --bin hamlet-extract
 [ -f "${HAMLET_MODEL_PATH:-data/model.safetensors}" ] || { echo "bench/soak.sh: run scripts/run.sh first (data/ is missing)" >&2; exit 1; }
 work=$(mktemp -d)
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT

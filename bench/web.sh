@@ -25,7 +25,7 @@ command -v wrk >/dev/null || {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
 }
 bash scripts/setup-libtorch.sh
-cargo build --release --quiet --bin hamlet
+cargo build --release --quiet --bin hamlet --bin hamlet-extract
 hamlet=./target/release/hamlet
 "$hamlet" migrate >/dev/null
 "$hamlet" import rfc "${HAMLET_DEMO_CORPUS:-../shared/corpora/rfc}" --if-empty >/dev/null
