@@ -67,19 +67,7 @@ fn hostile_and_damaged_files_get_clear_errors() {
         Err(ExtractError::Corrupt(..))
     ));
     // A zip bomb: 200 MB of spaces compress to a few hundred KB.
-    let bomb = {
-        use std::io::Write;
-        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-        let opts = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated)
-            .large_file(true);
-        w.start_file("word/document.xml", opts).unwrap();
-        let chunk = vec![b' '; 1 << 20];
-        for _ in 0..200 {
-            w.write_all(&chunk).unwrap();
-        }
-        w.finish().unwrap().into_inner()
-    };
+    let bomb = common::spaces_docx(200);
     assert!(bomb.len() < 2 << 20, "{}", bomb.len());
     assert!(matches!(
         extract(&bomb, Some("bomb.docx"), &l),

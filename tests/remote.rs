@@ -152,6 +152,19 @@ fn remote(cache: &std::path::Path) -> Remote {
     )
 }
 
+/// A remote for the s3:// credential tests: no retries (a credential failure shows at once).
+fn s3_remote(cache: &std::path::Path, env: AwsEnv) -> Remote {
+    Remote::new(
+        FetchOpts {
+            cache_dir: cache.to_path_buf(),
+            retries: 0,
+            stall: Duration::from_secs(5),
+            backoff: Duration::from_millis(20),
+        },
+        env,
+    )
+}
+
 fn ranges(server: &Scripted) -> Vec<Option<String>> {
     server
         .requests()
@@ -404,15 +417,7 @@ async fn s3_credentials_come_from_the_instance_role_when_the_environment_has_non
         ..s3_env(moto.port)
     };
     let cache = tempfile::tempdir().unwrap();
-    let r = Remote::new(
-        FetchOpts {
-            cache_dir: cache.path().to_path_buf(),
-            retries: 0,
-            stall: Duration::from_secs(5),
-            backoff: Duration::from_millis(20),
-        },
-        env,
-    );
+    let r = s3_remote(cache.path(), env);
     r.create_bucket("role-bucket").await.unwrap();
     r.put("s3://role-bucket/x.bin", b"role".to_vec())
         .await
@@ -437,17 +442,7 @@ async fn s3_credentials_come_from_the_container_endpoint_and_from_a_profile() {
     let Some(moto) = moto().await else { return };
     let (port, seen) = container_server().await;
     let cache = tempfile::tempdir().unwrap();
-    let remote = |env: AwsEnv| {
-        Remote::new(
-            FetchOpts {
-                cache_dir: cache.path().to_path_buf(),
-                retries: 0,
-                stall: Duration::from_secs(5),
-                backoff: Duration::from_millis(20),
-            },
-            env,
-        )
-    };
+    let remote = |env: AwsEnv| s3_remote(cache.path(), env);
     let keyless = AwsEnv {
         access_key_id: None,
         secret_access_key: None,
@@ -506,13 +501,8 @@ async fn s3_credentials_come_from_a_web_identity_token() {
     let token = dir.path().join("token");
     std::fs::write(&token, "eks-token-123\n").unwrap();
     let cache = tempfile::tempdir().unwrap();
-    let r = Remote::new(
-        FetchOpts {
-            cache_dir: cache.path().to_path_buf(),
-            retries: 0,
-            stall: Duration::from_secs(5),
-            backoff: Duration::from_millis(20),
-        },
+    let r = s3_remote(
+        cache.path(),
         AwsEnv {
             access_key_id: None,
             secret_access_key: None,

@@ -11,7 +11,10 @@ use std::io::Write;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use common::{import_rfc, multipart, pdf_of_objects, rfc_dir, tiny_docx, topics_model, TestDb};
+use common::{
+    deflate, deflated_zeros, import_rfc, multipart, pdf_of_objects, pdf_with_stream, rfc_dir,
+    spaces_docx, tiny_docx, topics_model, TestDb,
+};
 
 const TOPICS: &str = "768,791,793,9000,9001,9002,9114,1034,1035,2616,7540,9110,9113";
 /// Growth of the server's peak resident memory allowed over the whole run.
@@ -42,41 +45,9 @@ fn children(pid: u32) -> Vec<String> {
     out
 }
 
-/// Deflate of `n` zero bytes, made once per size (a gigabyte takes a few seconds).
-fn deflated_zeros(n: usize) -> Vec<u8> {
-    let mut w = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
-    let chunk = vec![0u8; 1 << 20];
-    let mut left = n;
-    while left > 0 {
-        let k = left.min(chunk.len());
-        w.write_all(&chunk[..k]).unwrap();
-        left -= k;
-    }
-    w.finish().unwrap()
-}
-
 fn gigabyte_of_zeros() -> &'static [u8] {
     static ONCE: OnceLock<Vec<u8>> = OnceLock::new();
     ONCE.get_or_init(|| deflated_zeros(1 << 30))
-}
-
-fn deflate(bytes: &[u8]) -> Vec<u8> {
-    let mut w = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
-    w.write_all(bytes).unwrap();
-    w.finish().unwrap()
-}
-
-/// A one-page PDF whose content stream is `data` with `dict` entries (`/Filter ...`).
-fn pdf_with_stream(dict: &str, data: &[u8]) -> Vec<u8> {
-    let mut stream = format!("<< /Length {} {dict} >>\nstream\n", data.len()).into_bytes();
-    stream.extend_from_slice(data);
-    stream.extend_from_slice(b"\nendstream");
-    pdf_of_objects(&[
-        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>".to_vec(),
-        stream,
-    ])
 }
 
 /// A .docx-shaped zip whose entries are `entries` (name, bytes), deflated.
@@ -157,18 +128,11 @@ fn bombs() -> Vec<(&'static str, &'static str, Vec<u8>)> {
                 b"<< /Length 9999999999999 >>\nstream\nBT (x) Tj ET\nendstream".to_vec(),
             ])
         }),
-        ("docx: 256 MB of spaces in document.xml", "bomb.docx", {
-            let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-            let opts = zip::write::SimpleFileOptions::default()
-                .compression_method(zip::CompressionMethod::Deflated)
-                .large_file(true);
-            w.start_file("word/document.xml", opts).unwrap();
-            let chunk = vec![b' '; 1 << 20];
-            for _ in 0..256 {
-                w.write_all(&chunk).unwrap();
-            }
-            w.finish().unwrap().into_inner()
-        }),
+        (
+            "docx: 256 MB of spaces in document.xml",
+            "bomb.docx",
+            spaces_docx(256),
+        ),
         ("docx: archives nested in the archive", "nested.docx", {
             let inner = zip_of(&[("word/document.xml", &vec![b' '; 64 << 20])]);
             let middle = zip_of(&[("inner.docx", &inner), ("word/document.xml", &inner)]);

@@ -255,33 +255,10 @@ async fn uploads_through_forms(db: TestDb) {
 
     // Bad files: a message on the page and a 4xx, never a 500. The bomb: a PDF whose content
     // stream is Flate of Flate of 256 MB of zeros (a few kB; issue 22).
-    let bomb = {
-        use std::io::Write;
-        let deflate = |data: &[u8]| {
-            let mut w = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
-            w.write_all(data).unwrap();
-            w.finish().unwrap()
-        };
-        let mut w = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
-        let zeros = vec![0u8; 1 << 20];
-        for _ in 0..256 {
-            w.write_all(&zeros).unwrap();
-        }
-        let data = deflate(&w.finish().unwrap());
-        let mut stream = format!(
-            "<< /Length {} /Filter [/FlateDecode /FlateDecode] >>\nstream\n",
-            data.len()
-        )
-        .into_bytes();
-        stream.extend_from_slice(&data);
-        stream.extend_from_slice(b"\nendstream");
-        common::pdf_of_objects(&[
-            b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
-            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>".to_vec(),
-            stream,
-        ])
-    };
+    let bomb = common::pdf_with_stream(
+        "/Filter [/FlateDecode /FlateDecode]",
+        &common::deflate(&common::deflated_zeros(256 << 20)),
+    );
     let cases: [(&str, &[u8], Status, &str); 5] = [
         (
             "bomb.pdf",

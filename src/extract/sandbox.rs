@@ -120,15 +120,6 @@ impl Sandbox {
         Ok(Sandbox::new(helper_program()?, limits))
     }
 
-    pub fn limits(&self) -> SandboxLimits {
-        self.limits
-    }
-
-    /// Extractions running now.
-    pub fn running(&self) -> usize {
-        self.limits.concurrency - self.slots.available_permits()
-    }
-
     /// The text of an uploaded file, read in a child process; `Refused::Busy` at once when
     /// every slot is taken. The format is sniffed here, so an empty or unsupported file is
     /// refused without starting a process.

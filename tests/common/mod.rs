@@ -453,3 +453,54 @@ pub fn serve_process(db_url: &str, model: &std::path::Path, env: &[(&str, &str)]
         port,
     }
 }
+
+/// Zlib (a PDF's FlateDecode) of `n` zero bytes, written a megabyte at a time.
+pub fn deflated_zeros(n: usize) -> Vec<u8> {
+    use std::io::Write;
+    let mut w = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    let chunk = vec![0u8; 1 << 20];
+    let mut left = n;
+    while left > 0 {
+        let k = left.min(chunk.len());
+        w.write_all(&chunk[..k]).unwrap();
+        left -= k;
+    }
+    w.finish().unwrap()
+}
+
+/// Zlib of `bytes`.
+pub fn deflate(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut w = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    w.write_all(bytes).unwrap();
+    w.finish().unwrap()
+}
+
+/// A one-page PDF whose content stream is `data` with `dict` entries (`/Filter ...`).
+pub fn pdf_with_stream(dict: &str, data: &[u8]) -> Vec<u8> {
+    let mut stream = format!("<< /Length {} {dict} >>\nstream\n", data.len()).into_bytes();
+    stream.extend_from_slice(data);
+    stream.extend_from_slice(b"\nendstream");
+    pdf_of_objects(&[
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>".to_vec(),
+        stream,
+    ])
+}
+
+/// A .docx whose `word/document.xml` is `mb` megabytes of spaces, deflated: a zip bomb of
+/// about a thousandth of that size.
+pub fn spaces_docx(mb: usize) -> Vec<u8> {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .large_file(true);
+    w.start_file("word/document.xml", opts).unwrap();
+    let chunk = vec![b' '; 1 << 20];
+    for _ in 0..mb {
+        w.write_all(&chunk).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
