@@ -257,6 +257,57 @@ async fn a_server_without_range_support_is_read_from_the_start() {
 }
 
 #[tokio::test]
+async fn processes_sharing_a_cache_download_once_and_never_prune_a_model_in_use() {
+    let (body, sha) = payload();
+    let server = scripted(body.clone(), vec![Answer::Full]).await;
+    let cache = tempfile::tempdir().unwrap();
+    let url = server.url("m");
+    // Two servers (two Remotes: two open lock files, as two processes have) see the same
+    // manifest at the same moment.
+    let fetches: Vec<_> = (0..2)
+        .map(|_| {
+            let (r, url, sha) = (remote(cache.path()), url.clone(), sha.clone());
+            tokio::spawn(async move { r.fetch(&url, &sha).await.map(|f| f.downloaded) })
+        })
+        .collect();
+    let mut downloaded = Vec::new();
+    for f in fetches {
+        downloaded.push(f.await.unwrap().unwrap());
+    }
+    downloaded.sort();
+    assert_eq!(
+        downloaded,
+        vec![false, true],
+        "one downloads, the other waits and finds its copy"
+    );
+    assert_eq!(server.requests().len(), 1);
+
+    // While one process reads the model (fetch_and: a server loading it), another's prune
+    // leaves it alone.
+    let (_, read) = remote(cache.path())
+        .fetch_and(&url, &sha, |f| {
+            let (path, dir) = (f.path.clone(), cache.path().to_path_buf());
+            async move {
+                remote(&dir).prune_cache(&"0".repeat(64)).await;
+                std::fs::read(&path).ok()
+            }
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        read.as_deref(),
+        Some(&body[..]),
+        "a model being read was pruned"
+    );
+    remote(cache.path()).prune_cache(&"0".repeat(64)).await;
+    assert_eq!(
+        std::fs::read_dir(cache.path()).unwrap().count(),
+        0,
+        "once no one holds it, the old model and its lock file go"
+    );
+}
+
+#[tokio::test]
 async fn a_wrong_checksum_leaves_nothing_behind() {
     let (body, _) = payload();
     let server = scripted(body, vec![Answer::Full]).await;

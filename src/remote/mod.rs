@@ -164,6 +164,51 @@ pub struct Fetched {
     pub downloaded: bool,
 }
 
+/// An exclusive lock (flock) on one model's entry in the cache directory, held while it is
+/// fetched and (`Remote::fetch_and`) read. Several processes may share the directory (`heroku local web=2`, containers with one volume): one downloads while
+/// the others wait and then find the file, and no one prunes a file another is writing or reading.
+#[derive(Debug)]
+struct CacheLock {
+    _file: std::fs::File,
+}
+
+impl CacheLock {
+    fn path(dir: &Path, sha256: &str) -> PathBuf {
+        dir.join(format!("{sha256}.lock"))
+    }
+
+    /// Waits for the lock (in a blocking thread: another process may hold it for a download).
+    async fn acquire(dir: &Path, sha256: &str) -> Result<CacheLock, Error> {
+        let path = CacheLock::path(dir, sha256);
+        let waited = path.clone();
+        tokio::task::spawn_blocking(move || CacheLock::take(&waited, true))
+            .await
+            .map_err(|e| io(&path)(std::io::Error::other(e)))?
+            .map(|l| l.expect("a blocking lock is always taken"))
+    }
+
+    /// The lock, or `None` when another process holds it and `wait` is false.
+    fn take(path: &Path, wait: bool) -> Result<Option<CacheLock>, Error> {
+        use rustix::fs::{flock, FlockOperation};
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .map_err(io(path))?;
+        let op = if wait {
+            FlockOperation::LockExclusive
+        } else {
+            FlockOperation::NonBlockingLockExclusive
+        };
+        match flock(&file, op) {
+            Ok(()) => Ok(Some(CacheLock { _file: file })),
+            Err(rustix::io::Errno::WOULDBLOCK) if !wait => Ok(None),
+            Err(e) => Err(io(path)(e.into())),
+        }
+    }
+}
+
 /// Fetches and writes objects; cheap to clone.
 #[derive(Clone)]
 pub struct Remote {
@@ -192,21 +237,49 @@ impl Remote {
 
     /// The file at `url` whose sha256 is `sha256`, from the cache or downloaded into it.
     pub async fn fetch(&self, url: &str, sha256: &str) -> Result<Fetched, Error> {
+        let (fetched, _lock) = self.fetch_locked(url, sha256).await?;
+        Ok(fetched)
+    }
+
+    /// `fetch`, then `use_it` on the file while its cache entry is still locked, so that no
+    /// other process sharing the cache prunes it before it has been read.
+    pub async fn fetch_and<T, F, Fut>(
+        &self,
+        url: &str,
+        sha256: &str,
+        use_it: F,
+    ) -> Result<(Fetched, T), Error>
+    where
+        F: FnOnce(&Fetched) -> Fut,
+        Fut: std::future::Future<Output = T>,
+    {
+        let (fetched, _lock) = self.fetch_locked(url, sha256).await?;
+        let used = use_it(&fetched).await;
+        Ok((fetched, used))
+    }
+
+    async fn fetch_locked(&self, url: &str, sha256: &str) -> Result<(Fetched, CacheLock), Error> {
         let location = Location::parse(url)?;
         let want = sha256.trim().to_ascii_lowercase();
         let dir = &self.opts.cache_dir;
         tokio::fs::create_dir_all(dir).await.map_err(io(dir))?;
+        // Another process sharing the cache may be downloading the same file: wait for it,
+        // then find its copy below.
+        let lock = CacheLock::acquire(dir, &want).await?;
         let dest = dir.join(format!("{want}.safetensors"));
         if let Ok(meta) = tokio::fs::metadata(&dest).await {
             let got = hash_file(&dest).await?;
             if got == want {
                 tracing::info!(url = %shown(url), sha256 = %want, path = %dest.display(), "model found in the cache; not downloading");
-                return Ok(Fetched {
-                    path: dest,
-                    sha256: want,
-                    bytes: meta.len(),
-                    downloaded: false,
-                });
+                return Ok((
+                    Fetched {
+                        path: dest,
+                        sha256: want,
+                        bytes: meta.len(),
+                        downloaded: false,
+                    },
+                    lock,
+                ));
             }
             tracing::warn!(path = %dest.display(), "cached model has the wrong sha256; downloading again");
             let _ = tokio::fs::remove_file(&dest).await;
@@ -227,6 +300,7 @@ impl Remote {
         };
         if got != want {
             let _ = tokio::fs::remove_file(&part).await;
+            let _ = tokio::fs::remove_file(CacheLock::path(dir, &want)).await;
             return Err(Error::Checksum {
                 url: shown(url),
                 got,
@@ -235,12 +309,15 @@ impl Remote {
         }
         tokio::fs::rename(&part, &dest).await.map_err(io(&dest))?;
         tracing::info!(url = %shown(url), sha256 = %want, bytes, "model downloaded and verified");
-        Ok(Fetched {
-            path: dest,
-            sha256: want,
-            bytes,
-            downloaded: true,
-        })
+        Ok((
+            Fetched {
+                path: dest,
+                sha256: want,
+                bytes,
+                downloaded: true,
+            },
+            lock,
+        ))
     }
 
     /// One attempt: continues `part` where an earlier attempt left it (HTTP Range), hashing
@@ -401,6 +478,12 @@ impl Remote {
                 .or_else(|| name.strip_suffix(".part"));
             if let Some(stem) = stem {
                 if manifest::is_sha256(stem) && stem != keep {
+                    // Held: another process sharing the cache is fetching or reading it.
+                    let lock = CacheLock::path(&self.opts.cache_dir, stem);
+                    let Ok(Some(_held)) = CacheLock::take(&lock, false) else {
+                        continue;
+                    };
+                    let _ = tokio::fs::remove_file(&lock).await;
                     match tokio::fs::remove_file(entry.path()).await {
                         Ok(()) => {
                             tracing::info!(file = %name, "removed an old model from the cache")

@@ -107,6 +107,9 @@ pub(crate) struct ModelUpdater {
     engine: Engine,
     /// How the word and output tables are kept (`HAMLET_MODEL_WEIGHTS`).
     precision: crate::model::weights::Precision,
+    /// The sha256 of the last model refused (a checksum that does not match, a file that does
+    /// not load): not fetched again at every check, until the source names another or SIGHUP.
+    refused: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl ModelUpdater {
@@ -121,14 +124,41 @@ impl ModelUpdater {
             remote,
             engine,
             precision,
+            refused: Arc::default(),
         }
+    }
+
+    /// Forgets the refused model, so the next check tries it again (SIGHUP: the operator
+    /// says the source changed).
+    pub(crate) fn forget_refused(&self) {
+        *self.refused.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    fn refuse(&self, sha256: &str) {
+        *self.refused.lock().unwrap_or_else(|p| p.into_inner()) = Some(sha256.to_string());
+    }
+
+    fn was_refused(&self, sha256: &str) -> bool {
+        self.refused
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_deref()
+            == Some(sha256)
     }
 
     /// Loads the designated model if it is not the one in use. `Ok(true)` when a model was
     /// swapped in, `Ok(false)` when the one in use is current (or there is none to load).
     pub(crate) async fn check(&self) -> anyhow::Result<bool> {
         let current = self.engine.served().map(|s| s.sha256);
-        let (path, sha256, source) = match &self.source {
+        let precision = self.precision;
+        let load = move |path: PathBuf| async move {
+            let shown = path.display().to_string();
+            tokio::task::spawn_blocking(move || crate::model::file::load_with(&path, precision))
+                .await
+                .context("loading the model panicked")
+                .and_then(|r| r.with_context(|| format!("loading the model {shown}")))
+        };
+        let (loaded, sha256, source) = match &self.source {
             ModelSource::Path(path) => {
                 if path.as_os_str().is_empty() || !path.exists() {
                     if current.is_none() {
@@ -137,10 +167,10 @@ impl ModelUpdater {
                     return Ok(false);
                 }
                 let sha = crate::remote::hash_file(path).await?;
-                if current.as_deref() == Some(sha.as_str()) {
+                if current.as_deref() == Some(sha.as_str()) || self.was_refused(&sha) {
                     return Ok(false);
                 }
-                (path.clone(), sha, path.display().to_string())
+                (load(path.clone()).await, sha, path.display().to_string())
             }
             ModelSource::Url { url, sha256 } => {
                 let target = match sha256 {
@@ -161,25 +191,38 @@ impl ModelUpdater {
                         Err(e) => return Err(e.into()),
                     },
                 };
-                if current.as_deref() == Some(target.sha256.as_str()) {
+                if current.as_deref() == Some(target.sha256.as_str())
+                    || self.was_refused(&target.sha256)
+                {
                     return Ok(false);
                 }
                 tracing::info!(url = %crate::remote::shown(&target.url), sha256 = %target.sha256, "fetching the model");
-                let fetched = self.remote.fetch(&target.url, &target.sha256).await?;
-                (
-                    fetched.path,
-                    fetched.sha256,
-                    crate::remote::shown(&target.url),
-                )
+                // Loaded while the cache entry is locked: no other process sharing the cache
+                // prunes the file meanwhile.
+                let fetched = self
+                    .remote
+                    .fetch_and(&target.url, &target.sha256, |f| load(f.path.clone()))
+                    .await;
+                match fetched {
+                    Ok((fetched, loaded)) => {
+                        (loaded, fetched.sha256, crate::remote::shown(&target.url))
+                    }
+                    Err(e) => {
+                        if let crate::remote::Error::Checksum { .. } = e {
+                            self.refuse(&target.sha256);
+                        }
+                        return Err(e.into());
+                    }
+                }
             }
         };
-        let shown = path.display().to_string();
-        let precision = self.precision;
-        let model =
-            tokio::task::spawn_blocking(move || crate::model::file::load_with(&path, precision))
-                .await
-                .context("loading the model panicked")?
-                .with_context(|| format!("loading the model {shown}"))?;
+        let model = match loaded {
+            Ok(model) => model,
+            Err(e) => {
+                self.refuse(&sha256);
+                return Err(e);
+            }
+        };
         tracing::info!(
             sha256 = %sha256,
             source = %source,
@@ -188,18 +231,20 @@ impl ModelUpdater {
             replaced = current.as_deref().unwrap_or("none"),
             "model in service"
         );
+        // The cache is pruned before the swap, so that a model seen in service has the
+        // cache to itself (the old one is in memory: its file is no longer read).
+        if let ModelSource::Url { .. } = self.source {
+            self.remote.prune_cache(&sha256).await;
+        }
         self.engine.swap(Served {
             model: Arc::new(model),
-            sha256: sha256.clone(),
+            sha256,
             source,
             loaded_at: crate::remote::now_rfc3339(),
         });
         // Loading freed its read buffers (and a reload the old model, once its last request
         // ends): give those pages back rather than keep them resident (bench/scale.sh).
         crate::memory::trim();
-        if let ModelSource::Url { .. } = self.source {
-            self.remote.prune_cache(&sha256).await;
-        }
         Ok(true)
     }
 }
@@ -240,7 +285,13 @@ impl Boot {
             tokio::spawn(self.catalog.clone().keep_fresh());
         };
         let model = async {
-            self.until_ok("model", || self.models.check()).await;
+            // At start-up a refused model is tried again at every attempt: there is no
+            // other model to serve meanwhile, and readiness reports why.
+            self.until_ok("model", || {
+                self.models.forget_refused();
+                self.models.check()
+            })
+            .await;
             self.readiness.model.store(true, Ordering::Release);
         };
         tokio::join!(database, model);
@@ -314,13 +365,16 @@ impl Boot {
                 _ = tick => "periodic check",
             };
             tracing::debug!(why, "looking for a new model");
+            if why == "SIGHUP" {
+                self.models.forget_refused();
+            }
             match self.models.check().await {
                 Ok(true) => tracing::info!(why, "a new model is in service"),
                 Ok(false) => {}
                 Err(e) => tracing::error!(
                     why,
                     error = %format!("{e:#}"),
-                    "the new model could not be used; the current one keeps serving"
+                    "the new model could not be used; the current one keeps serving (it is not tried again until another is published or SIGHUP)"
                 ),
             }
         }
@@ -398,5 +452,43 @@ impl<'r> Responder<'r, 'static> for WarmingUp {
             .raw_header("Retry-After", RETRY_AFTER.to_string())
             .raw_header("Cache-Control", "no-store")
             .ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::remote::FetchOpts;
+
+    fn updater(source: ModelSource, cache: &std::path::Path) -> ModelUpdater {
+        let opts = FetchOpts {
+            cache_dir: cache.to_path_buf(),
+            retries: 0,
+            stall: Duration::from_secs(1),
+            backoff: Duration::from_millis(1),
+        };
+        ModelUpdater::new(
+            source,
+            Remote::new(opts, Default::default()),
+            Engine::new(None, None),
+            crate::model::weights::Precision::F32,
+        )
+    }
+
+    #[tokio::test]
+    async fn a_refused_model_is_not_tried_again_until_sighup_or_another_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let model = dir.path().join("model.safetensors");
+        std::fs::write(&model, b"not a model").unwrap();
+        let models = updater(ModelSource::Path(model.clone()), dir.path());
+        assert!(models.check().await.is_err(), "a broken file is refused");
+        assert!(!models.check().await.unwrap(), "and not loaded again");
+        models.forget_refused();
+        assert!(models.check().await.is_err(), "SIGHUP tries it again");
+        std::fs::write(&model, b"another broken file").unwrap();
+        assert!(
+            models.check().await.is_err(),
+            "a different file is tried at once"
+        );
     }
 }
