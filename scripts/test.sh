@@ -3,7 +3,8 @@
 # .ci/run runs. Installs what a fresh machine lacks (libtorch from PyPI, Debian's Chromium and
 # ChromeDriver for the browser test, moto's S3 server and pyoai's OAI-PMH server from PyPI,
 # tesseract and pdftoppm for the OCR test, gensim 4.4 in a venv for the interop test, a Postgres server where none
-# answers), then formatting and lint checks, then every test.
+# answers, the Heroku CLI from npm for scripts/day-one.sh), then formatting and lint checks, then
+# every test, then the first day of a deployment played end to end (scripts/day-one.sh).
 #
 # Tests build in release mode: the run command builds release too, so the heavy dependencies
 # (torch-sys's C++ wrapper, sqlx, rocket) compile once for both.
@@ -29,3 +30,6 @@ echo "test.sh: Postgres tests use ${TEST_DATABASE_URL%%@*}@… (a fresh database
 cargo fmt --check
 cargo clippy --release --all-targets --quiet -- -D warnings
 cargo test --release --no-fail-fast "$@"
+# The first day of a Heroku deployment with heroku local, moto and Postgres (README: "Day one");
+# a filtered run (arguments for cargo test) leaves it out.
+[ $# -gt 0 ] || bash scripts/day-one.sh
