@@ -360,3 +360,50 @@ fn commands_log_to_stderr_so_their_output_stays_clean() {
         "no log on stdout: {stdout}"
     );
 }
+
+/// `hamlet ARGS` with `input` on its standard input.
+fn hamlet_fed(db: &str, args: &[&str], input: &[u8]) -> Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hamlet"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", db)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run hamlet");
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// A one-off dyno has no copy of the collection: `heroku run --no-tty "bin/hamlet import jsonl
+/// -" < collection.jsonl` streams it in, texts inline.
+#[test]
+fn a_collection_streamed_on_standard_input_is_imported() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/h.sqlite3", dir.path().display());
+    let lines = concat!(
+        "{\"identifier\": 1, \"title\": \"Paragraph vectors for theses\", \"text\": \"We study paragraph vectors for a thesis collection.\"}\n",
+        "{\"identifier\": 2, \"title\": \"No text yet\"}\n",
+    );
+    let out = hamlet_fed(&db, &["import", "jsonl", "-"], lines.as_bytes());
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("imported 2 documents (1 unextractable)"),
+        "{}",
+        text(&out)
+    );
+
+    // A bad line is named as a line of standard input.
+    let bad = b"{\"identifier\": 3, \"title\": \"x\"}\n{\"identifier\": 4}\n";
+    let out = hamlet_fed(&db, &["import", "jsonl", "-"], bad);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("standard input:2: invalid record"),
+        "{}",
+        text(&out)
+    );
+}

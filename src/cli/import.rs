@@ -41,7 +41,8 @@ pub struct RfcOpts {
 
 #[derive(Debug, clap::Args)]
 pub struct JsonlOpts {
-    /// The metadata file: one JSON object per line.
+    /// The metadata file: one JSON object per line; `-` reads standard input (texts inline,
+    /// e.g. `heroku run --no-tty "bin/hamlet import jsonl -" < collection.jsonl`).
     pub metadata: PathBuf,
     /// Directory of the documents' UTF-8 text files.
     #[arg(long, value_name = "DIR")]

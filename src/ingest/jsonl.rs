@@ -11,8 +11,9 @@
 //! ```
 //!
 //! Only `identifier` and `title` are required. `text_file` is relative to `--texts`; without
-//! it, `<texts>/<identifier>.txt` is used when present, and a document with no text is
-//! imported as unextractable. Without `citations`, they are extracted from the text's
+//! it, `<texts>/<identifier>.txt` is used when present; `"text": "..."` gives the text inline
+//! instead (one self-contained stream, for `hamlet import jsonl -` on a one-off dyno). A
+//! document with no text is imported as unextractable. Without `citations`, they are extracted from the text's
 //! reference sections. Unknown fields are refused, so a typo does not silently lose data.
 
 use std::path::{Path, PathBuf};
@@ -41,6 +42,9 @@ struct Record {
     departments: Vec<DepartmentField>,
     #[serde(default)]
     text_file: Option<PathBuf>,
+    /// The text itself, instead of a file.
+    #[serde(default)]
+    text: Option<String>,
     #[serde(default)]
     unextractable: Option<bool>,
     #[serde(default)]
@@ -86,7 +90,19 @@ struct CitationField {
 /// Reads every record of `metadata`, loading texts from `texts`. The whole file is checked
 /// before anything is returned, so one bad line stops the import before it writes.
 pub(crate) fn read(metadata: &Path, texts: Option<&Path>) -> Result<Vec<NewDocument>> {
-    let content = super::read_utf8(metadata)?;
+    let content = if metadata == Path::new("-") {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes)
+            .map_err(|e| Error::io(Path::new(STDIN), e))?;
+        super::decode_utf8(Path::new(STDIN), bytes)?
+    } else {
+        super::read_utf8(metadata)?
+    };
+    let metadata = if metadata == Path::new("-") {
+        Path::new(STDIN)
+    } else {
+        metadata
+    };
     let mut docs = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for (i, line) in content.lines().enumerate() {
@@ -111,13 +127,25 @@ pub(crate) fn read(metadata: &Path, texts: Option<&Path>) -> Result<Vec<NewDocum
     Ok(docs)
 }
 
+/// How errors name the metadata when it comes from standard input (`-`).
+const STDIN: &str = "standard input";
+
 fn to_document(
-    r: Record,
+    mut r: Record,
     metadata: &Path,
     line_no: usize,
     texts: Option<&Path>,
 ) -> Result<NewDocument> {
+    let inline = r.text.take();
+    if inline.is_some() && r.text_file.is_some() {
+        return Err(Error::malformed(
+            metadata,
+            line_no,
+            "give \"text\" or \"text_file\", not both",
+        ));
+    }
     let text = match (&r.text_file, texts) {
+        _ if inline.is_some() => inline,
         (Some(file), Some(dir)) => Some(super::read_utf8(&dir.join(file))?),
         (Some(file), None) => {
             return Err(Error::malformed(
@@ -208,6 +236,34 @@ mod tests {
         assert_eq!(docs[0].departments[1].course.as_deref(), Some("6"));
         assert!(docs[1].unextractable);
         assert_eq!(docs[1].citations[0].cited_identifier, Some(DocId(7)));
+    }
+
+    #[test]
+    fn texts_may_come_inline() {
+        let dir = tempfile::tempdir().unwrap();
+        let meta = dir.path().join("m.jsonl");
+        std::fs::write(
+            &meta,
+            "{\"identifier\": 7, \"title\": \"Inline\", \"text\": \"A thesis about vectors.\\n\\nReferences\\n\\n[1] Smith, J. Paragraphs. 2001.\\n\"}\n",
+        )
+        .unwrap();
+        let docs = read(&meta, None).unwrap();
+        assert!(!docs[0].unextractable);
+        assert!(docs[0]
+            .text
+            .as_deref()
+            .unwrap()
+            .starts_with("A thesis about vectors."));
+        std::fs::write(
+            &meta,
+            "{\"identifier\": 7, \"title\": \"Both\", \"text\": \"x\", \"text_file\": \"7.txt\"}\n",
+        )
+        .unwrap();
+        let err = read(&meta, Some(dir.path())).unwrap_err().to_string();
+        assert!(
+            err.contains("m.jsonl:1: give \"text\" or \"text_file\", not both"),
+            "{err}"
+        );
     }
 
     #[test]
