@@ -20,11 +20,20 @@ corpus=${HAMLET_DEMO_CORPUS:-$root/../shared/corpora/rfc}
 work=$(mktemp -d)
 db=hamlet_day_one_$$
 admin=$(bash scripts/ensure-postgres.sh)
+# The long-running parts each run in a process group of their own (setsid), stopped whole:
+# heroku local runs foreman, which runs the web processes, and pyenv's python3 shim forks the
+# interpreter, so killing the process started leaves the rest running.
+groups=()
+stop_group() {
+  kill -TERM -- "-$1" 2>/dev/null || return 0
+  for _ in $(seq 50); do kill -0 -- "-$1" 2>/dev/null || return 0; sleep 0.1; done
+  kill -KILL -- "-$1" 2>/dev/null || true
+}
 cleanup() {
-  local pids
+  local pids g
+  for g in "${groups[@]}"; do stop_group "$g"; done
   pids=$(jobs -p)
   [ -n "$pids" ] && kill $pids 2>/dev/null
-  pkill -f "$work/" 2>/dev/null || true
   wait 2>/dev/null || true
   psql "$admin" -qAtc "drop database if exists $db with (force)" >/dev/null 2>&1 || true
   rm -rf "$work"
@@ -39,6 +48,21 @@ fail() {
   exit 1
 }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# A port P with P+1 free as well: heroku local gives web.1 the port asked and web.2 the next.
+free_pair() {
+  python3 - <<'PY'
+import socket
+while True:
+    a = socket.socket(); a.bind(("0.0.0.0", 0)); port = a.getsockname()[1]
+    b = socket.socket()
+    try:
+        b.bind(("0.0.0.0", port + 1))
+    except OSError:
+        continue
+    print(port)
+    break
+PY
+}
 get() { curl -sS --max-time 10 "$@"; }
 # has URL TEXT: the page at URL answers 2xx and contains TEXT (read whole: no early-closed pipe).
 has() { local body; body=$(get -f "$1") && grep -qi -- "$2" <<<"$body"; }
@@ -59,7 +83,7 @@ manifest_sha() { python3 "$work/s3.py" sha; }
 [ -d "$corpus" ] || { say "the RFC corpus is missing at $corpus"; exit 1; }
 
 # --- the parts: the Heroku CLI (pinned), moto's S3 server, an empty database ------------------
-export HEROKU_DISABLE_AUTOUPDATE=1 HEROKU_SKIP_ANALYTICS=1
+export HEROKU_DISABLE_AUTOUPDATE=1 HEROKU_SKIP_ANALYTICS=1 DISABLE_TELEMETRY=true
 cli=${XDG_CACHE_HOME:-$HOME/.cache}/hamlet/heroku-cli
 heroku=$cli/node_modules/.bin/heroku
 [ -x "$heroku" ] || npm install --silent --no-fund --no-audit --prefix "$cli" heroku@11.10.0 >/dev/null
@@ -68,7 +92,8 @@ python3 -c 'import moto.server, boto3' 2>/dev/null \
   || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages 'moto[server]==5.2.1'
 
 s3port=$(free_port)
-python3 -m moto.server -H 127.0.0.1 -p "$s3port" >"$work/moto.log" 2>&1 &
+setsid python3 -m moto.server -H 127.0.0.1 -p "$s3port" >"$work/moto.log" 2>&1 &
+groups+=($!)
 until_ok 20 curl -fsS "http://127.0.0.1:$s3port/moto-api/" || { say "moto did not start"; cat "$work/moto.log"; exit 1; }
 export AWS_ACCESS_KEY_ID=day-one AWS_SECRET_ACCESS_KEY=day-one AWS_REGION=us-east-1
 export AWS_ENDPOINT_URL="http://127.0.0.1:$s3port"
@@ -132,8 +157,9 @@ tables=$(psql "$dburl" -qAtc "select count(*) from information_schema.tables whe
 pass "release (heroku local release) migrated an empty database"
 
 # --- 2. two web processes, no model yet -----------------------------------------------------
-port=$(free_port)
-"$heroku" local web=2 -e "$work/.env" -p "$port" >"$work/web.log" 2>&1 &
+port=$(free_pair)
+setsid "$heroku" local web=2 -e "$work/.env" -p "$port" >"$work/web.log" 2>&1 &
+groups+=($!)
 web1=$port
 web2=$((port + 1))
 for p in "$web1" "$web2"; do

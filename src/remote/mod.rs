@@ -165,8 +165,9 @@ pub struct Fetched {
 }
 
 /// An exclusive lock (flock) on one model's entry in the cache directory, held while it is
-/// fetched and (`Remote::fetch_and`) read. Several processes may share the directory (`heroku local web=2`, containers with one volume): one downloads while
-/// the others wait and then find the file, and no one prunes a file another is writing or reading.
+/// fetched and (`Remote::fetch_and`) read. Several processes may share the directory
+/// (`heroku local web=2`, containers with one volume): one downloads while the others wait and
+/// then find the file, and no one prunes a file another is writing or reading.
 #[derive(Debug)]
 struct CacheLock {
     _file: std::fs::File,
