@@ -1,5 +1,5 @@
 //! [map] figures in headless Chromium: the /map/ page of a running server (`HAMLET_MAP_URL`,
-//! bench/map.sh starts one with a 43,000-document model), at 1280x1000:
+//! benches/map.sh starts one with a 43,000-document model), at 1280x1000:
 //! - load: fetching /api/map, parsing it, building the hit-test grid and the first frame;
 //! - frame time: 300 frames of a zoom-and-pan sequence, each drawn synchronously and timed
 //!   (median, p95, max), the work a frame costs the page;
@@ -7,9 +7,9 @@
 //!   (median, p95), what a reader sees (a 60 Hz display caps it at 16.7 ms);
 //! - hover: the nearest-dot lookup for 2,000 random pointer positions.
 //!
-//! Run: `bench/map.sh`. Prints the figures; no assertions.
+//! Run: `benches/map.sh`. Prints the figures; no assertions.
 
-#[path = "../tests/common/chromium.rs"]
+#[path = "../tests/it/common/chromium.rs"]
 mod chromium;
 
 use serde_json::Value;
@@ -17,7 +17,7 @@ use serde_json::Value;
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let Ok(url) = std::env::var("HAMLET_MAP_URL") else {
-        eprintln!("set HAMLET_MAP_URL to a server's /map/ page (bench/map.sh starts one)");
+        eprintln!("set HAMLET_MAP_URL to a server's /map/ page (benches/map.sh starts one)");
         return;
     };
     let _ = rustls::crypto::ring::default_provider().install_default();

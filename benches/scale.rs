@@ -1,6 +1,6 @@
 //! [scale] figures in one process: a synthetic model of the original's production shape
 //! (43,000 documents, 52 dimensions, 1,000,000 words; `hamlet model synth`) loaded from
-//! `HAMLET_SCALE_MODEL` (bench/scale.sh makes it), then:
+//! `HAMLET_SCALE_MODEL` (benches/scale.sh makes it), then:
 //! - load time and throughput from a local file, and resident memory after loading;
 //! - most-similar by identifier: median and p99 over 2,000 random documents;
 //! - infer + search for a 10,000-word text (Zipf-drawn from the model's words): median and
@@ -8,12 +8,13 @@
 //! - resident memory after those 200 texts.
 //!
 //! `HAMLET_MODEL_WEIGHTS` (i8 by default here, as deployed) picks how the word and output tables are kept.
-//! Run: `bench/scale.sh` (or `HAMLET_SCALE_MODEL=FILE cargo bench --bench scale`). Prints a
+//! Run: `benches/scale.sh` (or `HAMLET_SCALE_MODEL=FILE cargo bench --bench scale`). Prints a
 //! table; no assertions.
 
 use std::time::Instant;
 
-use hamlet::model::{file, synth};
+use hamlet::model::query::Query;
+use hamlet::model::{io::file, io::synth};
 use rand::{Rng, SeedableRng};
 
 fn rss_mb() -> f64 {
@@ -32,13 +33,15 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 fn main() {
     let Ok(path) = std::env::var("HAMLET_SCALE_MODEL") else {
-        eprintln!("set HAMLET_SCALE_MODEL to a model file (bench/scale.sh makes a synthetic one)");
+        eprintln!(
+            "set HAMLET_SCALE_MODEL to a model file (benches/scale.sh makes a synthetic one)"
+        );
         return;
     };
     let size = std::fs::metadata(&path).expect("the model file").len() as f64;
     let before = rss_mb();
     let t0 = Instant::now();
-    let precision: hamlet::model::weights::Precision = std::env::var("HAMLET_MODEL_WEIGHTS")
+    let precision: hamlet::model::io::weights::Precision = std::env::var("HAMLET_MODEL_WEIGHTS")
         .unwrap_or_else(|_| "i8".into())
         .parse()
         .expect("HAMLET_MODEL_WEIGHTS: f32, f16 or i8");
@@ -71,7 +74,12 @@ fn main() {
         .map(|_| {
             let id = ids[rng.gen_range(0..ids.len())];
             let t = Instant::now();
-            std::hint::black_box(model.similar_to_document(id, 10, -1.0).unwrap());
+            std::hint::black_box(
+                model
+                    .query(Query::Document(id), 10, -1.0)
+                    .map(|a| a.similar())
+                    .unwrap(),
+            );
             t.elapsed().as_secs_f64() * 1e3
         })
         .collect();
@@ -109,7 +117,7 @@ fn main() {
             .iter()
             .map(|text| {
                 let t = Instant::now();
-                std::hint::black_box(model.similar_to_text(text, 10, -1.0));
+                std::hint::black_box(model.query(Query::Text(text), 10, -1.0).unwrap().similar());
                 t.elapsed().as_secs_f64() * 1e3
             })
             .collect();

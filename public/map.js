@@ -1,6 +1,6 @@
 // The collection map (/map/): every document's place from /api/map, drawn on one canvas.
 // Points are written straight into an ImageData buffer (one typed-array store per pixel), so a
-// frame of 43,000 points costs a few milliseconds (bench/map.sh); the hover ring, the focused
+// frame of 43,000 points costs a few milliseconds (benches/map.sh); the hover ring, the focused
 // document and a placed draft are drawn over it with the canvas API. Hover finds the nearest
 // point through a uniform grid. Zoom: wheel, pinch, the buttons or + and -; pan: drag or the
 // arrow keys; click a point to open its similar_to page.
@@ -447,7 +447,7 @@
   }
   if (placeForm) placeForm.addEventListener("submit", place);
 
-  // For the browser test and bench/map.sh: where a point is drawn, and the frame time of a
+  // For the browser test and benches/map.sh: where a point is drawn, and the frame time of a
   // pan-and-zoom sequence (each frame drawn synchronously and timed).
   const ready = load().catch((err) => {
     status.textContent = err.message;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Debian's Chromium and ChromeDriver for the end-to-end browser test (tests/browser.rs), from
+# Debian's Chromium and ChromeDriver for the end-to-end browser test (tests/it/web/browser.rs), from
 # apt when missing. Prints nothing when both are there. A test tool's own browser download
 # cannot work on these machines; Debian's package does.
 set -euo pipefail

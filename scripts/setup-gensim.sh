@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # gensim 4.4 in a venv (default ~/.cache/hamlet/venv-gensim; HAMLET_GENSIM_VENV moves it), for
-# the gensim interop test (tests/gensim.rs) and bench/gensim.sh. Installs once; prints the
+# the gensim interop test (tests/it/commands/gensim.rs) and benches/gensim.sh. Installs once; prints the
 # venv's python.
 set -euo pipefail
 venv=${HAMLET_GENSIM_VENV:-$HOME/.cache/hamlet/venv-gensim}

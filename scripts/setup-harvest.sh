@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What tests/harvest.rs needs: pyoai (a real OAI-PMH server implementation, from PyPI) and
+# What tests/it/commands/harvest.rs needs: pyoai (a real OAI-PMH server implementation, from PyPI) and
 # tesseract with poppler's pdftoppm (Debian packages), so the OCR path of `hamlet harvest` is
 # tested too. Prints nothing when all are there.
 set -euo pipefail

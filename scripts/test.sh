@@ -13,13 +13,13 @@ cd "$(dirname "$0")/.."
 
 bash scripts/setup-libtorch.sh
 bash scripts/setup-browser.sh
-# pyoai and tesseract + pdftoppm, for the harvest tests (tests/harvest.rs).
+# pyoai and tesseract + pdftoppm, for the harvest tests (tests/it/commands/harvest.rs).
 bash scripts/setup-harvest.sh
-# moto's S3 server, for the s3:// tests (tests/remote.rs).
+# moto's S3 server, for the s3:// tests (tests/it/ops/remote.rs).
 python3 -c 'import moto.server' 2>/dev/null \
   || python3 -m pip install --quiet --disable-pip-version-check 'moto[server]==5.2.1' \
   || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages 'moto[server]==5.2.1'
-# gensim 4.4 in a venv, for the gensim interop test (tests/gensim.rs).
+# gensim 4.4 in a venv, for the gensim interop test (tests/it/commands/gensim.rs).
 HAMLET_GENSIM_PYTHON=$(bash scripts/setup-gensim.sh)
 export HAMLET_GENSIM_PYTHON
 TEST_DATABASE_URL=$(bash scripts/ensure-postgres.sh)
@@ -30,6 +30,6 @@ echo "test.sh: Postgres tests use ${TEST_DATABASE_URL%%@*}@… (a fresh database
 cargo fmt --check
 cargo clippy --release --all-targets --quiet -- -D warnings
 cargo test --release --no-fail-fast "$@"
-# The first day of a Heroku deployment with heroku local, moto and Postgres (README: "Day one");
+# The first day of a Heroku deployment with heroku local, moto and Postgres (docs/OPERATIONS.md: "Day one");
 # a filtered run (arguments for cargo test) leaves it out.
 [ $# -gt 0 ] || bash scripts/day-one.sh

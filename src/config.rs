@@ -9,7 +9,6 @@
 //! On aws, when `DATABASE_URL` is unset, it is assembled from Elastic Beanstalk's `RDS_*`
 //! variables.
 
-use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 
@@ -17,6 +16,9 @@ use figment::providers::Serialized;
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
+pub use crate::remote::AwsEnv;
+use crate::remote::{FetchOpts, Remote};
+pub use crate::secret::Secret;
 use crate::store::Backend;
 
 /// A deployment profile: which defaults apply.
@@ -60,32 +62,6 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line, without timestamps (the platform adds them).
     Json,
-}
-
-/// A secret string: usable through `expose()`, printed as `***` by `Debug` and `Display`.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Secret {
-        Secret(s.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
 }
 
 /// The whole configuration of a `hamlet` process.
@@ -144,7 +120,7 @@ pub struct AppConfig {
     /// `HAMLET_MODEL_WEIGHTS`: `f32`, `f16` or `i8`, how the served model's word and output
     /// tables are kept in memory (a million-word, 52-dimension model: 416, 208 or 128 MB); f16
     /// and i8 move inferred vectors slightly. local: f32; heroku, aws: i8.
-    pub model_weights: crate::model::weights::Precision,
+    pub model_weights: crate::model::io::weights::Precision,
     /// `HAMLET_PAGE_CACHE_MB`: megabytes of rendered similar_to pages kept until the model or
     /// the collection changes; 0 renders every request. Default 16.
     pub page_cache_mb: u64,
@@ -154,7 +130,7 @@ pub struct AppConfig {
     pub trusted_proxies: String,
     /// `HAMLET_DOCUMENT_MIN_SCORE`: the default least score of results for a known document.
     /// Unset: the served model's own default, 0.75 (the original's cosine) for a
-    /// compatibility-mode model, 0.3 for the default engine (`model::engine`).
+    /// compatibility-mode model, 0.3 for the default engine (`model::query`).
     pub document_min_score: Option<f32>,
     /// `HAMLET_TEXT_MIN_SCORE`: the default least score of results for an uploaded or pasted
     /// text. Unset: the served model's own default, 0.65 (the original's) or 0.2.
@@ -195,73 +171,37 @@ pub struct AppConfig {
     pub aws: AwsEnv,
 }
 
-/// The AWS SDKs' standard variables, read for s3:// model URLs: `AWS_ACCESS_KEY_ID`,
-/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` (else a profile of the shared credentials
-/// file, the ECS container endpoint, then the instance role are asked: `remote::s3`),
-/// `AWS_REGION` or `AWS_DEFAULT_REGION` (default us-east-1), `AWS_ENDPOINT_URL_S3` or
-/// `AWS_ENDPOINT_URL` (an S3-compatible server), `AWS_EC2_METADATA_SERVICE_ENDPOINT` and
-/// `AWS_EC2_METADATA_DISABLED`.
-#[derive(Debug, Clone, Default)]
-pub struct AwsEnv {
-    pub access_key_id: Option<String>,
-    pub secret_access_key: Option<Secret>,
-    pub session_token: Option<Secret>,
-    pub region: Option<String>,
-    pub endpoint_url: Option<String>,
-    pub metadata_endpoint: Option<String>,
-    pub metadata_disabled: bool,
-    /// `AWS_PROFILE` (default `default`): the profile read from the shared credentials file.
-    pub profile: Option<String>,
-    /// `AWS_SHARED_CREDENTIALS_FILE` (default `~/.aws/credentials`, from `HOME`).
-    pub shared_credentials_file: Option<std::path::PathBuf>,
-    /// `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` (ECS task roles: asked of 169.254.170.2) or
-    /// `AWS_CONTAINER_CREDENTIALS_FULL_URI` (EKS Pod Identity and others).
-    pub container_credentials_uri: Option<String>,
-    /// `AWS_CONTAINER_AUTHORIZATION_TOKEN`, or the contents of
-    /// `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`: sent to the container endpoint.
-    pub container_authorization: Option<Secret>,
-    /// `AWS_WEB_IDENTITY_TOKEN_FILE` and `AWS_ROLE_ARN` (EKS IRSA): the token is exchanged
-    /// for the role's credentials with STS (`AWS_ROLE_SESSION_NAME`, default `hamlet`).
-    pub web_identity_token_file: Option<std::path::PathBuf>,
-    pub role_arn: Option<String>,
-    pub role_session_name: Option<String>,
-    /// `AWS_ENDPOINT_URL_STS`: another STS (default `https://sts.REGION.amazonaws.com`).
-    pub sts_endpoint: Option<String>,
-}
-
-impl AwsEnv {
-    fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> AwsEnv {
-        let get = |var: &str| lookup(var).filter(|v| !v.trim().is_empty());
-        AwsEnv {
-            access_key_id: get("AWS_ACCESS_KEY_ID"),
-            secret_access_key: get("AWS_SECRET_ACCESS_KEY").map(Secret::new),
-            session_token: get("AWS_SESSION_TOKEN").map(Secret::new),
-            region: get("AWS_REGION").or_else(|| get("AWS_DEFAULT_REGION")),
-            endpoint_url: get("AWS_ENDPOINT_URL_S3").or_else(|| get("AWS_ENDPOINT_URL")),
-            metadata_endpoint: get("AWS_EC2_METADATA_SERVICE_ENDPOINT"),
-            metadata_disabled: get("AWS_EC2_METADATA_DISABLED")
-                .is_some_and(|v| v.eq_ignore_ascii_case("true")),
-            profile: get("AWS_PROFILE"),
-            shared_credentials_file: get("AWS_SHARED_CREDENTIALS_FILE")
-                .map(std::path::PathBuf::from)
-                .or_else(|| get("HOME").map(|h| std::path::Path::new(&h).join(".aws/credentials"))),
-            container_credentials_uri: get("AWS_CONTAINER_CREDENTIALS_FULL_URI").or_else(|| {
-                get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
-                    .map(|rel| format!("http://169.254.170.2{rel}"))
-            }),
-            container_authorization: get("AWS_CONTAINER_AUTHORIZATION_TOKEN")
-                .or_else(|| {
-                    get("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
-                        .and_then(|f| std::fs::read_to_string(f).ok())
-                        .map(|t| t.trim().to_string())
-                })
-                .map(Secret::new),
-            web_identity_token_file: get("AWS_WEB_IDENTITY_TOKEN_FILE")
-                .map(std::path::PathBuf::from),
-            role_arn: get("AWS_ROLE_ARN"),
-            role_session_name: get("AWS_ROLE_SESSION_NAME"),
-            sts_endpoint: get("AWS_ENDPOINT_URL_STS"),
-        }
+/// The AWS variables, from `lookup` (the environment, or a test's map).
+fn aws_from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> AwsEnv {
+    let get = |var: &str| lookup(var).filter(|v| !v.trim().is_empty());
+    AwsEnv {
+        access_key_id: get("AWS_ACCESS_KEY_ID"),
+        secret_access_key: get("AWS_SECRET_ACCESS_KEY").map(Secret::new),
+        session_token: get("AWS_SESSION_TOKEN").map(Secret::new),
+        region: get("AWS_REGION").or_else(|| get("AWS_DEFAULT_REGION")),
+        endpoint_url: get("AWS_ENDPOINT_URL_S3").or_else(|| get("AWS_ENDPOINT_URL")),
+        metadata_endpoint: get("AWS_EC2_METADATA_SERVICE_ENDPOINT"),
+        metadata_disabled: get("AWS_EC2_METADATA_DISABLED")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true")),
+        profile: get("AWS_PROFILE"),
+        shared_credentials_file: get("AWS_SHARED_CREDENTIALS_FILE")
+            .map(std::path::PathBuf::from)
+            .or_else(|| get("HOME").map(|h| std::path::Path::new(&h).join(".aws/credentials"))),
+        container_credentials_uri: get("AWS_CONTAINER_CREDENTIALS_FULL_URI").or_else(|| {
+            get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+                .map(|rel| format!("http://169.254.170.2{rel}"))
+        }),
+        container_authorization: get("AWS_CONTAINER_AUTHORIZATION_TOKEN")
+            .or_else(|| {
+                get("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
+                    .and_then(|f| std::fs::read_to_string(f).ok())
+                    .map(|t| t.trim().to_string())
+            })
+            .map(Secret::new),
+        web_identity_token_file: get("AWS_WEB_IDENTITY_TOKEN_FILE").map(std::path::PathBuf::from),
+        role_arn: get("AWS_ROLE_ARN"),
+        role_session_name: get("AWS_ROLE_SESSION_NAME"),
+        sts_endpoint: get("AWS_ENDPOINT_URL_STS"),
     }
 }
 
@@ -398,9 +338,9 @@ impl AppConfig {
             extract_concurrency: 0,
             page_cache_mb: 16,
             model_weights: if deployed {
-                crate::model::weights::Precision::I8
+                crate::model::io::weights::Precision::I8
             } else {
-                crate::model::weights::Precision::F32
+                crate::model::io::weights::Precision::F32
             },
             trusted_proxies: match profile {
                 Profile::Local => String::new(),
@@ -424,6 +364,21 @@ impl AppConfig {
     }
 
     /// The limits on reading one uploaded file (`extract::sandbox`).
+    /// How model files are fetched and cached.
+    pub fn fetch_opts(&self) -> FetchOpts {
+        FetchOpts {
+            cache_dir: self.model_cache_dir.clone(),
+            retries: self.model_fetch_retries,
+            stall: std::time::Duration::from_secs(self.model_fetch_stall_secs.max(1)),
+            backoff: std::time::Duration::from_millis(500),
+        }
+    }
+
+    /// Objects by URL (model files, manifests) with these settings and AWS credentials.
+    pub fn remote(&self) -> Remote {
+        Remote::new(self.fetch_opts(), self.aws.clone())
+    }
+
     pub fn sandbox_limits(&self) -> crate::extract::sandbox::SandboxLimits {
         crate::extract::sandbox::SandboxLimits {
             memory_mb: self.extract_memory_mb,
@@ -481,7 +436,7 @@ impl AppConfig {
                 .map_or(key.as_str(), |(_, v)| v);
             ConfigError::new(var, e.kind.to_string())
         })?;
-        config.aws = AwsEnv::from_lookup(&lookup);
+        config.aws = aws_from_lookup(&lookup);
         // Heroku Postgres accepts only TLS connections: ask for it unless the URL says.
         if profile == Profile::Heroku {
             if let Some(url) = &config.database_url {
@@ -1060,6 +1015,28 @@ mod tests {
         let debug = format!("{c:?}");
         assert!(!debug.contains("hunter2"), "{debug}");
         assert!(debug.contains("***"));
+    }
+
+    #[test]
+    fn every_field_is_a_setting() {
+        // A field added to AppConfig without its variable would silently keep its default.
+        let fields = serde_json::to_value(AppConfig::defaults(Profile::Local)).unwrap();
+        let keys: Vec<&str> = SETTINGS.iter().map(|(k, _)| *k).collect();
+        for field in fields.as_object().unwrap().keys() {
+            assert!(
+                keys.contains(&field.as_str()) || field == "aws",
+                "{field} has no entry in SETTINGS"
+            );
+        }
+        for key in &keys {
+            assert!(fields.get(*key).is_some(), "SETTINGS names {key}, no field");
+        }
+        for key in STRING_SETTINGS {
+            assert!(
+                keys.contains(key),
+                "STRING_SETTINGS names {key}, not a setting"
+            );
+        }
     }
 
     #[test]

@@ -9,9 +9,13 @@
 //! - `model`: everything that touches libtorch.
 //! - `remote`: objects by URL (model files and manifests): fetch, cache, publish.
 //! - `web`: Rocket routes, templates, the JSON API.
-//! - `cli`: the subcommands of the `hamlet` binary.
+//! - `app`: the jobs: import, harvest, train, evaluate, publish (plain options, a progress
+//!   callback; what the CLI, the tests and the benchmarks call).
+//! - `cli`: the subcommands of the `hamlet` binary: flags, progress bars, printed reports.
 
+pub mod app;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod extract;
 pub mod ingest;
@@ -19,8 +23,12 @@ pub mod logging;
 pub mod memory;
 pub mod model;
 pub mod remote;
+pub mod retry;
+pub mod secret;
 pub mod store;
 pub mod web;
+
+use std::sync::{Arc, Mutex};
 
 use figment::Figment;
 use rocket::config::LogLevel;
@@ -53,13 +61,13 @@ pub fn rocket(cfg: AppConfig) -> Rocket<Build> {
         .attach(Template::fairing())
         .attach(AdHoc::try_on_ignite("hamlet state", |rocket| async move {
             match state(cfg) {
-                Ok((boot, store, engine, shield, sandbox, cfg)) => Ok(rocket
+                Ok((boot, store, served, shield, sandbox, cfg)) => Ok(rocket
                     .manage(sandbox)
                     .manage(boot.readiness.clone())
                     .manage(boot.catalog.clone())
-                    .manage(std::sync::Mutex::new(Some(boot)))
+                    .manage(Mutex::new(Some(boot)))
                     .manage(store)
-                    .manage(engine)
+                    .manage(served)
                     .manage(shield)
                     .manage(web::page_cache::PageCache::new(
                         cfg.page_cache_mb.saturating_mul(1 << 20),
@@ -75,7 +83,7 @@ pub fn rocket(cfg: AppConfig) -> Rocket<Build> {
         .attach(AdHoc::on_liftoff("start-up", |rocket| {
             Box::pin(async move {
                 let boot = rocket
-                    .state::<std::sync::Mutex<Option<web::boot::Boot>>>()
+                    .state::<Mutex<Option<web::boot::Boot>>>()
                     .and_then(|b| b.lock().unwrap_or_else(|p| p.into_inner()).take());
                 if let Some(boot) = boot {
                     rocket::tokio::spawn(boot.run());
@@ -93,21 +101,22 @@ fn state(
 ) -> anyhow::Result<(
     web::boot::Boot,
     Store,
-    web::discover::Engine,
+    web::served::Served,
     web::guard::Shield,
-    std::sync::Arc<extract::sandbox::Sandbox>,
+    Arc<extract::sandbox::Sandbox>,
     AppConfig,
 )> {
     let store = Store::connect_lazy(cfg.database_url(), cfg.db_max_connections)?;
-    let engine = web::discover::Engine::new(cfg.document_min_score, cfg.text_min_score);
+    let slot = app::model_source::ModelSlot::default();
+    let served = web::served::Served::new(slot.clone(), cfg.document_min_score, cfg.text_min_score);
     let boot = web::boot::Boot {
         readiness: Default::default(),
         store: store.clone(),
-        catalog: std::sync::Arc::new(web::catalog::Catalog::empty(store.clone())),
-        models: web::boot::ModelUpdater::new(
-            web::boot::ModelSource::from_config(&cfg),
-            remote::Remote::from_config(&cfg),
-            engine.clone(),
+        catalog: Arc::new(web::catalog::Catalog::empty(store.clone())),
+        models: app::model_source::ModelUpdater::new(
+            app::model_source::ModelSource::from_config(&cfg),
+            cfg.remote(),
+            slot,
             cfg.model_weights,
         ),
         check_every: (cfg.model_check_interval_secs > 0)
@@ -116,12 +125,5 @@ fn state(
     let shield = web::guard::Shield::new(&cfg);
     let sandbox = extract::sandbox::Sandbox::for_this_binary(cfg.sandbox_limits())
         .map_err(|e| anyhow::anyhow!("the upload reader: {e}"))?;
-    Ok((
-        boot,
-        store,
-        engine,
-        shield,
-        std::sync::Arc::new(sandbox),
-        cfg,
-    ))
+    Ok((boot, store, served, shield, Arc::new(sandbox), cfg))
 }

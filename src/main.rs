@@ -2,12 +2,10 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
     // A .env file is a local convenience; in production the environment is set by the platform.
     dotenvy::dotenv().ok();
-    let cli = hamlet::cli::Cli::parse();
+    let cli = hamlet::cli::parse();
     match hamlet::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -1,27 +1,16 @@
-//! `hamlet evaluate`: trains on the collection without its held-out documents, then scores the
-//! model: citation retrieval of the held-out documents (queried by full text) and the original
-//! Hamlet's odd-one-out triples. See `model::eval` for the definitions.
-//!
-//! `--compare` adds, on the same split and queries, the compatibility mode (the original's
-//! PV-DM, trained the same way) and the lexical baseline (TF-IDF alone), printed as one table;
-//! `--sweep` scores the default engine with other weights of its title and cosine terms, from
-//! the same inferred vectors (tune on `--split validation`).
+//! `hamlet evaluate`: its flags and its table; the work is `app::evaluate` (the protocols
+//! and their definitions: `model::eval`).
 
-use std::collections::{HashMap, HashSet};
-use std::time::Instant;
+use std::sync::Arc;
 
-use anyhow::{bail, Context};
-use serde::Serialize;
+use anyhow::Context;
 
 use super::model_opts::ModelOpts;
-use super::train::{collection, train_vectors_with};
+use super::progress::Bars;
+use crate::app::evaluate::{evaluate, Evaluation, Options, Split};
 use crate::config::AppConfig;
-use crate::model::batched::Backend;
-use crate::model::eval::{self, OddOneOut, Part, Retrieval};
-use crate::model::lexical::{Bm25, Lexical};
-use crate::model::mentions::IdForm;
-use crate::model::train::TrainingSet;
-use crate::model::{Doc2Vec, ModelConfig};
+use crate::model::eval::Retrieval;
+use crate::model::text::mentions::IdForm;
 use crate::store::Store;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -66,7 +55,7 @@ pub struct Opts {
     /// Query with the word and output tables kept at this precision (f32, f16 or i8), as the
     /// server keeps them with HAMLET_MODEL_WEIGHTS.
     #[arg(long, default_value = "f32")]
-    pub weights: crate::model::weights::Precision,
+    pub weights: crate::model::io::weights::Precision,
     /// Train as if the collection had no citation links (a thesis collection): the links are
     /// still what the queries are judged against.
     #[arg(long)]
@@ -85,71 +74,32 @@ pub struct Opts {
     pub cache: Option<std::path::PathBuf>,
 }
 
-/// Everything `hamlet evaluate` reports.
-#[derive(Debug, Clone, Serialize)]
-pub struct Evaluation {
-    /// The evaluated model: "the default engine (...)" or its mode.
-    pub model: String,
-    pub split: String,
-    /// Whether the queries were stripped of their reference sections (`--no-references`).
-    pub no_references: bool,
-    pub train_documents: usize,
-    pub retrieval: Retrieval,
-    pub odd_one_out: OddOneOut,
-    pub train_words_per_second: f64,
-    pub latency: Latency,
-    /// With `--compare`: the compatibility mode on the same split (absent when the evaluated
-    /// model is the compatibility mode itself).
-    pub compat: Option<Retrieval>,
-    /// With `--compare`: TF-IDF alone on the same split.
-    pub lexical: Option<Retrieval>,
-    /// With `--sweep`: (title weight, cosine weight, retrieval) of the default engine.
-    pub sweep: Vec<(f32, f32, Retrieval)>,
-    /// Whether training saw no citation links (`--no-graph`).
-    pub no_graph: bool,
-    /// The views of [missing] (issue 21): the engine, TF-IDF and BM25 on the same queries.
-    pub views: Vec<View>,
-    /// With `--sweep`: the expansion term's weight and mix on the "missing" view.
-    pub missing_sweep: Vec<(String, Retrieval)>,
-    pub seconds: f64,
-}
-
-/// One way of asking, scored for every system on the same queries.
-#[derive(Debug, Clone, Serialize)]
-pub struct View {
-    /// "cited", "cited, no references", "missing", "missing, no references".
-    pub name: String,
-    pub engine: Retrieval,
-    pub tfidf: Retrieval,
-    pub bm25: Retrieval,
-}
-
-/// Per-query times in milliseconds, measured one query at a time.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
-pub struct Latency {
-    /// Infer a vector for a held-out document's full text and find its top 10.
-    pub infer_median_ms: f64,
-    pub infer_p95_ms: f64,
-    /// Top 10 for a known document.
-    pub similar_median_ms: f64,
-}
-
-impl Latency {
-    fn of(infer: &mut [f64], similar: &mut [f64]) -> Latency {
-        Latency {
-            infer_median_ms: quantile(infer, 0.5),
-            infer_p95_ms: quantile(infer, 0.95),
-            similar_median_ms: quantile(similar, 0.5),
+impl Opts {
+    /// The options `app::evaluate` takes.
+    pub fn options(&self) -> Options {
+        Options {
+            config: self.model.config(),
+            threads: self.model.threads(),
+            split: match self.split {
+                SplitArg::Validation => Split::Validation,
+                SplitArg::Test => Split::Test,
+            },
+            split_seed: self.split_seed,
+            triples: self.triples,
+            compare: self.compare,
+            sweep: self.sweep,
+            no_references: self.no_references,
+            batched: self.batched,
+            weights: self.weights,
+            no_graph: self.no_graph,
+            boilerplate: self.boilerplate.clone(),
+            mention_form: match self.mention_form {
+                super::model_opts::IdFormArg::None => IdForm::None,
+                super::model_opts::IdFormArg::Rfc => IdForm::Rfc,
+            },
+            cache: self.cache.clone(),
         }
     }
-}
-
-fn quantile(v: &mut [f64], q: f64) -> f64 {
-    if v.is_empty() {
-        return 0.0;
-    }
-    v.sort_by(f64::total_cmp);
-    v[((v.len() - 1) as f64 * q).round() as usize]
 }
 
 pub async fn run(opts: Opts, cfg: &AppConfig) -> anyhow::Result<()> {
@@ -157,7 +107,7 @@ pub async fn run(opts: Opts, cfg: &AppConfig) -> anyhow::Result<()> {
         .await
         .context("connecting to DATABASE_URL")?;
     store.migrate().await.context("applying migrations")?;
-    let result = evaluate(&store, &opts).await?;
+    let result = evaluate(&store, &opts.options(), Arc::new(Bars::default())).await?;
     store.close().await;
     if opts.json {
         println!("{}", serde_json::to_string_pretty(&result)?);
@@ -165,575 +115,6 @@ pub async fn run(opts: Opts, cfg: &AppConfig) -> anyhow::Result<()> {
         print_table(&result);
     }
     Ok(())
-}
-
-/// The held-out queries of a split: (identifier, text), and what each cites among the
-/// training documents.
-struct Queries {
-    texts: Vec<(i64, String)>,
-    relevant: HashMap<i64, HashSet<i64>>,
-}
-
-impl Queries {
-    fn judged(&self, ranked: Vec<(i64, Vec<i64>)>) -> Retrieval {
-        let judged: Vec<(Vec<i64>, HashSet<i64>)> = ranked
-            .into_iter()
-            .map(|(id, r)| (r, self.relevant[&id].clone()))
-            .collect();
-        eval::retrieval(&judged, 10)
-    }
-}
-
-/// Trains `config` on `train` (no map: only the vectors are scored).
-async fn train(
-    train: &std::sync::Arc<TrainingSet>,
-    config: ModelConfig,
-    threads: usize,
-    backend: Backend,
-) -> anyhow::Result<(Doc2Vec, super::train::TrainStats)> {
-    let set = std::sync::Arc::clone(train);
-    tokio::task::spawn_blocking(move || train_vectors_with(&set, config, threads, true, backend))
-        .await?
-}
-
-/// Runs the evaluation on the collection in `store` (used by the CLI and the tests).
-pub async fn evaluate(store: &Store, opts: &Opts) -> anyhow::Result<Evaluation> {
-    let started = Instant::now();
-    let all = collection(store).await?;
-    let authors = store.authorships().await?;
-    let departments = store.department_links().await?;
-    let query_part = match opts.split {
-        SplitArg::Validation => Part::Validation,
-        SplitArg::Test => Part::Test,
-    };
-    let seed = opts.split_seed;
-    let held_out = |id: i64| match eval::part_of(id, seed) {
-        Part::Test => true,
-        Part::Validation => query_part == Part::Validation,
-        Part::Train => false,
-    };
-    // The held-out documents take no part in training: not their texts, not their titles,
-    // not the citations they make or receive.
-    let mut training = all.only(|id| !held_out(id));
-    if opts.no_graph {
-        training.links.clear();
-    }
-    let training = std::sync::Arc::new(training);
-    let query_texts: Vec<(i64, String)> = all
-        .texts
-        .iter()
-        .filter(|(id, _)| eval::part_of(*id, seed) == query_part)
-        .map(|(id, text)| {
-            let text = if opts.no_references {
-                crate::ingest::references::without_references(text)
-            } else {
-                text.clone()
-            };
-            (*id, text)
-        })
-        .collect();
-    if training.texts.is_empty() || query_texts.is_empty() {
-        bail!(
-            "the collection is too small to hold documents out ({} to train on, {} to query)",
-            training.texts.len(),
-            query_texts.len()
-        );
-    }
-    let trained: HashSet<i64> = training.texts.iter().map(|(id, _)| *id).collect();
-    let mut cites: HashMap<i64, HashSet<i64>> = HashMap::new();
-    for &(from, to) in &all.links {
-        if trained.contains(&to) {
-            cites.entry(from).or_default().insert(to);
-        }
-    }
-    let queries = Queries {
-        relevant: query_texts
-            .iter()
-            .map(|(id, _)| (*id, cites.remove(id).unwrap_or_default()))
-            .collect(),
-        texts: query_texts,
-    };
-
-    let config = opts.model.config();
-    let threads = opts.model.threads();
-    let backend = if opts.batched {
-        Backend::batched_cpu()
-    } else {
-        Backend::Cpu
-    };
-    let (model, stats) = match &opts.cache {
-        Some(dir) => cached_train(dir, opts, &training, config, threads, backend).await?,
-        None => train(&training, config, threads, backend).await?,
-    };
-    let model = model.with_precision(opts.weights);
-
-    // Queries run one at a time so their latencies compare with gensim's infer_vector.
-    let (ranked, latency) = tokio::task::block_in_place(|| {
-        let mut infer_ms = Vec::with_capacity(queries.texts.len());
-        let mut similar_ms = Vec::with_capacity(queries.texts.len());
-        let mut ranked = Vec::with_capacity(queries.texts.len());
-        for (id, text) in &queries.texts {
-            let t0 = Instant::now();
-            // By score: this view judges every document the text cites, named ones included.
-            let hits = rank_model(&model, text, 10, false);
-            infer_ms.push(t0.elapsed().as_secs_f64() * 1e3);
-            ranked.push((*id, hits));
-        }
-        for &id in model.doc_ids().iter().take(1000) {
-            let t0 = Instant::now();
-            let _ = model.similar_to_document(id, 10, -1.0);
-            similar_ms.push(t0.elapsed().as_secs_f64() * 1e3);
-        }
-        (ranked, Latency::of(&mut infer_ms, &mut similar_ms))
-    });
-    let retrieval = queries.judged(ranked);
-    let sweep = if opts.sweep && model.is_engine() {
-        tokio::task::block_in_place(|| sweep_weights(&model, &queries))
-    } else {
-        Vec::new()
-    };
-
-    let (compat, lexical) = if opts.compare {
-        let compat = if config.is_engine() {
-            let compat_config = ModelConfig {
-                seed: config.seed,
-                ..ModelConfig::compat()
-            };
-            let (m, _) = train(&training, compat_config, threads, backend).await?;
-            let m = m.with_precision(opts.weights);
-            Some(tokio::task::block_in_place(|| {
-                queries.judged(
-                    queries
-                        .texts
-                        .iter()
-                        .map(|(id, text)| {
-                            let hits = m.similar_to_text(text, 10, -1.0);
-                            (*id, hits.iter().map(|s| s.identifier).collect())
-                        })
-                        .collect(),
-                )
-            }))
-        } else {
-            None
-        };
-        let lexical = tokio::task::block_in_place(|| lexical_alone(&training.texts, &queries));
-        (compat, Some(lexical))
-    } else {
-        (None, None)
-    };
-
-    let protocol = Protocol::new(&all, &queries, &trained, opts);
-    let (views, missing_sweep) = tokio::task::block_in_place(|| {
-        let tfidf = crate::model::lexical::Lexical::build(&training.texts, 2);
-        let bm25 = crate::model::lexical::Bm25::build(&training.texts);
-        let views = protocol.views(&model, &tfidf, &bm25);
-        let sweep = if opts.sweep && model.is_engine() {
-            protocol.sweep_missing(&model)
-        } else {
-            Vec::new()
-        };
-        (views, sweep)
-    });
-
-    let mut groups: HashMap<i64, Vec<i64>> = HashMap::new();
-    for (doc, person) in &authors {
-        groups.entry(*person).or_default().push(doc.0);
-    }
-    let mut odd = eval::odd_one_out(&model, &groups, opts.triples, seed);
-    if odd.triples < opts.triples / 2 {
-        // Too few shared authors: fall back to departments, as the issue allows.
-        let mut by_dept: HashMap<i64, Vec<i64>> = HashMap::new();
-        for (doc, dept) in &departments {
-            by_dept.entry(*dept).or_default().push(doc.0);
-        }
-        odd = eval::odd_one_out(&model, &by_dept, opts.triples, seed);
-    }
-    Ok(Evaluation {
-        model: super::train::describe(&config),
-        split: format!("{:?}", query_part).to_lowercase(),
-        no_references: opts.no_references,
-        train_documents: training.texts.len(),
-        retrieval,
-        odd_one_out: odd,
-        train_words_per_second: stats.words_per_second(),
-        latency,
-        compat,
-        lexical,
-        sweep,
-        no_graph: opts.no_graph,
-        views,
-        missing_sweep,
-        seconds: started.elapsed().as_secs_f64(),
-    })
-}
-
-/// Changes when training changes in a way the settings do not show, so that older cached
-/// models are not reused.
-const CACHE_VERSION: u32 = 2;
-
-/// Trains, or loads the model an earlier run with the same settings kept in `dir`.
-async fn cached_train(
-    dir: &std::path::Path,
-    opts: &Opts,
-    training: &std::sync::Arc<TrainingSet>,
-    config: ModelConfig,
-    threads: usize,
-    backend: Backend,
-) -> anyhow::Result<(Doc2Vec, super::train::TrainStats)> {
-    use sha2::{Digest, Sha256};
-    // Scoring settings do not change what is trained: one cached model serves them all.
-    let trained_as = ModelConfig {
-        title_weight: ModelConfig::engine().title_weight,
-        cosine_weight: ModelConfig::engine().cosine_weight,
-        expand_weight: 0.0,
-        ..config
-    };
-    let mut key = Sha256::new();
-    key.update(serde_json::to_vec(&trained_as)?);
-    key.update(format!(
-        "{} {:?} {} {} {} {}",
-        CACHE_VERSION,
-        opts.split,
-        opts.split_seed,
-        opts.no_graph,
-        training.texts.len(),
-        training.links.len()
-    ));
-    let name = format!("eval-{}.safetensors", &hex::encode(key.finalize())[..16]);
-    let path = dir.join(name);
-    if path.exists() {
-        let model = crate::model::file::load(&path)
-            .with_context(|| format!("loading the cached model {}", path.display()))?
-            .with_scoring(&config);
-        eprintln!("evaluate: reusing {}", path.display());
-        let stats = super::train::TrainStats {
-            documents: model.doc_ids().len(),
-            vocab: model.vocab().len(),
-            words: 0,
-            prepare_seconds: 0.0,
-            train_seconds: 0.0,
-            layout_seconds: 0.0,
-        };
-        return Ok((model, stats));
-    }
-    let (model, stats) = train(training, config, threads, backend).await?;
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    crate::model::file::save(&model, &path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok((model, stats))
-}
-
-/// The "missing" protocol of [missing] (issue 21), and the plain "cited" view beside it, over
-/// the held-out queries: for each query with at least two cited documents (boilerplate left
-/// out), a visible and a hidden half (`eval::halves`); the query text loses every trace of the
-/// hidden half (its reference entries and identifier mentions); rankings lose the visible half
-/// and the boilerplate; the top 10 are scored against the hidden half.
-struct Protocol<'a> {
-    queries: &'a Queries,
-    boilerplate: HashSet<i64>,
-    /// Per query that has one: (visible, hidden, the text without the hidden half).
-    missing: HashMap<i64, (HashSet<i64>, HashSet<i64>, String)>,
-}
-
-impl<'a> Protocol<'a> {
-    fn new(
-        all: &TrainingSet,
-        queries: &'a Queries,
-        trained: &HashSet<i64>,
-        opts: &Opts,
-    ) -> Protocol<'a> {
-        let form = match opts.mention_form {
-            super::model_opts::IdFormArg::None => IdForm::None,
-            super::model_opts::IdFormArg::Rfc => IdForm::Rfc,
-        };
-        let boilerplate: HashSet<i64> = opts.boilerplate.iter().copied().collect();
-        let titles: HashMap<i64, &str> = all
-            .titles
-            .iter()
-            .filter(|(id, _)| trained.contains(id))
-            .map(|(id, t)| (*id, t.as_str()))
-            .collect();
-        let full: HashMap<i64, &str> = all.texts.iter().map(|(id, t)| (*id, t.as_str())).collect();
-        let mut missing = HashMap::new();
-        for (id, _) in &queries.texts {
-            let cited: HashSet<i64> = queries.relevant[id]
-                .difference(&boilerplate)
-                .copied()
-                .collect();
-            if let Some((visible, hidden)) = eval::halves(*id, &cited, opts.split_seed) {
-                let text = hide(full[id], &hidden, &titles, form);
-                missing.insert(*id, (visible, hidden, text));
-            }
-        }
-        Protocol {
-            queries,
-            boilerplate,
-            missing,
-        }
-    }
-
-    /// Every view for every system.
-    fn views(&self, model: &Doc2Vec, tfidf: &Lexical, bm25: &Bm25) -> Vec<View> {
-        let strip = crate::ingest::references::without_references;
-        let systems: [&Ranker; 3] = [
-            &|text, k, new_first| rank_model(model, text, k, new_first),
-            &|text, k, _| tfidf.search(text, k).into_iter().map(|(d, _)| d).collect(),
-            &|text, k, _| bm25.search(text, k).into_iter().map(|(d, _)| d).collect(),
-        ];
-        let mut views = Vec::new();
-        for (name, missing, no_refs) in [
-            ("cited", false, false),
-            ("cited, no references", false, true),
-            ("missing", true, false),
-            ("missing, no references", true, true),
-        ] {
-            let mut scored = [Retrieval::default(); 3];
-            for (s, system) in systems.iter().enumerate() {
-                let mut judged = Vec::new();
-                for (id, text) in &self.queries.texts {
-                    let (known, relevant, text): (HashSet<i64>, HashSet<i64>, &str) = if missing {
-                        let Some((visible, hidden, hidden_text)) = self.missing.get(id) else {
-                            continue;
-                        };
-                        (
-                            visible.union(&self.boilerplate).copied().collect(),
-                            hidden.clone(),
-                            hidden_text,
-                        )
-                    } else {
-                        (
-                            self.boilerplate.clone(),
-                            self.queries.relevant[id]
-                                .difference(&self.boilerplate)
-                                .copied()
-                                .collect(),
-                            text,
-                        )
-                    };
-                    let text = if no_refs {
-                        std::borrow::Cow::Owned(strip(text))
-                    } else {
-                        std::borrow::Cow::Borrowed(text)
-                    };
-                    let ranked = system(&text, 10 + known.len(), missing);
-                    judged.push((eval::unknown_only(&ranked, &known, 10), relevant));
-                }
-                scored[s] = eval::retrieval(&judged, 10);
-            }
-            views.push(View {
-                name: name.to_string(),
-                engine: scored[0],
-                tfidf: scored[1],
-                bm25: scored[2],
-            });
-        }
-        views
-    }
-
-    /// The expansion term's weight and mix on the "missing" view, from one inference a query.
-    fn sweep_missing(&self, model: &Doc2Vec) -> Vec<(String, Retrieval)> {
-        use crate::model::engine::{Parts, Weights};
-        const WEIGHTS: [f32; 4] = [0.0, 0.25, 0.5, 1.0];
-        const MIXES: [(&str, [f32; 8]); 6] = [
-            ("cites, mean", [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]),
-            ("cites, any", [0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0]),
-            ("cited by, any", [0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0]),
-            ("cosine, max", [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0]),
-            ("co-cited, max", [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0]),
-            ("all any", [0.0, 0.0, 0.0, 0.0, 0.3, 0.3, 0.1, 0.3]),
-        ];
-        const TITLE_WEIGHTS: [f32; 3] = [0.0, 0.3, 1.0];
-        type Variant = (String, Weights, [f32; 8], Vec<(Vec<i64>, HashSet<i64>)>);
-        let mut variants: Vec<Variant> = Vec::new();
-        let base = Weights::of(model.config());
-        for &title in &TITLE_WEIGHTS {
-            for &w in &WEIGHTS {
-                for (mix_name, mix) in MIXES {
-                    if w == 0.0 && mix_name != "cites, mean" {
-                        continue;
-                    }
-                    let name = if w == 0.0 {
-                        format!("title {title:.1}, no expansion")
-                    } else {
-                        format!("title {title:.1}, expansion {w:.2} ({mix_name})")
-                    };
-                    let weights = Weights {
-                        title,
-                        expansion: w,
-                        ..base
-                    };
-                    variants.push((name, weights, mix, Vec::new()));
-                }
-            }
-        }
-        // The same, ranked by score alone: the documents the text cites are not put last
-        // (the visible half is dropped either way).
-        let more: Vec<Variant> = variants
-            .iter()
-            .map(|(name, w, mix, _)| (format!("by score: {name}"), *w, *mix, Vec::new()))
-            .collect();
-        variants.extend(more);
-        let ids = model.doc_ids();
-        let (mut hidden_named, mut hidden_all) = (0usize, 0usize);
-        for (id, _) in &self.queries.texts {
-            let Some((visible, hidden, text)) = self.missing.get(id) else {
-                continue;
-            };
-            let known: HashSet<i64> = visible.union(&self.boilerplate).copied().collect();
-            let words = model.vocab().indices(text);
-            let (_, parts, named) = model.engine_text(text, &words, true);
-            let names: HashSet<i64> = named.docs.iter().map(|&d| ids[d]).collect();
-            hidden_named += hidden.intersection(&names).count();
-            hidden_all += hidden.len();
-            let cites: HashSet<usize> = named.cites.iter().copied().collect();
-            let none = HashSet::new();
-            for (name, weights, mix, judged) in variants.iter_mut() {
-                let names = if name.starts_with("by score: ") {
-                    &none
-                } else {
-                    &cites
-                };
-                let named = &named;
-                let scores: Vec<f32> = parts
-                    .iter()
-                    .enumerate()
-                    .map(|(d, p)| {
-                        let expansion = crate::model::engine::mixed(named, d, mix);
-                        let s = weights.score(&Parts { expansion, ..*p });
-                        // What the text cites last, as the API orders them.
-                        if names.contains(&d) {
-                            s - 10.0
-                        } else {
-                            s
-                        }
-                    })
-                    .collect();
-                let ranked: Vec<i64> = crate::model::lexical::top(&scores, 10 + known.len())
-                    .into_iter()
-                    .map(|(i, _)| ids[i])
-                    .collect();
-                judged.push((eval::unknown_only(&ranked, &known, 10), hidden.clone()));
-            }
-        }
-        eprintln!(
-            "evaluate: {hidden_named} of {hidden_all} hidden citations are still named by the query text (by title)"
-        );
-        variants
-            .into_iter()
-            .map(|(name, _, _, judged)| (name, eval::retrieval(&judged, 10)))
-            .collect()
-    }
-}
-
-/// A system's ranking of the collection for a text: (text, how many, new first) -> identifiers.
-type Ranker<'r> = dyn Fn(&str, usize, bool) -> Vec<i64> + 'r;
-
-/// The model's ranking of the collection for a text: by score, or new first (the documents the
-/// text names after the others, as the API and the pages order them).
-fn rank_model(model: &Doc2Vec, text: &str, k: usize, new_first: bool) -> Vec<i64> {
-    if !model.is_engine() {
-        return model
-            .similar_to_text(text, k, -1.0)
-            .iter()
-            .map(|s| s.identifier)
-            .collect();
-    }
-    if new_first {
-        return model
-            .matches_for_text(text, k, -1.0)
-            .iter()
-            .map(|m| m.similar.identifier)
-            .collect();
-    }
-    let words = model.vocab().indices(text);
-    let (scores, _, _) = model.engine_text(text, &words, false);
-    let ids = model.doc_ids();
-    crate::model::lexical::top(&scores, k)
-        .into_iter()
-        .map(|(i, _)| ids[i])
-        .collect()
-}
-
-/// `text` without any trace of the documents in `hidden`: the reference entries that name them
-/// (by identifier in `form`, or by a title of three words or more) and every mention of their
-/// identifiers.
-fn hide(text: &str, hidden: &HashSet<i64>, titles: &HashMap<i64, &str>, form: IdForm) -> String {
-    let normal = |s: &str| -> String {
-        s.split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .map(str::to_lowercase)
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    let hidden_titles: Vec<String> = hidden
-        .iter()
-        .filter_map(|id| titles.get(id))
-        .filter(|t| t.split_whitespace().count() >= 3)
-        .map(|t| normal(t))
-        .collect();
-    let kept = crate::ingest::references::without_entries(text, &|label, entry| {
-        let names = form.identifiers(&format!("{} {entry}", label.unwrap_or("")));
-        if names.iter().any(|id| hidden.contains(id)) {
-            return true;
-        }
-        let entry = normal(entry);
-        hidden_titles.iter().any(|t| entry.contains(t.as_str()))
-    });
-    form.strip(&kept, hidden)
-}
-
-/// TF-IDF alone (`--compare`).
-fn lexical_alone(train: &[(i64, String)], queries: &Queries) -> Retrieval {
-    let index = Lexical::build(train, 2);
-    queries.judged(
-        queries
-            .texts
-            .iter()
-            .map(|(id, text)| {
-                let hits = index.search(text, 10);
-                (*id, hits.into_iter().map(|(d, _)| d).collect())
-            })
-            .collect(),
-    )
-}
-
-/// The title and cosine weights `--sweep` tries.
-const TITLE_WEIGHTS: [f32; 5] = [0.0, 0.1, 0.3, 0.5, 1.0];
-const COSINE_WEIGHTS: [f32; 3] = [0.0, 0.1, 0.3];
-
-/// The default engine's retrieval with other weights of its terms, from the same parts.
-fn sweep_weights(model: &Doc2Vec, queries: &Queries) -> Vec<(f32, f32, Retrieval)> {
-    let ids = model.doc_ids();
-    let mut ranked: Vec<Vec<(i64, Vec<i64>)>> = vec![Vec::new(); TITLE_WEIGHTS.len() * 3];
-    for (id, text) in &queries.texts {
-        let words = model.vocab().indices(text);
-        let (_, parts, _) = model.engine_text(text, &words, false);
-        for (a, &wt) in TITLE_WEIGHTS.iter().enumerate() {
-            for (b, &wc) in COSINE_WEIGHTS.iter().enumerate() {
-                let we = model.config().expand_weight;
-                let scores: Vec<f32> = parts
-                    .iter()
-                    .map(|p| p.citation + wt * p.title + wc * p.cosine + we * p.expansion)
-                    .collect();
-                let top = crate::model::lexical::top(&scores, 10)
-                    .into_iter()
-                    .map(|(i, _)| ids[i])
-                    .collect();
-                ranked[a * 3 + b].push((*id, top));
-            }
-        }
-    }
-    let mut out = Vec::new();
-    for (a, &wt) in TITLE_WEIGHTS.iter().enumerate() {
-        for (b, &wc) in COSINE_WEIGHTS.iter().enumerate() {
-            out.push((
-                wt,
-                wc,
-                queries.judged(std::mem::take(&mut ranked[a * 3 + b])),
-            ));
-        }
-    }
-    out
 }
 
 fn print_table(e: &Evaluation) {

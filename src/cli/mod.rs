@@ -1,5 +1,6 @@
 //! The subcommands of `hamlet`. Each lives in its own module with an `Opts` (its flags) and a
-//! `run(opts, &cfg)`; this module parses, loads the configuration and dispatches.
+//! `run(opts, &cfg)` that calls `app` and prints; this module parses, loads the configuration
+//! and dispatches. Nothing here is needed by the tests or the benchmarks: they call `app`.
 
 pub mod evaluate;
 pub mod harvest;
@@ -8,6 +9,7 @@ pub mod import;
 pub mod migrate;
 pub mod model;
 pub mod model_opts;
+pub mod progress;
 pub mod publish;
 pub mod serve;
 pub mod train;
@@ -47,6 +49,11 @@ pub enum Command {
     Publish(publish::Opts),
     /// Exit 0 when the local server is ready (Docker's HEALTHCHECK).
     Healthcheck(healthcheck::Opts),
+}
+
+/// The command line of this process, parsed (exits with clap's message when it is wrong).
+pub fn parse() -> Cli {
+    Cli::parse()
 }
 
 /// Loads the configuration, sets up logging and runs the chosen subcommand.

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use crate::config::AppConfig;
-use crate::model::file;
+use crate::model::io::file;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -71,7 +71,8 @@ pub async fn run(command: Command, cfg: &AppConfig) -> anyhow::Result<()> {
             let out = output.clone();
             let (sha, kept, documents) = tokio::task::spawn_blocking(move || {
                 let model = file::load(&path)?;
-                let model = super::train::with_layout(model, true)?;
+                let model =
+                    crate::app::train::with_layout(model, &super::progress::Bars::default())?;
                 let kept = layout_quality(&model);
                 let sha = file::save(&model, &out)?;
                 anyhow::Ok((sha, kept, model.doc_ids().len()))
@@ -93,11 +94,11 @@ pub async fn run(command: Command, cfg: &AppConfig) -> anyhow::Result<()> {
             let started = std::time::Instant::now();
             let out = output.clone();
             let (sha, model) = tokio::task::spawn_blocking(move || {
-                let model = crate::model::gensim::import(&path)?;
+                let model = crate::model::io::gensim::import(&path)?;
                 let model = if no_map {
                     model
                 } else {
-                    super::train::with_layout(model, true)?
+                    crate::app::train::with_layout(model, &super::progress::Bars::default())?
                 };
                 let sha = file::save(&model, &out)?;
                 anyhow::Ok((sha, model))
@@ -134,9 +135,9 @@ pub async fn run(command: Command, cfg: &AppConfig) -> anyhow::Result<()> {
             let out = output.clone();
             let sha = tokio::task::spawn_blocking(move || {
                 let model = if engine {
-                    crate::model::synth::synth_engine(docs, dim, vocab, seed)?
+                    crate::model::io::synth::synth_engine(docs, dim, vocab, seed)?
                 } else {
-                    crate::model::synth::synth(docs, dim, vocab, seed)?
+                    crate::model::io::synth::synth(docs, dim, vocab, seed)?
                 };
                 file::save(&model, &out)
             })

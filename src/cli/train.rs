@@ -1,18 +1,17 @@
-//! `hamlet train`: learn paragraph vectors from the text of every document in the database and
-//! write the model file.
+//! `hamlet train`: its flags, and the run that trains (`app::train`), writes the model file
+//! and, when asked, publishes it (`app::publish`).
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use indicatif::{HumanCount, ProgressBar, ProgressStyle};
+use indicatif::HumanCount;
 
 use super::model_opts::ModelOpts;
+use super::progress::Bars;
+use crate::app::train::{collection, describe, train, Plan};
 use crate::config::AppConfig;
-use crate::model::batched::{Backend, BatchedTrainer};
-use crate::model::layout::LayoutOpts;
-use crate::model::train::{prepare, Trainer, TrainingSet};
-use crate::model::{file, Doc2Vec, ModelConfig};
+use crate::model::io::file;
+use crate::model::train::batched::Backend;
 use crate::store::Store;
 
 #[derive(Debug, clap::Args)]
@@ -51,7 +50,7 @@ pub enum DeviceArg {
 impl Opts {
     /// The trainer and device the flags ask for.
     pub fn backend(&self) -> anyhow::Result<Backend> {
-        let cuda = crate::model::batched::cuda_available();
+        let cuda = crate::model::train::batched::cuda_available();
         Ok(match (self.device, cuda) {
             (DeviceArg::Cuda, false) => anyhow::bail!(
                 "--device cuda: libtorch sees no CUDA device (scripts/setup-libtorch.sh installs the CPU libtorch; point LIBTORCH at a CUDA build to train on a GPU)"
@@ -60,24 +59,6 @@ impl Opts {
             _ if self.batched => Backend::batched_cpu(),
             _ => Backend::Cpu,
         })
-    }
-}
-
-/// What a training run did, for the summary line and the benchmarks.
-#[derive(Debug, Clone, Copy)]
-pub struct TrainStats {
-    pub documents: usize,
-    pub vocab: usize,
-    pub words: u64,
-    pub prepare_seconds: f64,
-    pub train_seconds: f64,
-    /// Computing the collection map's layout.
-    pub layout_seconds: f64,
-}
-
-impl TrainStats {
-    pub fn words_per_second(&self) -> f64 {
-        self.words as f64 / self.train_seconds.max(1e-9)
     }
 }
 
@@ -108,9 +89,12 @@ pub async fn run(opts: Opts, cfg: &AppConfig) -> anyhow::Result<()> {
     }
     let threads = opts.model.threads();
     let backend = opts.backend()?;
+    let plan = Plan {
+        backend,
+        ..Plan::new(config, threads)
+    };
     let (model, stats) =
-        tokio::task::spawn_blocking(move || train_model_with(&set, config, threads, true, backend))
-            .await??;
+        tokio::task::spawn_blocking(move || train(&set, plan, &Bars::default())).await??;
     let sha =
         file::save(&model, &output).with_context(|| format!("writing {}", output.display()))?;
     println!(
@@ -130,190 +114,11 @@ pub async fn run(opts: Opts, cfg: &AppConfig) -> anyhow::Result<()> {
     );
     println!("wrote {} (sha256 {sha})", output.display());
     if let Some(dest) = opts.publish {
-        let published = super::publish::publish(
-            super::publish::Opts {
-                model: Some(output),
-                dest,
-            },
-            cfg,
-        )
-        .await?;
+        let published = crate::app::publish::publish(&cfg.remote(), &output, &dest).await?;
         println!(
             "published {} (sha256 {}); manifest {}",
             published.manifest.model, published.manifest.sha256, published.manifest_url
         );
     }
     Ok(())
-}
-
-/// Every document's text as (identifier, text), in identifier order: what the model trains on.
-pub async fn collection_texts(store: &Store) -> anyhow::Result<Vec<(i64, String)>> {
-    Ok(store
-        .texts()
-        .await?
-        .into_iter()
-        .map(|(id, t)| (id.0, t))
-        .collect())
-}
-
-/// What the model trains on: every document's text, the citation links between documents,
-/// and the titles.
-pub async fn collection(store: &Store) -> anyhow::Result<TrainingSet> {
-    Ok(TrainingSet {
-        texts: collection_texts(store).await?,
-        links: store
-            .citation_links()
-            .await?
-            .into_iter()
-            .map(|(a, b)| (a.0, b.0))
-            .collect(),
-        titles: store
-            .titles()
-            .await?
-            .into_iter()
-            .map(|(id, t)| (id.0, t))
-            .collect(),
-    })
-}
-
-/// How a configuration is named in messages: "the default engine (PV-DBOW + citations)" or
-/// the mode.
-pub fn describe(config: &ModelConfig) -> String {
-    if config.is_engine() {
-        format!(
-            "the default engine (PV-DBOW {} dimensions, citation targets)",
-            config.dim
-        )
-    } else {
-        format!("{:?} ({} dimensions)", config.mode, config.dim)
-    }
-}
-
-/// Prepares the corpus, trains and computes the collection map (what `hamlet train` writes),
-/// with progress bars on stderr when `progress` is set.
-pub fn train_model(
-    set: &TrainingSet,
-    config: ModelConfig,
-    threads: usize,
-    progress: bool,
-) -> anyhow::Result<(Doc2Vec, TrainStats)> {
-    train_model_with(set, config, threads, progress, Backend::Cpu)
-}
-
-/// `train_model` on a chosen trainer and device.
-pub fn train_model_with(
-    set: &TrainingSet,
-    config: ModelConfig,
-    threads: usize,
-    progress: bool,
-    backend: Backend,
-) -> anyhow::Result<(Doc2Vec, TrainStats)> {
-    let (model, mut stats) = train_vectors_with(set, config, threads, progress, backend)?;
-    let started = Instant::now();
-    let model = with_layout(model, progress)?;
-    stats.layout_seconds = started.elapsed().as_secs_f64();
-    Ok((model, stats))
-}
-
-/// `train_model` without the map: for `hamlet evaluate`, which only scores the vectors.
-pub fn train_vectors(
-    set: &TrainingSet,
-    config: ModelConfig,
-    threads: usize,
-    progress: bool,
-) -> anyhow::Result<(Doc2Vec, TrainStats)> {
-    train_vectors_with(set, config, threads, progress, Backend::Cpu)
-}
-
-/// `train_vectors` on a chosen trainer and device.
-pub fn train_vectors_with(
-    set: &TrainingSet,
-    config: ModelConfig,
-    threads: usize,
-    progress: bool,
-    backend: Backend,
-) -> anyhow::Result<(Doc2Vec, TrainStats)> {
-    config.validate()?;
-    let started = Instant::now();
-    let spinner = if progress {
-        ProgressBar::new_spinner()
-    } else {
-        ProgressBar::hidden()
-    };
-    spinner.set_message(format!("tokenising {} documents", set.texts.len()));
-    spinner.enable_steady_tick(Duration::from_millis(120));
-    let prepared = prepare(set, &config, threads)?;
-    spinner.finish_and_clear();
-    let prepare_seconds = started.elapsed().as_secs_f64();
-    let trainer = Trainer::new(config, &prepared);
-    let batched = match backend {
-        Backend::Cpu => None,
-        Backend::Batched(device) => Some(BatchedTrainer::new(config, &prepared, device)?),
-    };
-    let expected = trainer.expected_words_per_epoch() * config.epochs as u64;
-    let bar = if progress {
-        ProgressBar::new(expected.max(1))
-    } else {
-        ProgressBar::hidden()
-    };
-    bar.set_style(
-        ProgressStyle::with_template(
-            "training {msg} {bar:30.cyan/blue} {human_pos}/{human_len} words  {per_sec}  eta {eta}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    let trained = std::thread::scope(|scope| {
-        let (batched, trainer) = (&batched, &trainer);
-        let job = scope.spawn(move || match batched {
-            Some(b) => b.run(),
-            None => trainer.run(threads),
-        });
-        while !job.is_finished() {
-            let (epoch, words) = match batched {
-                Some(b) => (b.epoch(), b.words_done()),
-                None => (trainer.epoch(), trainer.words_done()),
-            };
-            bar.set_message(format!("epoch {}/{}", epoch + 1, config.epochs));
-            bar.set_position(words.min(expected));
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        job.join()
-            .map_err(|_| anyhow::anyhow!("a training thread panicked"))
-    })?;
-    bar.finish_and_clear();
-    let stats = TrainStats {
-        documents: prepared.docs.len(),
-        vocab: prepared.vocab.len(),
-        words: trained.words,
-        prepare_seconds,
-        train_seconds: trained.seconds,
-        layout_seconds: 0.0,
-    };
-    Ok((Doc2Vec::from_training(config, prepared, trained)?, stats))
-}
-
-/// The model with its collection map computed (`model::layout`, seeded by the model's seed),
-/// with a progress bar on stderr when `progress` is set.
-pub fn with_layout(model: Doc2Vec, progress: bool) -> anyhow::Result<Doc2Vec> {
-    let bar = if progress {
-        ProgressBar::new(1)
-    } else {
-        ProgressBar::hidden()
-    };
-    bar.set_style(
-        ProgressStyle::with_template("map: {msg:<10} {bar:30.cyan/blue} {pos}/{len}  eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    let opts = LayoutOpts {
-        seed: model.config().seed,
-        ..LayoutOpts::default()
-    };
-    let report = |stage: &'static str, done: usize, total: usize| {
-        bar.set_message(stage);
-        bar.set_length(total.max(1) as u64);
-        bar.set_position(done as u64);
-    };
-    let layout = model.compute_layout(opts, &report);
-    bar.finish_and_clear();
-    Ok(model.with_layout(layout)?)
 }

@@ -6,6 +6,7 @@
 //! Knows nothing of HTTP: `web` maps `ExtractError` to a 4xx.
 
 mod docx;
+pub mod ocr;
 mod pdf;
 pub mod sandbox;
 mod txt;

@@ -10,8 +10,7 @@
 //! thread or process outlives a request. At most `concurrency` children run at once; one more
 //! upload is refused at once (`Refused::Busy`, a 503 with Retry-After), never queued.
 //!
-//! Cost: one process start per upload, measured by `benches/extract.rs` (README,
-//! "Benchmarks").
+//! Cost: one process start per upload, measured by `benches/extract.rs` (docs/BENCHMARKS.md).
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;

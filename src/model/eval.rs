@@ -16,8 +16,8 @@ use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
-use super::sgd::{splitmix, Rng};
-use super::Doc2Vec;
+use crate::model::train::sgd::{splitmix, Rng};
+use crate::model::Doc2Vec;
 
 /// Which held-out part a document falls in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

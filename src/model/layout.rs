@@ -138,17 +138,12 @@ pub fn place(layout: &[f32], hits: &[(usize, f32)]) -> Option<[f32; 2]> {
 }
 
 fn dot(a: &[f32], b: &[f32]) -> f32 {
-    super::sgd::dot(a, b)
+    crate::model::train::sgd::dot(a, b)
 }
 
 fn normalised(vectors: &[f32], dim: usize) -> Vec<f32> {
     let mut unit = vectors.to_vec();
-    for row in unit.chunks_mut(dim) {
-        let norm = dot(row, row).sqrt();
-        if norm > 0.0 {
-            row.iter_mut().for_each(|x| *x /= norm);
-        }
-    }
+    crate::model::train::sgd::normalise_rows(&mut unit, dim);
     unit
 }
 

@@ -11,26 +11,15 @@
 //! f32. Similarity is the cosine of document vectors; the scan over all documents runs in
 //! libtorch (`scan`), which holds the normalised document matrix.
 
-pub mod batched;
-pub mod engine;
 pub mod eval;
-pub mod file;
-pub mod gensim;
-pub mod keyterms;
+pub mod infer;
+pub mod io;
 pub mod layout;
-pub mod lexical;
-pub mod mentions;
-pub mod pickle;
-mod prefetch;
+pub mod query;
 pub mod runtime;
 mod scan;
-pub(crate) mod sgd;
-pub mod synth;
-pub mod titles;
-pub mod tokenize;
+pub mod text;
 pub mod train;
-pub mod vocab;
-pub mod weights;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -38,13 +27,13 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use self::engine::Cited;
-use self::keyterms::KeyTerms;
+use self::io::weights::{Precision, Weights};
+use self::query::Cited;
 use self::scan::Scanner;
-use self::sgd::Sigmoid;
-use self::titles::Titles;
-use self::vocab::{AliasTable, Vocab};
-use self::weights::{Precision, Weights};
+use self::text::keyterms::KeyTerms;
+use self::text::titles::Titles;
+use self::text::vocab::{AliasTable, Vocab};
+use self::train::sgd::Sigmoid;
 
 /// Which paragraph-vector architecture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,7 +85,7 @@ pub struct ModelConfig {
     pub expand_weight: f32,
     /// How the collection's documents are named by identifier in running text (`mentions`).
     #[serde(default)]
-    pub id_mentions: mentions::IdForm,
+    pub id_mentions: text::mentions::IdForm,
     /// Training: a document whose text names another (by identifier or whole title) counts as
     /// citing it, beside the collection's citation links (`mentions::derive_links`).
     #[serde(default)]
@@ -123,7 +112,7 @@ impl Default for ModelConfig {
             title_weight: 0.0,
             cosine_weight: 0.0,
             expand_weight: 0.0,
-            id_mentions: mentions::IdForm::None,
+            id_mentions: text::mentions::IdForm::None,
             mention_links: false,
         }
     }
@@ -132,7 +121,7 @@ impl Default for ModelConfig {
 impl ModelConfig {
     /// The default engine (`engine`): PV-DBOW of 100 dimensions whose document vectors also
     /// predict the collection documents they cite, fused with title mentions. Tuned on the
-    /// validation split of the RFC collection (README, "The default engine").
+    /// validation split of the RFC collection (docs/MODEL.md, "The default engine").
     pub fn engine() -> ModelConfig {
         ModelConfig {
             mode: Mode::Dbow,
@@ -144,7 +133,7 @@ impl ModelConfig {
             title_weight: 0.3,
             cosine_weight: 0.1,
             expand_weight: 0.5,
-            id_mentions: mentions::IdForm::Rfc,
+            id_mentions: text::mentions::IdForm::Rfc,
             mention_links: true,
             ..ModelConfig::default()
         }
@@ -332,7 +321,7 @@ impl Doc2Vec {
             return Err(Error::Config("document identifiers are not unique".into()));
         }
         let (cited, scanner) = if config.is_engine() {
-            let (cited, targets) = Cited::find(&engine::Tables {
+            let (cited, targets) = Cited::find(&query::Tables {
                 vocab: &vocab,
                 output: &output_weights,
                 doc_ids: &doc_ids,
@@ -421,60 +410,9 @@ impl Doc2Vec {
         Some(&self.doc_vectors[i * self.config.dim..(i + 1) * self.config.dim])
     }
 
-    /// The documents most similar to a known one (itself excluded), best first: at most
-    /// `limit`, each scoring at least `min_score`.
-    pub fn similar_to_document(
-        &self,
-        id: i64,
-        limit: usize,
-        min_score: f32,
-    ) -> Result<Vec<Similar>, Error> {
-        if self.is_engine() {
-            return Ok(self
-                .matches_for_document(id, limit, min_score)?
-                .into_iter()
-                .map(|m| m.similar)
-                .collect());
-        }
-        let v = self.document_vector(id).ok_or(Error::UnknownDocument(id))?;
-        Ok(self.similar_to_vector(v, limit, min_score, Some(id)))
-    }
-
-    /// A vector for a new text: deterministic (the same text always gives the same vector).
-    pub fn infer_vector(&self, text: &str) -> Vec<f32> {
-        let words = self.vocab.indices(text);
-        self.infer_indices(&words)
-    }
-
-    /// `infer_vector` on text already turned into vocabulary indices.
-    pub fn infer_indices(&self, words: &[u32]) -> Vec<f32> {
-        let frozen = train::Frozen {
-            cfg: &self.config,
-            keep: &self.keep,
-            noise: &self.noise,
-            sigmoid: &self.sigmoid,
-            word_vectors: &self.word_vectors,
-            output: &self.output_weights,
-        };
-        train::infer(&frozen, words, self.config.epochs)
-    }
-
-    /// The documents most similar to a new text, best first.
-    pub fn similar_to_text(&self, text: &str, limit: usize, min_score: f32) -> Vec<Similar> {
-        if self.is_engine() {
-            return self
-                .matches_for_text(text, limit, min_score)
-                .into_iter()
-                .map(|m| m.similar)
-                .collect();
-        }
-        let v = self.infer_vector(text);
-        self.similar_to_vector(&v, limit, min_score, None)
-    }
-
     /// The documents whose vectors are most similar (cosine) to a vector, best first,
-    /// `exclude` left out.
-    pub fn similar_to_vector(
+    /// `exclude` left out: how models without citation targets score (`query`).
+    fn nearest(
         &self,
         v: &[f32],
         limit: usize,
@@ -500,7 +438,11 @@ impl Doc2Vec {
 
     /// Cosine similarity of two vectors.
     pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
-        let (ab, aa, bb) = (sgd::dot(a, b), sgd::dot(a, a), sgd::dot(b, b));
+        let (ab, aa, bb) = (
+            train::sgd::dot(a, b),
+            train::sgd::dot(a, a),
+            train::sgd::dot(b, b),
+        );
         if aa == 0.0 || bb == 0.0 {
             0.0
         } else {

@@ -35,12 +35,7 @@ impl Scanner {
         let rows = vectors.len() / dim.max(1);
         let mut stacked = Vec::with_capacity(vectors.len() + targets.len());
         stacked.extend_from_slice(vectors);
-        for row in stacked.chunks_mut(dim.max(1)) {
-            let norm = super::sgd::dot(row, row).sqrt();
-            if norm > 0.0 {
-                row.iter_mut().for_each(|x| *x /= norm);
-            }
-        }
+        crate::model::train::sgd::normalise_rows(&mut stacked, dim);
         stacked.extend_from_slice(targets);
         let total_rows = stacked.len() / dim.max(1);
         let master = Tensor::from_slice(&stacked).view([total_rows as i64, dim as i64]);
@@ -109,7 +104,7 @@ impl Scanner {
         if k == 0 || query.len() != self.dim {
             return Vec::new();
         }
-        let norm = super::sgd::dot(query, query).sqrt();
+        let norm = crate::model::train::sgd::dot(query, query).sqrt();
         if norm == 0.0 {
             return Vec::new();
         }

@@ -6,14 +6,14 @@
 pub mod manifest;
 pub mod s3;
 
+pub use s3::AwsEnv;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-use crate::config::AppConfig;
 
 /// Where an object lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,17 +143,6 @@ pub struct FetchOpts {
     pub backoff: Duration,
 }
 
-impl FetchOpts {
-    pub fn from_config(cfg: &AppConfig) -> FetchOpts {
-        FetchOpts {
-            cache_dir: cfg.model_cache_dir.clone(),
-            retries: cfg.model_fetch_retries,
-            stall: Duration::from_secs(cfg.model_fetch_stall_secs.max(1)),
-            backoff: Duration::from_millis(500),
-        }
-    }
-}
-
 /// A file fetched into the cache and checked.
 #[derive(Debug, Clone)]
 pub struct Fetched {
@@ -219,7 +208,7 @@ pub struct Remote {
 }
 
 impl Remote {
-    pub fn new(opts: FetchOpts, aws: crate::config::AwsEnv) -> Remote {
+    pub fn new(opts: FetchOpts, aws: AwsEnv) -> Remote {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .user_agent(concat!("hamlet/", env!("CARGO_PKG_VERSION")))
@@ -232,8 +221,12 @@ impl Remote {
         }
     }
 
-    pub fn from_config(cfg: &AppConfig) -> Remote {
-        Remote::new(FetchOpts::from_config(cfg), cfg.aws.clone())
+    /// Retries of a download or a read (`MODEL_FETCH_RETRIES`), the first wait `backoff`.
+    fn policy(&self) -> crate::retry::Policy {
+        crate::retry::Policy {
+            retries: self.opts.retries,
+            first: self.opts.backoff,
+        }
     }
 
     /// The file at `url` whose sha256 is `sha256`, from the cache or downloaded into it.
@@ -286,19 +279,20 @@ impl Remote {
             let _ = tokio::fs::remove_file(&dest).await;
         }
         let part = dir.join(format!("{want}.part"));
-        let mut attempt = 0;
-        let (got, bytes) = loop {
-            match self.download(url, &location, &part).await {
-                Ok(done) => break done,
-                Err(e) if e.retryable() && attempt < self.opts.retries => {
-                    attempt += 1;
-                    let wait = backoff(self.opts.backoff, attempt - 1);
-                    tracing::warn!(error = %e, attempt, of = self.opts.retries, wait_ms = wait.as_millis() as u64, "model download failed; retrying");
-                    tokio::time::sleep(wait).await;
-                }
-                Err(e) => return Err(e),
-            }
-        };
+        let retries = self.opts.retries;
+        let (got, bytes) = self
+            .policy()
+            .run(
+                || self.download(url, &location, &part),
+                |e: &Error, attempt, wait| {
+                    let attempt = attempt + 1;
+                    e.retryable().then(|| {
+                        tracing::warn!(error = %e, attempt, of = retries, wait_ms = wait.as_millis() as u64, "model download failed; retrying");
+                        wait
+                    })
+                },
+            )
+            .await?;
         if got != want {
             let _ = tokio::fs::remove_file(&part).await;
             let _ = tokio::fs::remove_file(CacheLock::path(dir, &want)).await;
@@ -440,7 +434,7 @@ impl Remote {
         }
         // Flushed, not fsynced: a cached copy is hashed again before every use (`fetch`), so
         // one torn by a crash is downloaded again; waiting for the disk cost boot time
-        // (bench/boot.sh).
+        // (benches/boot.sh).
         out.flush().await.map_err(io(part))?;
         if let Some(t) = total {
             if have < t {
@@ -501,28 +495,29 @@ impl Remote {
     /// A small object read whole (at most `limit` bytes), with the same retries.
     pub async fn read_small(&self, url: &str, limit: u64) -> Result<Vec<u8>, Error> {
         let location = Location::parse(url)?;
-        let mut attempt = 0;
-        loop {
-            let result = match &location {
-                Location::File(p) => match tokio::fs::metadata(p).await {
-                    Ok(m) if m.len() > limit => Err(Error::TooLarge {
-                        url: shown(url),
-                        limit,
-                    }),
-                    _ => tokio::fs::read(p).await.map_err(io(p)),
+        self.policy()
+            .run(
+                || async {
+                    match &location {
+                        Location::File(p) => match tokio::fs::metadata(p).await {
+                            Ok(m) if m.len() > limit => Err(Error::TooLarge {
+                                url: shown(url),
+                                limit,
+                            }),
+                            _ => tokio::fs::read(p).await.map_err(io(p)),
+                        },
+                        _ => self.read_small_once(url, &location, limit).await,
+                    }
                 },
-                _ => self.read_small_once(url, &location, limit).await,
-            };
-            match result {
-                Err(e) if e.retryable() && attempt < self.opts.retries => {
-                    attempt += 1;
-                    let wait = backoff(self.opts.backoff, attempt - 1);
-                    tracing::warn!(error = %e, attempt, url = %shown(url), "read failed; retrying");
-                    tokio::time::sleep(wait).await;
-                }
-                other => return other,
-            }
-        }
+                |e: &Error, attempt, wait| {
+                    let attempt = attempt + 1;
+                    e.retryable().then(|| {
+                        tracing::warn!(error = %e, attempt, url = %shown(url), "read failed; retrying");
+                        wait
+                    })
+                },
+            )
+            .await
     }
 
     async fn read_small_once(
@@ -630,13 +625,6 @@ impl Remote {
     }
 }
 
-/// The wait before retry number `attempt + 1`: `first`, doubling each time, at most 30 s.
-pub fn backoff(first: Duration, attempt: u32) -> Duration {
-    first
-        .saturating_mul(1 << attempt.min(6))
-        .min(Duration::from_secs(30))
-}
-
 /// The sha256 of a whole file, off the async threads.
 pub async fn hash_file(path: &Path) -> Result<String, Error> {
     Ok(hex::encode(hash_prefix(path).await?.finalize()))
@@ -669,40 +657,6 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     s
-}
-
-/// (year, month, day, hour, minute, second) in UTC of a time since the Unix epoch (Howard
-/// Hinnant's days-to-civil algorithm).
-pub fn civil(since_epoch: Duration) -> (i64, u32, u32, u32, u32, u32) {
-    let secs = since_epoch.as_secs() as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (
-        y,
-        m,
-        d,
-        (rem / 3600) as u32,
-        (rem % 3600 / 60) as u32,
-        (rem % 60) as u32,
-    )
-}
-
-/// Now as RFC 3339 UTC ("2026-11-25T09:30:00Z").
-pub fn now_rfc3339() -> String {
-    let (y, mo, d, h, mi, s) = civil(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default(),
-    );
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
 }
 
 #[cfg(test)]
@@ -743,16 +697,6 @@ mod tests {
         assert_eq!(
             resolve("https://h/a/manifest.json", "https://cdn/x"),
             "https://cdn/x"
-        );
-    }
-
-    #[test]
-    fn civil_dates() {
-        assert_eq!(civil(Duration::ZERO), (1970, 1, 1, 0, 0, 0));
-        // 2024-02-29T23:59:59Z, a leap day.
-        assert_eq!(
-            civil(Duration::from_secs(1_709_251_199)),
-            (2024, 2, 29, 23, 59, 59)
         );
     }
 }

@@ -14,7 +14,41 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use super::Error;
-use crate::config::{AwsEnv, Secret};
+use crate::secret::Secret;
+
+/// The AWS SDKs' standard variables, read for s3:// model URLs: `AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` (else a profile of the shared credentials
+/// file, the ECS container endpoint, then the instance role are asked: below),
+/// `AWS_REGION` or `AWS_DEFAULT_REGION` (default us-east-1), `AWS_ENDPOINT_URL_S3` or
+/// `AWS_ENDPOINT_URL` (an S3-compatible server), `AWS_EC2_METADATA_SERVICE_ENDPOINT` and
+/// `AWS_EC2_METADATA_DISABLED`.
+#[derive(Debug, Clone, Default)]
+pub struct AwsEnv {
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<Secret>,
+    pub session_token: Option<Secret>,
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
+    pub metadata_endpoint: Option<String>,
+    pub metadata_disabled: bool,
+    /// `AWS_PROFILE` (default `default`): the profile read from the shared credentials file.
+    pub profile: Option<String>,
+    /// `AWS_SHARED_CREDENTIALS_FILE` (default `~/.aws/credentials`, from `HOME`).
+    pub shared_credentials_file: Option<std::path::PathBuf>,
+    /// `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` (ECS task roles: asked of 169.254.170.2) or
+    /// `AWS_CONTAINER_CREDENTIALS_FULL_URI` (EKS Pod Identity and others).
+    pub container_credentials_uri: Option<String>,
+    /// `AWS_CONTAINER_AUTHORIZATION_TOKEN`, or the contents of
+    /// `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`: sent to the container endpoint.
+    pub container_authorization: Option<Secret>,
+    /// `AWS_WEB_IDENTITY_TOKEN_FILE` and `AWS_ROLE_ARN` (EKS IRSA): the token is exchanged
+    /// for the role's credentials with STS (`AWS_ROLE_SESSION_NAME`, default `hamlet`).
+    pub web_identity_token_file: Option<std::path::PathBuf>,
+    pub role_arn: Option<String>,
+    pub role_session_name: Option<String>,
+    /// `AWS_ENDPOINT_URL_STS`: another STS (default `https://sts.REGION.amazonaws.com`).
+    pub sts_endpoint: Option<String>,
+}
 
 /// Signs requests to S3 for one region and endpoint.
 pub struct S3 {
@@ -443,7 +477,8 @@ fn uri_encode(segment: &str) -> String {
 
 /// `(YYYYMMDDTHHMMSSZ, YYYYMMDD)` in UTC.
 fn amz_dates(t: SystemTime) -> (String, String) {
-    let (y, mo, d, h, mi, s) = super::civil(t.duration_since(UNIX_EPOCH).unwrap_or_default());
+    let (y, mo, d, h, mi, s) =
+        crate::clock::civil(t.duration_since(UNIX_EPOCH).unwrap_or_default());
     (
         format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}Z"),
         format!("{y:04}{mo:02}{d:02}"),

@@ -1,4 +1,4 @@
-//! The JSON API under `/api/` (README, "JSON API"). Errors use the envelope of `web::error`.
+//! The JSON API under `/api/` (docs/WEB.md, "JSON API"). Errors use the envelope of `web::error`.
 //! Each route is a thin shell over `discover` and `store`, which the pages share.
 
 use rocket::serde::json::Json;
@@ -8,8 +8,9 @@ use serde::Serialize;
 use std::sync::Arc;
 
 use super::catalog::Catalog;
-use super::discover::{self, Ask, AuthorResults, Engine, LitReview};
+use super::discover::{self, AuthorResults, LitReview};
 use super::error::{Error, Result};
+use super::served::{Ask, Served, MAX_LIMIT};
 use super::upload::Submission;
 use super::views::{DocumentView, Results};
 use crate::store::{DocId, PersonHit, Store, TitleHit};
@@ -29,15 +30,15 @@ pub(crate) async fn document(store: &State<Store>, identifier: &str) -> Result<J
 #[rocket::get("/api/documents/<identifier>/similar?<limit>&<min_score>")]
 pub(crate) async fn similar_documents(
     catalog: &State<Arc<Catalog>>,
-    model: &State<Engine>,
+    served: &State<Served>,
     identifier: &str,
     limit: Option<usize>,
     min_score: Option<f32>,
 ) -> Result<Json<Results>> {
     let id = parse_identifier(identifier)?;
     let doc = catalog.document(id).await?;
-    let ask = model.ask_document(limit, min_score);
-    let results = discover::for_document(catalog, model, &doc, ask).await?;
+    let ask = served.ask_document(limit, min_score);
+    let results = discover::for_document(catalog, served, &doc, ask).await?;
     Ok(Json(Results { results }))
 }
 
@@ -46,7 +47,7 @@ pub(crate) async fn similar_documents(
 #[rocket::get("/api/authors/<id>/similar?<limit>&<min_score>")]
 pub(crate) async fn similar_to_author(
     catalog: &State<Arc<Catalog>>,
-    model: &State<Engine>,
+    served: &State<Served>,
     id: &str,
     limit: Option<usize>,
     min_score: Option<f32>,
@@ -55,9 +56,9 @@ pub(crate) async fn similar_to_author(
         .trim()
         .parse::<i64>()
         .map_err(|_| Error::NotFound(format!("no person with id {id:?}: ids are integers")))?;
-    let ask = model.ask_document(limit, min_score);
+    let ask = served.ask_document(limit, min_score);
     Ok(Json(
-        discover::for_author(catalog, model, person, ask).await?,
+        discover::for_author(catalog, served, person, ask).await?,
     ))
 }
 
@@ -92,7 +93,7 @@ pub(crate) async fn search(
     if q.chars().count() > 200 {
         return Err(Error::BadRequest("q is longer than 200 characters".into()));
     }
-    let limit = limit.unwrap_or(10).clamp(1, discover::MAX_LIMIT);
+    let limit = limit.unwrap_or(10).clamp(1, MAX_LIMIT);
     let results = match kind.unwrap_or("title") {
         "title" => store
             .search_titles(q, limit)
@@ -121,11 +122,11 @@ pub(crate) async fn search(
 #[rocket::post("/api/recommend", data = "<submission>")]
 pub(crate) async fn recommend(
     catalog: &State<Arc<Catalog>>,
-    model: &State<Engine>,
+    served: &State<Served>,
     submission: std::result::Result<Submission, Error>,
 ) -> Result<Json<Results>> {
-    let (text, ask) = accept(model, submission).await?;
-    let results = discover::for_text(catalog, model, text, ask).await?;
+    let (text, ask) = accept(served, submission).await?;
+    let results = discover::for_text(catalog, served, text, ask).await?;
     Ok(Json(Results { results }))
 }
 
@@ -134,21 +135,21 @@ pub(crate) async fn recommend(
 #[rocket::post("/api/lit-review", data = "<submission>")]
 pub(crate) async fn lit_review(
     catalog: &State<Arc<Catalog>>,
-    model: &State<Engine>,
+    served: &State<Served>,
     submission: std::result::Result<Submission, Error>,
 ) -> Result<Json<LitReview>> {
-    let (text, ask) = accept(model, submission).await?;
-    let results = discover::for_text(catalog, model, text, ask).await?;
+    let (text, ask) = accept(served, submission).await?;
+    let results = discover::for_text(catalog, served, text, ask).await?;
     Ok(Json(discover::lit_review(catalog, results).await?))
 }
 
 /// The submission's text and what it asks for.
 pub(crate) async fn accept(
-    engine: &Engine,
+    served: &Served,
     submission: std::result::Result<Submission, Error>,
 ) -> Result<(String, Ask)> {
     let submission = submission?;
-    let ask = engine.ask_text(submission.limit, submission.min_score);
+    let ask = served.ask_text(submission.limit, submission.min_score);
     Ok((submission.into_text().await?, ask))
 }
 

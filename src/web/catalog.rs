@@ -1,6 +1,6 @@
 //! An in-memory copy of what result lists show about each document (title, year, people,
 //! departments, link) and of the collection's counts, so the pages that list documents answer
-//! without database round trips (bench/web.sh: six queries cost the similar_to page most of its
+//! without database round trips (benches/web.sh: six queries cost the similar_to page most of its
 //! time). About 300 bytes per document: ~13 MB for a 43,000-thesis collection.
 //!
 //! Read by the start-up task (`boot`) once the database is migrated; a background task then
@@ -164,7 +164,8 @@ async fn read(store: &Store) -> store::Result<Snapshot> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::import::{import_rfc, CommonOpts, RfcOpts};
+    use crate::app::import::{import_rfc, RfcOpts};
+    use crate::app::progress::Quiet;
 
     async fn import(store: &Store, only: &str) {
         let dir =
@@ -172,12 +173,9 @@ mod tests {
         let opts = RfcOpts {
             dir,
             only: Some(only.into()),
-            common: CommonOpts {
-                if_empty: false,
-                dry_run: false,
-            },
+            dry_run: false,
         };
-        import_rfc(store, opts).await.expect("import");
+        import_rfc(store, opts, &Quiet).await.expect("import");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,149 +1,30 @@
 //! The three tools, shared by the pages and the JSON API: documents similar to a document,
-//! to an author's documents, and to a new text; and the literature review of what similar
-//! documents cite. Also the model handle the server shares.
+//! to an author's documents, and to a new text, each through the model's one query API
+//! (`model::query`); the literature review of what similar documents cite; and hydration of
+//! results with the catalog's metadata.
 //!
 //! Model calls share the model without a lock, so every core serves. Inference (milliseconds
 //! of CPU) runs on the blocking pool (`run_blocking`), never on Rocket's async workers; the
 //! scan for a known document (one matrix-vector product and a top-k: ~50 us for 9,000
 //! documents, ~200 us for 43,000) runs in place, where the hop to another thread would cost
-//! about as much as the work (bench/web.sh).
+//! about as much as the work (benches/web.sh).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
 
 use serde::Serialize;
 
 use super::catalog::Catalog;
 use super::error::{Error, Result};
+use super::served::{run_blocking, Ask, Served};
 use super::views::{CitationView, PersonView, ResultView};
-use crate::model::{Doc2Vec, Similar};
+use crate::model::query::{Match, Query};
+use crate::model::Similar;
 use crate::store::{DocId, DocumentRow};
-
-/// The engine as served: the model now in use, if any, and the default thresholds
-/// (`HAMLET_DOCUMENT_MIN_SCORE`, `HAMLET_TEXT_MIN_SCORE`; unset, the served model's own). A
-/// server without a model still serves the collection; the tools answer 503 until one is
-/// loaded.
-///
-/// A new model is swapped in atomically (`swap`): a request takes its own `Arc` of the model
-/// when it starts (`get`), so requests in flight finish on the old one, which is freed when
-/// the last of them ends.
-#[derive(Clone)]
-pub(crate) struct Engine {
-    current: Arc<RwLock<Option<Served>>>,
-    /// Counts swaps, so what was computed from one model is told from the next's.
-    generation: Arc<AtomicU64>,
-    document_min_score: Option<f32>,
-    text_min_score: Option<f32>,
-}
-
-/// A loaded model and where it came from.
-#[derive(Clone)]
-pub(crate) struct Served {
-    pub model: Arc<Doc2Vec>,
-    pub sha256: String,
-    pub source: String,
-    pub loaded_at: String,
-}
-
-impl Engine {
-    pub(crate) fn new(document_min_score: Option<f32>, text_min_score: Option<f32>) -> Engine {
-        Engine {
-            current: Arc::new(RwLock::new(None)),
-            generation: Arc::new(AtomicU64::new(0)),
-            document_min_score,
-            text_min_score,
-        }
-    }
-
-    pub(crate) fn get(&self) -> Result<Arc<Doc2Vec>> {
-        self.served().map(|s| s.model).ok_or(Error::ModelNotReady)
-    }
-
-    /// The model in use and its provenance.
-    pub(crate) fn served(&self) -> Option<Served> {
-        self.current
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    /// Puts `served` in use for every request that starts from now on.
-    pub(crate) fn swap(&self, served: Served) {
-        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Some(served);
-        self.generation.fetch_add(1, Ordering::Release);
-    }
-
-    /// How many models have been swapped in: read it before the work it labels.
-    pub(crate) fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
-    }
-
-    /// The served model's default thresholds (document, text); the original's before a model
-    /// is loaded.
-    fn model_defaults(&self) -> (f32, f32) {
-        self.served()
-            .map_or((0.75, 0.65), |s| s.model.default_min_scores())
-    }
-
-    /// The least score of results about a known document, unless a request says otherwise.
-    pub(crate) fn document_min_score(&self) -> f32 {
-        self.document_min_score
-            .unwrap_or_else(|| self.model_defaults().0)
-    }
-
-    /// The least score of results about a new text, unless a request says otherwise.
-    pub(crate) fn text_min_score(&self) -> f32 {
-        self.text_min_score
-            .unwrap_or_else(|| self.model_defaults().1)
-    }
-
-    /// What a request about a known document asks for, defaults filled in.
-    pub(crate) fn ask_document(&self, limit: Option<usize>, min_score: Option<f32>) -> Ask {
-        Ask::new(limit, min_score, self.document_min_score())
-    }
-
-    /// What a request about a new text asks for, defaults filled in.
-    pub(crate) fn ask_text(&self, limit: Option<usize>, min_score: Option<f32>) -> Ask {
-        Ask::new(limit, min_score, self.text_min_score())
-    }
-}
-
-/// The most results a caller may ask for (the original never showed more than 50).
-pub(crate) const MAX_LIMIT: usize = 50;
-
-/// How many results, and how similar, a request asked for (defaults filled in).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Ask {
-    pub limit: usize,
-    pub min_score: f32,
-}
-
-impl Ask {
-    pub(crate) fn new(limit: Option<usize>, min_score: Option<f32>, default_min: f32) -> Ask {
-        Ask {
-            limit: limit.unwrap_or(10).clamp(1, MAX_LIMIT),
-            min_score: min_score
-                .filter(|s| s.is_finite())
-                .unwrap_or(default_min)
-                .clamp(-1.0, 1.0),
-        }
-    }
-}
-
-/// Runs CPU work on the blocking pool; a panic there becomes a 500, not a dead worker.
-pub(crate) async fn run_blocking<T: Send + 'static>(
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Result<T> {
-    rocket::tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| Error::Internal(anyhow::anyhow!("model task failed: {e}")))
-}
 
 /// The documents most similar to `doc`. A document without text has no vector: 422.
 pub(crate) async fn for_document(
     catalog: &Catalog,
-    model: &Engine,
+    served: &Served,
     doc: &DocumentRow,
     ask: Ask,
 ) -> Result<Vec<ResultView>> {
@@ -153,9 +34,10 @@ pub(crate) async fn for_document(
             "document {id} has no extractable text, so nothing can be compared with it"
         )));
     }
-    let model = model.get()?;
+    let model = served.model()?;
     let hits = model
-        .matches_for_document(id.0, ask.limit, ask.min_score)
+        .query(Query::Document(id.0), ask.limit, ask.min_score)
+        .map(|a| a.matches)
         .map_err(|_| {
             Error::Unprocessable(format!(
                 "document {id} is in the collection but not in the model; retrain to include it"
@@ -167,14 +49,16 @@ pub(crate) async fn for_document(
 /// The documents most similar to a new text (inferred deterministically).
 pub(crate) async fn for_text(
     catalog: &Catalog,
-    model: &Engine,
+    served: &Served,
     text: String,
     ask: Ask,
 ) -> Result<Vec<ResultView>> {
-    let model = model.get()?;
+    let model = served.model()?;
     let engine = model.is_engine();
-    let hits =
-        run_blocking(move || model.matches_for_text(&text, ask.limit, ask.min_score)).await?;
+    let hits = run_blocking(move || model.query(Query::Text(&text), ask.limit, ask.min_score))
+        .await?
+        .map_err(|e| Error::Internal(e.into()))?
+        .matches;
     let flags: Vec<(bool, Option<i64>)> =
         hits.iter().map(|m| (m.already_cited, m.why.via)).collect();
     let mut via_ids: Vec<i64> = flags.iter().filter_map(|(_, v)| *v).collect();
@@ -227,7 +111,7 @@ pub(crate) struct AuthorResults {
 
 pub(crate) async fn for_author(
     catalog: &Catalog,
-    model: &Engine,
+    served: &Served,
     person: i64,
     ask: Ask,
 ) -> Result<AuthorResults> {
@@ -238,7 +122,7 @@ pub(crate) async fn for_author(
         .ok_or_else(|| Error::NotFound(format!("no person with id {person}")))?;
     let ids = store.authored_by(person).await?;
     let docs = catalog.documents(&ids).await?;
-    let model = model.get()?;
+    let model = served.model()?;
     let own: Vec<i64> = ids.iter().map(|d| d.0).collect();
     let queries: Vec<(i64, bool)> = docs
         .iter()
@@ -253,30 +137,32 @@ pub(crate) async fn for_author(
                     return Vec::new();
                 }
                 model
-                    .similar_to_document(id, ask.limit + own.len(), ask.min_score)
+                    .query(Query::Document(id), ask.limit + own.len(), ask.min_score)
+                    .map(|a| a.matches)
                     .unwrap_or_default()
                     .into_iter()
-                    .filter(|h| !own.contains(&h.identifier))
+                    .filter(|m| !own.contains(&m.similar.identifier))
                     .take(ask.limit)
                     .collect()
             })
-            .collect::<Vec<Vec<Similar>>>()
+            .collect::<Vec<Vec<Match>>>()
     })
     .await?;
 
-    let mut best: HashMap<i64, f32> = HashMap::new();
+    // Each similar document once, as it matched the author's document it is most like.
+    let mut best: HashMap<i64, &Match> = HashMap::new();
     for hit in hit_lists.iter().flatten() {
-        let s = best.entry(hit.identifier).or_insert(hit.score);
-        *s = s.max(hit.score);
+        let kept = best.entry(hit.similar.identifier).or_insert(hit);
+        if hit.similar.score > kept.similar.score {
+            *kept = hit;
+        }
     }
-    let mut merged: Vec<Similar> = best
-        .into_iter()
-        .map(|(identifier, score)| Similar { identifier, score })
-        .collect();
+    let mut merged: Vec<Match> = best.into_values().cloned().collect();
     merged.sort_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
-            .then(a.identifier.cmp(&b.identifier))
+        b.similar
+            .score
+            .total_cmp(&a.similar.score)
+            .then(a.similar.identifier.cmp(&b.similar.identifier))
     });
     merged.truncate(ask.limit);
 
@@ -290,12 +176,12 @@ pub(crate) async fn for_author(
         documents.push(AuthoredDocument {
             document: ResultView::new(hit, Some(doc)),
             unextractable,
-            results: hydrate(catalog, hits).await?,
+            results: hydrate_matches(catalog, hits).await?,
         });
     }
     Ok(AuthorResults {
         author: PersonView { id: person, name },
-        results: hydrate(catalog, merged).await?,
+        results: hydrate_matches(catalog, merged).await?,
         documents,
     })
 }
@@ -436,7 +322,7 @@ fn work_key(target: Option<DocId>, doi: Option<&str>, raw: &str) -> String {
 /// `hydrate`, each result with why it matched.
 pub(crate) async fn hydrate_matches(
     catalog: &Catalog,
-    matches: Vec<crate::model::engine::Match>,
+    matches: Vec<crate::model::query::Match>,
 ) -> Result<Vec<ResultView>> {
     let (hits, whys): (Vec<Similar>, Vec<_>) =
         matches.into_iter().map(|m| (m.similar, m.why)).unzip();
@@ -480,65 +366,5 @@ mod tests {
             work_key(None, None, "Smith, J.  (1999). Networks!"),
             work_key(None, None, "smith j 1999 networks")
         );
-    }
-
-    #[test]
-    fn asks_are_clamped() {
-        let a = Ask::new(Some(500), Some(f32::NAN), 0.75);
-        assert_eq!((a.limit, a.min_score), (MAX_LIMIT, 0.75));
-        let a = Ask::new(Some(0), Some(-3.0), 0.65);
-        assert_eq!((a.limit, a.min_score), (1, -1.0));
-    }
-
-    /// A two-document model whose document vectors are `docs`.
-    fn toy(docs: [[f32; 2]; 2]) -> Doc2Vec {
-        let config = crate::model::ModelConfig {
-            dim: 2,
-            ..crate::model::ModelConfig::default()
-        };
-        let vocab = crate::model::vocab::Vocab::new(vec!["a", "b"], vec![5, 5]);
-        Doc2Vec::from_parts(
-            config,
-            vocab,
-            vec![0.1; 4],
-            vec![0.1; 4],
-            vec![1, 2],
-            docs.concat(),
-            crate::model::CorpusInfo {
-                documents: 2,
-                words: 10,
-                sha256: String::new(),
-                synthetic: false,
-            },
-        )
-        .unwrap()
-    }
-
-    #[test]
-    fn a_swap_leaves_requests_in_flight_on_the_old_model() {
-        let engine = Engine::new(Some(0.75), Some(0.65));
-        assert!(matches!(engine.get(), Err(Error::ModelNotReady)));
-        let served = |m: Doc2Vec, sha: &str| Served {
-            model: Arc::new(m),
-            sha256: sha.into(),
-            source: "test".into(),
-            loaded_at: String::new(),
-        };
-        engine.swap(served(toy([[1.0, 0.0], [0.0, 1.0]]), "old"));
-        let in_flight = engine.get().unwrap();
-        engine
-            .clone()
-            .swap(served(toy([[1.0, 0.0], [1.0, 0.1]]), "new"));
-        // The request that started before the swap still computes on the old model...
-        let old = in_flight.similar_to_document(1, 1, -1.0).unwrap();
-        assert!(old[0].score.abs() < 1e-6, "{old:?}");
-        // ...and every request from now on, from any clone of the engine, gets the new one.
-        assert_eq!(engine.served().unwrap().sha256, "new");
-        let new = engine
-            .get()
-            .unwrap()
-            .similar_to_document(1, 1, -1.0)
-            .unwrap();
-        assert!(new[0].score > 0.99, "{new:?}");
     }
 }

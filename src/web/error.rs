@@ -123,8 +123,7 @@ pub(crate) fn render(
     message: &str,
 ) -> response::Result<'static> {
     let mut res = if wants_json(req) {
-        let body = serde_json::json!({ "error": { "message": message } });
-        Json(body).respond_to(req)?
+        Json(envelope(message)).respond_to(req)?
     } else {
         let ctx = context! { status: status.code, reason: status.reason().unwrap_or(""), message };
         Template::render("error", ctx).respond_to(req)?
@@ -133,6 +132,11 @@ pub(crate) fn render(
         res.set_raw_header("Retry-After", "5");
     }
     Response::build_from(res).status(status).ok()
+}
+
+/// The JSON every API error has: `{"error": {"message": ...}}`.
+pub(crate) fn envelope(message: &str) -> serde_json::Value {
+    serde_json::json!({ "error": { "message": message } })
 }
 
 fn wants_json(req: &Request<'_>) -> bool {

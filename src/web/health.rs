@@ -10,7 +10,7 @@ use rocket::serde::json::Json;
 use rocket::State;
 
 use super::boot::Readiness;
-use super::discover::Engine;
+use super::served::Served;
 use crate::model::runtime::RuntimeInfo;
 use crate::store::Store;
 
@@ -25,7 +25,7 @@ const PING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 #[rocket::get("/health/ready")]
 pub(crate) async fn ready(
     readiness: &State<Arc<Readiness>>,
-    engine: &State<Engine>,
+    served: &State<Served>,
     store: &State<Store>,
 ) -> (Status, Json<serde_json::Value>) {
     let started = readiness.is_ready();
@@ -54,7 +54,7 @@ pub(crate) async fn ready(
     let body = serde_json::json!({
         "status": if ready { "ready" } else if started { "degraded" } else { "starting" },
         "database": database,
-        "model": model_json(engine),
+        "model": model_json(served),
         "model_ready": readiness.model_ready(),
         "problems": problems,
     });
@@ -66,8 +66,8 @@ pub(crate) async fn ready(
     (status, Json(body))
 }
 
-fn model_json(engine: &Engine) -> serde_json::Value {
-    match engine.served() {
+fn model_json(served: &Served) -> serde_json::Value {
+    match served.current() {
         Some(s) => serde_json::json!({
             "loaded": true,
             "sha256": s.sha256,
@@ -84,7 +84,7 @@ fn model_json(engine: &Engine) -> serde_json::Value {
 pub(crate) async fn health(
     store: &State<Store>,
     torch: &State<RuntimeInfo>,
-    engine: &State<Engine>,
+    served: &State<Served>,
 ) -> (Status, Json<serde_json::Value>) {
     let stats = store.stats().await;
     let (status, database) = match &stats {
@@ -105,7 +105,7 @@ pub(crate) async fn health(
         "database": database,
         "documents": stats.as_ref().map(|s| s.documents).ok(),
         "torch": torch.inner(),
-        "model": model_json(engine),
+        "model": model_json(served),
     });
     (status, Json(body))
 }

@@ -20,15 +20,17 @@ use rocket_dyn_templates::{context, Template};
 use serde::Serialize;
 
 use super::catalog::Catalog;
-use super::discover::{self, run_blocking, Engine};
+use super::discover;
 use super::error::{Error, Result};
+use super::served::{run_blocking, Served};
 use super::upload::Submission;
 use super::views::ResultView;
+use crate::model::query::Query;
 
 /// `/map/`: the page; the points arrive from `/api/map`.
 #[rocket::get("/map?<focus>")]
-pub(crate) fn page(engine: &State<Engine>, focus: Option<i64>) -> Template {
-    let model = engine.served().map(|s| s.model);
+pub(crate) fn page(served: &State<Served>, focus: Option<i64>) -> Template {
+    let model = served.current().map(|s| s.model);
     Template::render(
         "map",
         context! {
@@ -103,7 +105,7 @@ impl<'r> Responder<'r, 'static> for PointsResponse {
     }
 }
 
-/// `GET /api/map`: every document's place, as parallel arrays (README, "JSON API"):
+/// `GET /api/map`: every document's place, as parallel arrays (docs/WEB.md, "JSON API"):
 /// `{"documents": N, "departments": [...], "department_counts": [...], "id": [...],
 /// "x": [...], "y": [...], "department": [...], "year": [...], "title": [...]}`; x and y in
 /// [0, 1]; `department` indexes `departments` (the first of a document's departments; the
@@ -111,13 +113,13 @@ impl<'r> Responder<'r, 'static> for PointsResponse {
 #[rocket::get("/api/map")]
 pub(crate) async fn points(
     catalog: &State<Arc<Catalog>>,
-    engine: &State<Engine>,
+    served: &State<Served>,
     cache: &State<MapCache>,
     conditional: Conditional,
 ) -> Result<PointsResponse> {
     // Generations first: what is built from them is labelled with what it saw, or older.
-    let generation = (engine.generation(), catalog.generation());
-    let model = engine.get()?;
+    let generation = (served.generation(), catalog.generation());
+    let model = served.model()?;
     if model.layout().is_none() {
         return Err(no_map());
     }
@@ -250,7 +252,7 @@ fn build(
     let digest = <sha2::Sha256 as sha2::Digest>::digest(&json);
     Ok(Points {
         generation,
-        etag: format!("\"{}\"", crate::model::file::hex(&digest[..12])),
+        etag: format!("\"{}\"", hex::encode(&digest[..12])),
         json,
         gzip,
     })
@@ -277,27 +279,18 @@ pub(crate) struct Placed {
 #[rocket::post("/api/map/place", data = "<submission>")]
 pub(crate) async fn place(
     catalog: &State<Arc<Catalog>>,
-    engine: &State<Engine>,
+    served: &State<Served>,
     submission: std::result::Result<Submission, Error>,
 ) -> Result<Json<Placed>> {
-    let (text, ask) = super::api::accept(engine, submission).await?;
-    let model = engine.get()?;
+    let (text, ask) = super::api::accept(served, submission).await?;
+    let model = served.model()?;
     if model.layout().is_none() {
         return Err(no_map());
     }
-    let placed = run_blocking(move || {
-        let words = model.vocab().indices(&text);
-        if words.is_empty() {
-            return None;
-        }
-        let v = model.infer_indices(&words);
-        Some((
-            model.place(&v)?,
-            model.similar_to_vector(&v, ask.limit, ask.min_score, None),
-        ))
-    })
-    .await?;
-    let ([x, y], hits) = placed.ok_or_else(|| {
+    let answer = run_blocking(move || model.query(Query::Text(&text), ask.limit, ask.min_score))
+        .await?
+        .map_err(|e| Error::Internal(e.into()))?;
+    let [x, y] = answer.place.ok_or_else(|| {
         Error::Unprocessable(
             "none of the text's words are known to the model, so it cannot be placed".into(),
         )
@@ -305,6 +298,6 @@ pub(crate) async fn place(
     Ok(Json(Placed {
         x,
         y,
-        results: discover::hydrate(catalog, hits).await?,
+        results: discover::hydrate_matches(catalog, answer.matches).await?,
     }))
 }

@@ -1,10 +1,13 @@
 //! The HTTP face of Hamlet: pages (`pages`), the JSON API (`api`), the three tools both share
-//! (`discover`), the in-memory catalog of documents they list (`catalog`), submissions and uploads (`upload`), abuse protection and security headers
-//! (`guard`), the collection map (`map`), rendered pages kept (`page_cache`), start-up, readiness and model reload (`boot`), health (`health`), the one error type handlers return (`error`) and the JSON
-//! shapes (`views`).
+//! (`discover`), the served model and what a request asks of it (`served`), the in-memory
+//! catalog of documents they list (`catalog`), submissions and uploads (`upload`), abuse
+//! protection and security headers (`guard`), the collection map (`map`), rendered pages kept
+//! (`page_cache`), start-up and readiness (`boot`) and the gate while not ready (`warmup`),
+//! health (`health`), the one error type handlers return (`error`) and the JSON shapes
+//! (`views`).
 //!
 //! Every route is mounted in `mount`, the single list: adding a path means adding it there
-//! (and to the README's route table). Handlers are thin: they call `discover` and `store` and
+//! (and to the route table of docs/WEB.md). Handlers are thin: they call `discover` and `store` and
 //! shape the result.
 
 pub(crate) mod api;
@@ -17,8 +20,10 @@ pub(crate) mod health;
 pub(crate) mod map;
 pub(crate) mod page_cache;
 pub(crate) mod pages;
+pub(crate) mod served;
 pub(crate) mod upload;
 pub(crate) mod views;
+pub(crate) mod warmup;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -54,7 +59,7 @@ pub(crate) fn mount(rocket: Rocket<Build>, public_dir: &std::path::Path) -> Rock
                 health::health,
                 health::live,
                 health::ready,
-                boot::warming_up,
+                warmup::warming_up,
                 guard::bad_host,
                 api::document,
                 api::similar_documents,
@@ -68,7 +73,7 @@ pub(crate) fn mount(rocket: Rocket<Build>, public_dir: &std::path::Path) -> Rock
         .register("/", rocket::catchers![error::default_catcher])
         .attach(RequestLog)
         .attach(guard::HostCheck)
-        .attach(boot::WarmUp)
+        .attach(warmup::WarmUp)
         .attach(guard::SecurityHeaders)
 }
 

@@ -1,5 +1,5 @@
 //! Rendered HTML of the similar_to pages, kept so a page is rendered once per model and
-//! collection rather than once per request (bench/web.sh: the model's scan and Tera's render
+//! collection rather than once per request (benches/web.sh: the model's scan and Tera's render
 //! were most of the page's cost). Bounded by bytes (`HAMLET_PAGE_CACHE_MB`; 0 turns it off)
 //! with quick_cache's scan-resistant eviction.
 //!

@@ -13,10 +13,11 @@ use rocket_dyn_templates::{context, Metadata, Template};
 use serde::Serialize;
 
 use super::api::parse_identifier;
-use super::discover::{self, Ask, Engine};
+use super::discover;
 use super::error::{Error, Result};
 use super::guard::Shield;
 use super::page_cache::{Generation, Page, PageCache, PageKey};
+use super::served::{Ask, Served};
 use super::upload::Submission;
 use super::views::ResultView;
 use std::sync::Arc;
@@ -32,9 +33,9 @@ pub(crate) fn home(catalog: &State<Arc<Catalog>>) -> Template {
 
 /// `/about/`: how it works, for librarians.
 #[rocket::get("/about")]
-pub(crate) fn about(catalog: &State<Arc<Catalog>>, engine: &State<Engine>) -> Template {
+pub(crate) fn about(catalog: &State<Arc<Catalog>>, served: &State<Served>) -> Template {
     let stats = catalog.stats();
-    let model = engine.served().map(|served| {
+    let model = served.current().map(|served| {
         let m = served.model;
         let c = m.config();
         serde_json::json!({
@@ -55,8 +56,8 @@ pub(crate) fn about(catalog: &State<Arc<Catalog>>, engine: &State<Engine>) -> Te
         context! {
             stats,
             model,
-            document_min_score: engine.document_min_score(),
-            text_min_score: engine.text_min_score(),
+            document_min_score: served.document_min_score(),
+            text_min_score: served.text_min_score(),
         },
     )
 }
@@ -90,17 +91,17 @@ pub(crate) async fn search(
 #[rocket::get("/similar_to/<identifier>?<limit>", rank = 2)]
 pub(crate) async fn similar_to(
     catalog: &State<Arc<Catalog>>,
-    model: &State<Engine>,
+    served: &State<Served>,
     pages: &State<PageCache>,
     templates: Metadata<'_>,
     identifier: &str,
     limit: Option<usize>,
 ) -> Result<Page> {
     let id = parse_identifier(identifier)?;
-    let ask = model.ask_document(limit, None);
+    let ask = served.ask_document(limit, None);
     // Read before the work, so a page is never filed under a newer model than it used.
     let generation = Generation {
-        model: model.generation(),
+        model: served.generation(),
         catalog: catalog.generation(),
     };
     let key = PageKey::Similar {
@@ -114,11 +115,11 @@ pub(crate) async fn similar_to(
     let results = if doc.unextractable {
         None
     } else {
-        Some(discover::for_document(catalog, model, &doc, ask).await?)
+        Some(discover::for_document(catalog, served, &doc, ask).await?)
     };
     let unextractable = doc.unextractable;
-    let on_map = model
-        .get()
+    let on_map = served
+        .model()
         .is_ok_and(|m| m.layout().is_some() && m.contains(id.0));
     let subject = crate::model::Similar {
         identifier: id.0,
@@ -132,7 +133,7 @@ pub(crate) async fn similar_to(
                 unextractable,
                 on_map,
                 results,
-                min_score: model.document_min_score(),
+                min_score: served.document_min_score(),
             },
         )
         .ok_or_else(|| Error::Internal(anyhow::anyhow!("the similar page failed to render")))?;
@@ -145,15 +146,15 @@ pub(crate) async fn similar_to(
 #[rocket::get("/similar_to/author/<id>")]
 pub(crate) async fn similar_to_author(
     catalog: &State<Arc<Catalog>>,
-    model: &State<Engine>,
+    served: &State<Served>,
     id: &str,
 ) -> Result<Template> {
     let person = id
         .trim()
         .parse::<i64>()
         .map_err(|_| Error::NotFound(format!("no person with id {id:?}")))?;
-    let ask = model.ask_document(None, None);
-    let found = discover::for_author(catalog, model, person, ask).await?;
+    let ask = served.ask_document(None, None);
+    let found = discover::for_author(catalog, served, person, ask).await?;
     Ok(Template::render(
         "author",
         context! { author: found.author, documents: found.documents },
@@ -178,7 +179,7 @@ struct Captcha {
 /// engine's defaults, the browser's cookies and whether it came over HTTPS.
 pub(crate) struct Forms<'r> {
     shield: &'r Shield,
-    engine: &'r Engine,
+    served: &'r Served,
     jar: &'r CookieJar<'r>,
     https: bool,
 }
@@ -191,10 +192,10 @@ impl<'r> rocket::request::FromRequest<'r> for Forms<'r> {
         req: &'r rocket::Request<'_>,
     ) -> rocket::request::Outcome<Self, Self::Error> {
         let rocket = req.rocket();
-        match (rocket.state::<Shield>(), rocket.state::<Engine>()) {
-            (Some(shield), Some(engine)) => rocket::request::Outcome::Success(Forms {
+        match (rocket.state::<Shield>(), rocket.state::<Served>()) {
+            (Some(shield), Some(served)) => rocket::request::Outcome::Success(Forms {
                 shield,
-                engine,
+                served,
                 jar: req.cookies(),
                 https: shield.is_https(req),
             }),
@@ -239,8 +240,8 @@ impl FormPage<'_> {
                 text,
                 error,
                 outcome,
-                min_score: self.forms.engine.text_min_score(),
-                model_ready: self.forms.engine.served().is_some(),
+                min_score: self.forms.served.text_min_score(),
+                model_ready: self.forms.served.current().is_some(),
                 max_mb: (self.forms.shield.upload_max_bytes as f64 / (1 << 20) as f64 * 10.0).round() / 10.0,
             },
         )
@@ -271,7 +272,7 @@ impl FormPage<'_> {
         if let Err(e) = checks {
             return Err((e, pasted));
         }
-        let ask = self.forms.engine.ask_text(submission.limit, None);
+        let ask = self.forms.served.ask_text(submission.limit, None);
         match submission.into_text().await {
             Ok(text) => Ok((text, ask)),
             Err(e) => Err((e, pasted)),
@@ -308,7 +309,7 @@ async fn answer(
         Ok(t) => t,
         Err((e, pasted)) => return form.failed(pasted, e),
     };
-    let rendered = match discover::for_text(catalog, form.forms.engine, text, ask).await {
+    let rendered = match discover::for_text(catalog, form.forms.served, text, ask).await {
         Ok(results) => match form.tool {
             Tool::Recommend => Ok(form.render(None, None, Some(results))),
             Tool::LitReview => discover::lit_review(catalog, results)

@@ -1,5 +1,5 @@
 //! The JSON shapes of the API, built from store rows with `From`. They are the API's
-//! contract (README, "JSON API"): add fields, never rename or remove them.
+//! contract (docs/WEB.md, "JSON API"): add fields, never rename or remove them.
 
 use serde::Serialize;
 
@@ -52,11 +52,11 @@ pub(crate) struct ResultView {
     pub departments: Vec<String>,
     pub url: Option<String>,
     /// The score, rounded to 4 decimals: the cosine for a compatibility-mode model, the
-    /// default engine's fused score in [0, 1] otherwise (`model::engine`).
+    /// default engine's fused score in [0, 1] otherwise (`model::query`).
     pub score: f32,
-    /// Why it matched, where the model can say (`model::engine::Why`).
+    /// Why it matched, where the model can say (`model::query::Why`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub why: Option<crate::model::engine::Why>,
+    pub why: Option<crate::model::query::Why>,
     /// For results about a text: whether the text already cites this document (names it by
     /// identifier or title). Results it does not cite come first.
     #[serde(skip_serializing_if = "Option::is_none")]

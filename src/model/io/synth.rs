@@ -1,0 +1,183 @@
+//! Synthetic models of a given shape (`hamlet model synth`), for scale tests: random unit
+//! document vectors, random word and output weights of a trained model's magnitude, and a
+//! vocabulary of made-up words with Zipf counts. Labelled synthetic inside the file
+//! (`corpus.synthetic`), so it is never mistaken for a trained model.
+//!
+//! The words are `word(i)`: letters only (base 26, "a".."z", "ba", ...), so that text written
+//! from them (`zipf_text`) tokenizes back to the same vocabulary and an upload exercises
+//! inference as real text would.
+
+use rand::{Rng, SeedableRng};
+
+use crate::model::text::vocab::Vocab;
+use crate::model::{CorpusInfo, Doc2Vec, Error, ModelConfig};
+
+/// The `i`th made-up word: 0 -> "a", 25 -> "z", 26 -> "ba", ...
+pub fn word(mut i: usize) -> String {
+    let mut letters = Vec::new();
+    loop {
+        letters.push(b'a' + (i % 26) as u8);
+        i /= 26;
+        if i == 0 {
+            break;
+        }
+    }
+    letters.reverse();
+    String::from_utf8(letters).expect("ASCII letters")
+}
+
+/// A model of `docs` documents (identifiers 1..=docs), `vocab` words and `dim` dimensions.
+pub fn synth(docs: usize, dim: usize, vocab: usize, seed: u64) -> Result<Doc2Vec, Error> {
+    let config = ModelConfig {
+        dim,
+        min_count: 1,
+        seed,
+        ..ModelConfig::default()
+    };
+    let model = assemble(config, docs, vocab, false)?;
+    Ok(model)
+}
+
+/// `synth` of the default engine's kind ([missing] budgets): every document has a citation
+/// target (`@cites:ID`, a random row in the output table), a made-up title of six words, and
+/// the engine's scoring settings, so that a text naming documents by identifier ("RFC 123")
+/// runs the expansion as a real one does.
+pub fn synth_engine(docs: usize, dim: usize, vocab: usize, seed: u64) -> Result<Doc2Vec, Error> {
+    let config = ModelConfig {
+        dim,
+        min_count: 1,
+        seed,
+        ..ModelConfig::engine()
+    };
+    let titles: Vec<String> = (0..docs)
+        .map(|d| {
+            (0..6)
+                .map(|k| word(1_000 + (d * 7 + k * 13) % vocab.saturating_sub(1_000).max(1)))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    assemble(config, docs, vocab, true)?
+        .with_titles(Some(crate::model::text::titles::Titles::build(&titles)))
+}
+
+/// The random tables of a synthetic model; with `targets`, a citation target per document.
+fn assemble(
+    config: ModelConfig,
+    docs: usize,
+    vocab: usize,
+    targets: bool,
+) -> Result<Doc2Vec, Error> {
+    if docs == 0 || vocab == 0 {
+        return Err(Error::Config(
+            "--docs and --vocab must be at least 1".into(),
+        ));
+    }
+    config.validate()?;
+    let dim = config.dim;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(config.seed);
+    let mut words: Vec<String> = (0..vocab).map(word).collect();
+    // Zipf counts, as natural text has: the most frequent word a billion times.
+    let mut counts: Vec<u64> = (0..vocab)
+        .map(|i| (1_000_000_000 / (i as u64 + 1)).max(1))
+        .collect();
+    let ids: Vec<i64> = (1..=docs as i64).collect();
+    if targets {
+        for &id in &ids {
+            words.push(crate::model::text::vocab::cite_token(id));
+            counts.push(3 * (1 + id as u64 % 20));
+        }
+    }
+    let total: u64 = counts.iter().sum();
+    let rows = words.len();
+    let scale = 0.5 / dim as f32;
+    let mut table =
+        |n: usize, s: f32| -> Vec<f32> { (0..n * dim).map(|_| rng.gen_range(-s..s)).collect() };
+    let word_vectors = table(rows, 1.0);
+    let output_weights = table(rows, 1.0);
+    let mut doc_vectors = table(docs, scale);
+    for row in doc_vectors.chunks_mut(dim) {
+        let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+        row.iter_mut().for_each(|x| *x /= norm);
+    }
+    Doc2Vec::from_parts(
+        config,
+        Vocab::new(words, counts),
+        word_vectors,
+        output_weights,
+        ids,
+        doc_vectors,
+        CorpusInfo {
+            documents: docs as u64,
+            words: total,
+            sha256: "synthetic".into(),
+            synthetic: true,
+        },
+    )
+}
+
+/// `n` words of made-up text drawn with Zipf frequencies from the first `vocab` words.
+pub fn zipf_text(n: usize, vocab: usize, seed: u64) -> String {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    // Inverse-CDF sampling of p(i) ~ 1/(i+1): i = exp(u * ln(vocab + 1)) - 1.
+    let ln = ((vocab + 1) as f64).ln();
+    (0..n)
+        .map(|_| {
+            let u: f64 = rng.gen();
+            let i = ((u * ln).exp() - 1.0) as usize;
+            word(i.min(vocab - 1))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::query::Query;
+
+    #[test]
+    fn words_are_distinct_letters() {
+        assert_eq!(word(0), "a");
+        assert_eq!(word(25), "z");
+        assert_eq!(word(26), "ba");
+        let all: std::collections::HashSet<String> = (0..100_000).map(word).collect();
+        assert_eq!(all.len(), 100_000);
+    }
+
+    #[test]
+    fn a_synthetic_engine_expands_from_the_documents_a_text_names() {
+        let model = synth_engine(300, 16, 2_000, 3).unwrap();
+        assert!(model.is_engine());
+        let text = format!("{} [RFC7] and RFC 12", zipf_text(500, 2_000, 1));
+        let hits = model.query(Query::Text(&text), 5, -1.0).unwrap().matches;
+        assert_eq!(hits.iter().filter(|m| !m.already_cited).count(), 5);
+        assert!(hits.iter().any(|m| m.why.via.is_some()), "{hits:?}");
+    }
+
+    #[test]
+    fn a_synthetic_model_is_labelled_serves_and_round_trips() {
+        let model = synth(500, 16, 2_000, 3).unwrap();
+        assert!(model.corpus().synthetic);
+        assert_eq!(model.vocab().len(), 2_000);
+        let hits = model
+            .query(Query::Document(7), 5, -1.0)
+            .map(|a| a.similar())
+            .unwrap();
+        assert_eq!(hits.len(), 5);
+        let text = zipf_text(1_000, 2_000, 1);
+        assert_eq!(
+            model
+                .query(Query::Text(&text), 5, -1.0)
+                .unwrap()
+                .similar()
+                .len(),
+            5
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("synth.safetensors");
+        crate::model::io::file::save(&model, &path).unwrap();
+        let info = crate::model::io::file::info(&path).unwrap();
+        assert!(info.corpus.synthetic, "labelled synthetic in the file");
+    }
+}

@@ -1,0 +1,580 @@
+//! The paragraph-vector engine on real RFCs: it learns topical similarity, infers the same
+//! vector for the same text every time, trains reproducibly on one thread, survives a round
+//! trip through its file (and refuses corrupt files), and `hamlet evaluate` scores it.
+
+use crate::common;
+
+use common::{import_rfc, rfc_dir, small_dbow_config, Kind, TestDb, QUIC};
+use hamlet::app::evaluate::{evaluate, Options as EvalOpts, Split};
+use hamlet::app::progress::Quiet;
+use hamlet::app::train::{train, Plan};
+use hamlet::model::query::Query;
+use hamlet::model::text::mentions::IdForm;
+use hamlet::model::train::batched::Backend;
+use hamlet::model::train::TrainingSet;
+use hamlet::model::{io::file, Doc2Vec, Mode, ModelConfig};
+
+/// Topic subset: QUIC and its companions, and unrelated classics (IP, TCP, mail, DNS, BGP, HTTP/1.1).
+const TOPICS: &str = "9000-9002,9114,9221,9250,9287,9308,9312,9368,9369,791,793,5321,5322,3501,1034,1035,4271,2328,7230-7235,8446";
+
+async fn texts(only: &str) -> (TestDb, TrainingSet) {
+    let db = TestDb::new(Kind::Sqlite).await.unwrap();
+    let store = db.store().await;
+    import_rfc(&store, rfc_dir(), only).await.unwrap();
+    let set = hamlet::app::train::collection(&store).await.unwrap();
+    (db, set)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn learns_which_rfcs_are_about_quic_and_infers_deterministically() {
+    let (_db, texts) = texts(TOPICS).await;
+    // One thread: the same model every run (two Hogwild threads made the neighbour list vary,
+    // and once, on a loaded machine, fall below the assertion).
+    let (model, stats) = train(&texts, Plan::new(small_dbow_config(), 1), &Quiet).unwrap();
+    assert_eq!(stats.documents, texts.texts.len());
+    let top: Vec<i64> = model
+        .query(Query::Document(9000), 5, -1.0)
+        .map(|a| a.similar())
+        .unwrap()
+        .iter()
+        .map(|s| s.identifier)
+        .collect();
+    assert!(
+        !top.contains(&9000),
+        "a document is not similar to itself: {top:?}"
+    );
+    let quic = top.iter().filter(|d| QUIC.contains(d)).count();
+    assert!(
+        quic >= 3,
+        "RFC 9000's neighbours should be mostly QUIC documents: {top:?}"
+    );
+
+    // A new text about the same topic: a rewritten QUIC abstract, not in the collection.
+    let draft = "We describe a transport protocol over UDP with streams, connection IDs, packet \
+                 number spaces, loss detection, congestion control, TLS handshake keys, 0-RTT, \
+                 path migration and version negotiation for QUIC endpoints.";
+    let first = model.infer_vector(draft);
+    assert_eq!(
+        model.infer_vector(draft),
+        first,
+        "inference is deterministic"
+    );
+    let hits = model.query(Query::Text(draft), 3, -1.0).unwrap().similar();
+    assert!(
+        hits.iter().filter(|h| QUIC.contains(&h.identifier)).count() >= 2,
+        "{hits:?}"
+    );
+    assert!(
+        hits.windows(2).all(|w| w[0].score >= w[1].score),
+        "best first"
+    );
+    // Thresholds filter: nothing is 0.999 similar to this draft.
+    assert!(model
+        .query(Query::Text(draft), 10, 0.999)
+        .unwrap()
+        .similar()
+        .is_empty());
+    assert!(model
+        .query(Query::Document(424242), 5, 0.0)
+        .map(|a| a.similar())
+        .is_err());
+
+    // Served with f16 or i8 word and output tables (HAMLET_MODEL_WEIGHTS): known documents
+    // answer exactly as before; an inferred vector moves a little and stays deterministic.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.safetensors");
+    file::save(&model, &path).unwrap();
+    use hamlet::model::io::weights::Precision;
+    for (precision, least) in [(Precision::F16, 0.99), (Precision::I8, 0.98)] {
+        let served = file::load_with(&path, precision).unwrap();
+        assert_eq!(served.precision(), precision);
+        assert_eq!(
+            served
+                .query(Query::Document(9000), 10, -1.0)
+                .map(|a| a.similar())
+                .unwrap(),
+            model
+                .query(Query::Document(9000), 10, -1.0)
+                .map(|a| a.similar())
+                .unwrap()
+        );
+        let inferred = served.infer_vector(draft);
+        assert_eq!(
+            served.infer_vector(draft),
+            inferred,
+            "deterministic in {precision:?} too"
+        );
+        let cos = Doc2Vec::cosine(&inferred, &first);
+        assert!(cos > least, "{precision:?} inference drifted: cosine {cos}");
+        let hits: Vec<i64> = served
+            .query(Query::Text(draft), 3, -1.0)
+            .unwrap()
+            .similar()
+            .iter()
+            .map(|h| h.identifier)
+            .collect();
+        assert!(
+            hits.iter().filter(|h| QUIC.contains(h)).count() >= 2,
+            "{precision:?}: {hits:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_thread_is_reproducible_and_the_file_round_trips() {
+    let (_db, texts) = texts("9000-9002,9114,791,793").await;
+    let config = ModelConfig {
+        epochs: 10,
+        min_count: 2,
+        mode: Mode::Dm,
+        ..ModelConfig::default()
+    };
+    let (a, _) = train(&texts, Plan::new(config, 1), &Quiet).unwrap();
+    let (b, _) = train(&texts, Plan::new(config, 1), &Quiet).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (pa, pb) = (
+        dir.path().join("a.safetensors"),
+        dir.path().join("b.safetensors"),
+    );
+    let sha_a = file::save(&a, &pa).unwrap();
+    let sha_b = file::save(&b, &pb).unwrap();
+    assert_eq!(
+        sha_a, sha_b,
+        "same corpus, seed and one thread: the same model, bit for bit"
+    );
+    let sidecar = std::fs::read_to_string(file::sha_path(&pa)).unwrap();
+    assert_eq!(sidecar, format!("{sha_a}  a.safetensors\n"));
+
+    let loaded = file::load(&pa).unwrap();
+    assert_eq!(loaded.config(), a.config());
+    assert_eq!(loaded.doc_ids(), a.doc_ids());
+    assert_eq!(
+        loaded
+            .query(Query::Document(9000), 3, -1.0)
+            .map(|a| a.similar())
+            .unwrap(),
+        a.query(Query::Document(9000), 3, -1.0)
+            .map(|a| a.similar())
+            .unwrap()
+    );
+    assert_eq!(
+        loaded.infer_vector("quic streams"),
+        a.infer_vector("quic streams")
+    );
+    // The collection map is computed by training, deterministically, and kept in the file.
+    let layout = a.layout().expect("training computes the map");
+    assert_eq!(layout.len(), a.doc_ids().len() * 2);
+    assert!(layout.iter().all(|v| (0.0..=1.0).contains(v)), "{layout:?}");
+    assert_eq!(loaded.layout(), Some(layout));
+    let info = file::info(&pa).unwrap();
+    assert_eq!(
+        (info.format.as_str(), info.documents, info.vocab),
+        ("hamlet-doc2vec", a.doc_ids().len(), a.vocab().len())
+    );
+    assert!(info
+        .tensors
+        .iter()
+        .any(|(name, _, shape)| name == "doc_layout" && shape == &vec![a.doc_ids().len(), 2]));
+    // A model's own vector is placed where its document lies.
+    let own = loaded.place(loaded.document_vector(9000).unwrap()).unwrap();
+    let i = loaded.doc_ids().iter().position(|&d| d == 9000).unwrap();
+    let dist = |p: [f32; 2], j: usize| {
+        ((p[0] - layout[2 * j]).powi(2) + (p[1] - layout[2 * j + 1]).powi(2)).sqrt()
+    };
+    let gap = dist(own, i);
+    let others: Vec<f32> = (0..a.doc_ids().len())
+        .filter(|&j| j != i)
+        .map(|j| dist([layout[2 * i], layout[2 * i + 1]], j))
+        .collect();
+    let mean = others.iter().sum::<f32>() / others.len() as f32;
+    assert!(
+        gap < mean / 2.0,
+        "placed {gap} from its own document; the others lie {mean} away on average"
+    );
+    // A layout of the wrong shape is corruption.
+    assert!(file::load(&pa).unwrap().with_layout(vec![0.5; 3]).is_err());
+    assert_eq!(info.corpus.documents as usize, texts.texts.len());
+
+    // Corrupt files are refused with the path in the message, never half-loaded.
+    let bytes = std::fs::read(&pa).unwrap();
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("truncated", bytes[..bytes.len() / 2].to_vec()),
+        ("empty", Vec::new()),
+        ("garbage header", [&[0xff; 8][..], &bytes[8..]].concat()),
+        ("not a model", b"{\"hello\": \"world\"}".to_vec()),
+    ];
+    for (what, data) in cases {
+        let p = dir
+            .path()
+            .join(format!("{}.safetensors", what.replace(' ', "_")));
+        std::fs::write(&p, data).unwrap();
+        let err = file::load(&p).unwrap_err().to_string();
+        assert!(
+            err.contains(&p.display().to_string()) && err.contains("not a valid Hamlet model file"),
+            "{what}: {err}"
+        );
+    }
+    // A valid safetensors file that is not ours.
+    let other = dir.path().join("other.safetensors");
+    let data = vec![0u8; 16];
+    let view =
+        safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![4], &data).unwrap();
+    std::fs::write(
+        &other,
+        safetensors::tensor::serialize(vec![("x", view)], None).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        file::load(&other)
+            .unwrap_err()
+            .to_string()
+            .contains("no __metadata__"),
+        "foreign safetensors"
+    );
+    assert!(file::load(&dir.path().join("missing.safetensors"))
+        .unwrap_err()
+        .to_string()
+        .contains("missing.safetensors"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evaluate_scores_citation_retrieval_far_above_chance() {
+    let db = TestDb::new(Kind::Sqlite).await.unwrap();
+    let store = db.store().await;
+    import_rfc(&store, rfc_dir(), "8000-9400").await.unwrap();
+    let opts = EvalOpts {
+        config: ModelConfig {
+            mode: Mode::Dbow,
+            dim: 32,
+            min_count: 5,
+            min_alpha: 0.0001,
+            epochs: 5,
+            max_doc_words: 3000,
+            cites: 0,
+            ..ModelConfig::engine()
+        },
+        threads: 2,
+        split: Split::Test,
+        split_seed: 1,
+        triples: 300,
+        compare: true,
+        sweep: false,
+        no_references: false,
+        batched: false,
+        weights: hamlet::model::io::weights::Precision::I8,
+        no_graph: false,
+        boilerplate: vec![2119, 8174],
+        mention_form: IdForm::Rfc,
+        cache: None,
+    };
+    let e = evaluate(&store, &opts, std::sync::Arc::new(Quiet))
+        .await
+        .unwrap();
+    assert!(e.retrieval.queries >= 30, "{e:?}");
+    // Each query cites a handful of ~1,300 documents: chance puts one in the top 10 about 4%
+    // of the time.
+    assert!(e.retrieval.hit_at_10 > 0.4, "{e:?}");
+    assert!(
+        e.retrieval.mrr_at_10 > 0.2 && e.retrieval.recall_at_10 > 0.1,
+        "{e:?}"
+    );
+    assert!(
+        e.odd_one_out.triples >= 150 && e.odd_one_out.accuracy > 0.5,
+        "{e:?}"
+    );
+    assert!(e.latency.infer_median_ms > 0.0 && e.latency.similar_median_ms > 0.0);
+    // The lexical baseline is scored on the same queries; a model without citation targets
+    // is the compatibility mode's kind, so no second compat row is trained.
+    let lexical = e.lexical.expect("--compare");
+    assert_eq!(lexical.queries, e.retrieval.queries);
+    assert!(lexical.hit_at_10 > 0.4, "{lexical:?}");
+    assert!(e.compat.is_none() && e.sweep.is_empty(), "{e:?}");
+}
+
+#[test]
+fn cosine_of_vectors() {
+    assert!((Doc2Vec::cosine(&[1.0, 0.0], &[2.0, 0.0]) - 1.0).abs() < 1e-6);
+    assert!(Doc2Vec::cosine(&[1.0, 0.0], &[0.0, 3.0]).abs() < 1e-6);
+    assert_eq!(Doc2Vec::cosine(&[0.0, 0.0], &[1.0, 0.0]), 0.0);
+}
+
+/// The default engine on the topic subset: citation targets learnt from the collection's
+/// links, title mentions, explanations, and a file that keeps all of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_engine_predicts_citations_names_titles_and_explains() {
+    let (_db, set) = texts(&format!("{TOPICS},2119,8174,768,8446,5246,9293")).await;
+    assert!(!set.links.is_empty() && !set.titles.is_empty());
+    let config = ModelConfig {
+        dim: 32,
+        min_count: 2,
+        ..ModelConfig::engine()
+    };
+    let (model, _) = train(&set, Plan::new(config, 1), &Quiet).unwrap();
+    assert!(model.is_engine());
+    assert_eq!(model.default_min_scores(), (0.3, 0.2));
+
+    // A draft that names RFC 9000's title and builds on it: 9000 leads, and says why.
+    let draft = "We extend QUIC: A UDP-Based Multiplexed and Secure Transport with a new frame \
+                 type for streams, connection IDs and loss detection over UDP.";
+    let hits = model.query(Query::Text(draft), 5, -1.0).unwrap().matches;
+    assert_eq!(hits[0].similar.identifier, 9000, "{hits:?}");
+    let why = &hits[0].why;
+    assert!(why.names_title, "{why:?}");
+    assert!(
+        why.cited_by.unwrap() >= 3,
+        "the QUIC documents cite 9000: {why:?}"
+    );
+    assert!(hits.iter().any(|h| !h.why.terms.is_empty()), "{hits:?}");
+    for h in &hits {
+        assert!(
+            h.why
+                .terms
+                .iter()
+                .all(|t| draft.to_lowercase().contains(t.as_str())),
+            "shared words are in the draft: {h:?}"
+        );
+    }
+    let scores: Vec<f32> = hits.iter().map(|h| h.similar.score).collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    assert!(scores.iter().all(|s| (0.0..=1.0).contains(s)), "{scores:?}");
+    let p = why.parts.unwrap();
+    assert!(p.citation > 0.0 && p.title > 0.99, "{p:?}");
+    // The same text, the same answer; the plain list agrees with the explained one.
+    assert_eq!(
+        model.query(Query::Text(draft), 5, -1.0).unwrap().matches,
+        hits
+    );
+    let plain: Vec<i64> = model
+        .query(Query::Text(draft), 5, -1.0)
+        .unwrap()
+        .similar()
+        .iter()
+        .map(|s| s.identifier)
+        .collect();
+    assert_eq!(
+        plain,
+        hits.iter()
+            .map(|h| h.similar.identifier)
+            .collect::<Vec<_>>()
+    );
+
+    // A known document: what it cites and what cites it rank high; itself never.
+    let near = model
+        .query(Query::Document(9001), 10, -1.0)
+        .map(|a| a.matches)
+        .unwrap();
+    let ids: Vec<i64> = near.iter().map(|m| m.similar.identifier).collect();
+    assert!(!ids.contains(&9001) && ids.contains(&9000), "{ids:?}");
+    assert!(
+        ids[..5].iter().filter(|d| QUIC.contains(d)).count() >= 4,
+        "{ids:?}"
+    );
+    assert!(model
+        .query(Query::Document(424242), 5, 0.0)
+        .map(|a| a.similar())
+        .is_err());
+    // Thresholds filter on the engine's score.
+    assert!(model
+        .query(Query::Text(draft), 5, 1.01)
+        .unwrap()
+        .matches
+        .is_empty());
+
+    // Round trip: citation targets, titles and key terms survive the file.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("engine.safetensors");
+    file::save(&model, &path).unwrap();
+    let loaded = file::load(&path).unwrap();
+    assert!(loaded.is_engine() && loaded.titles().is_some() && loaded.key_terms().is_some());
+    assert_eq!(
+        loaded.query(Query::Text(draft), 5, -1.0).unwrap().matches,
+        hits
+    );
+    let info = file::info(&path).unwrap();
+    assert!(
+        info.tensors.iter().any(|t| t.0 == "title_grams"),
+        "{info:?}"
+    );
+    // Served in i8, the engine still puts 9000 first.
+    let i8 = file::load_with(&path, hamlet::model::io::weights::Precision::I8).unwrap();
+    assert_eq!(
+        i8.query(Query::Text(draft), 1, -1.0).unwrap().matches[0]
+            .similar
+            .identifier,
+        9000
+    );
+}
+
+/// `hamlet evaluate --compare --sweep` on the default engine: one table with the
+/// compatibility mode, the engine and TF-IDF on the same queries, and the weight sweep.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evaluate_compares_the_engine_with_the_compatibility_mode_and_tf_idf() {
+    let db = TestDb::new(Kind::Sqlite).await.unwrap();
+    let store = db.store().await;
+    import_rfc(&store, rfc_dir(), "8000-9400").await.unwrap();
+    let opts = EvalOpts {
+        config: ModelConfig {
+            dim: 32,
+            epochs: 5,
+            min_count: 5,
+            ..ModelConfig::engine()
+        },
+        threads: 2,
+        split: Split::Validation,
+        split_seed: 1,
+        triples: 100,
+        compare: true,
+        sweep: true,
+        no_references: false,
+        batched: false,
+        weights: hamlet::model::io::weights::Precision::F32,
+        no_graph: false,
+        boilerplate: vec![2119, 8174],
+        mention_form: IdForm::Rfc,
+        cache: None,
+    };
+    let e = evaluate(&store, &opts, std::sync::Arc::new(Quiet))
+        .await
+        .unwrap();
+    assert!(e.model.contains("default engine"), "{}", e.model);
+    // Issue 21: the views table, every system on the same queries.
+    let names: Vec<&str> = e.views.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "cited",
+            "cited, no references",
+            "missing",
+            "missing, no references"
+        ]
+    );
+    for v in &e.views {
+        assert!(
+            v.engine.queries >= 10
+                && v.engine.queries == v.tfidf.queries
+                && v.tfidf.queries == v.bm25.queries,
+            "{v:?}"
+        );
+    }
+    let missing = &e.views[2];
+    assert!(missing.engine.queries < e.views[0].engine.queries, "{e:?}");
+    // A small model (32 dimensions, 5 epochs, ~1,300 documents): far above chance and BM25;
+    // the full-size comparison with TF-IDF is in docs/BENCHMARKS.md (`hamlet evaluate`).
+    assert!(
+        missing.engine.hit_at_10 > 0.5 && missing.engine.mrr_at_10 > missing.bm25.mrr_at_10,
+        "{missing:?}"
+    );
+    assert!(!e.missing_sweep.is_empty());
+    let compat = e.compat.expect("the compatibility mode is trained too");
+    let lexical = e.lexical.expect("and TF-IDF");
+    assert!(compat.queries == e.retrieval.queries && lexical.queries == e.retrieval.queries);
+    assert_eq!(e.sweep.len(), 15);
+    // The sweep's (0.3, 0.1) is the engine's own weighting: the same ranking.
+    let own = e.sweep.iter().find(|s| s.0 == 0.3 && s.1 == 0.1).unwrap().2;
+    assert!(
+        (own.mrr_at_10 - e.retrieval.mrr_at_10).abs() < 1e-9,
+        "{e:?}"
+    );
+    // Far above the original's model on the same queries.
+    assert!(
+        e.retrieval.hit_at_10 > compat.hit_at_10 + 0.1
+            && e.retrieval.mrr_at_10 > compat.mrr_at_10 + 0.1,
+        "{e:?}"
+    );
+}
+
+/// The batched tensor trainer (what `hamlet train` runs on a CUDA GPU), run on the CPU: it
+/// learns what the Hogwild trainer learns, in both modes and with citation targets, and on the
+/// CPU it gives the same model every run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_batched_trainer_learns_what_the_hogwild_trainer_learns() {
+    let (_db, set) = texts(TOPICS).await;
+    let quic_neighbours = |m: &Doc2Vec| {
+        m.query(Query::Document(9000), 5, -1.0)
+            .map(|a| a.similar())
+            .unwrap()
+            .iter()
+            .filter(|s| QUIC.contains(&s.identifier))
+            .count()
+    };
+    let dm = ModelConfig {
+        epochs: 10,
+        min_count: 2,
+        ..ModelConfig::compat()
+    };
+    let engine = ModelConfig {
+        dim: 32,
+        min_count: 2,
+        ..ModelConfig::engine()
+    };
+    for config in [small_dbow_config(), dm, engine] {
+        let (hogwild, _) = train(
+            &set,
+            Plan {
+                backend: Backend::Cpu,
+                ..Plan::new(config, 1)
+            },
+            &Quiet,
+        )
+        .unwrap();
+        let (batched, stats) = train(
+            &set,
+            Plan {
+                backend: Backend::batched_cpu(),
+                ..Plan::new(config, 1)
+            },
+            &Quiet,
+        )
+        .unwrap();
+        assert!(stats.words > 0);
+        eprintln!(
+            "{:?}: batched trainer on the CPU at {:.2} M words/s",
+            config.mode,
+            stats.words_per_second() / 1e6
+        );
+        assert!(
+            quic_neighbours(&batched) >= 3 && quic_neighbours(&hogwild) >= 3,
+            "{:?}: batched {:?}, hogwild {:?}",
+            config.mode,
+            batched
+                .query(Query::Document(9000), 5, -1.0)
+                .map(|a| a.similar()),
+            hogwild
+                .query(Query::Document(9000), 5, -1.0)
+                .map(|a| a.similar())
+        );
+        let draft = "A transport protocol over UDP with streams, connection IDs, loss \
+                     detection, congestion control and TLS handshakes for QUIC endpoints.";
+        let hits = batched
+            .query(Query::Text(draft), 3, -1.0)
+            .unwrap()
+            .similar();
+        assert!(
+            hits.iter().filter(|h| QUIC.contains(&h.identifier)).count() >= 2,
+            "{hits:?}"
+        );
+    }
+    let (a, _) = train(
+        &set,
+        Plan {
+            backend: Backend::batched_cpu(),
+            ..Plan::new(small_dbow_config(), 1)
+        },
+        &Quiet,
+    )
+    .unwrap();
+    let (b, _) = train(
+        &set,
+        Plan {
+            backend: Backend::batched_cpu(),
+            ..Plan::new(small_dbow_config(), 1)
+        },
+        &Quiet,
+    )
+    .unwrap();
+    assert_eq!(
+        a.doc_vectors(),
+        b.doc_vectors(),
+        "the same model every run on the CPU"
+    );
+}

@@ -1,0 +1,404 @@
+//! End to end in a real browser: Debian's headless Chromium, driven through ChromeDriver
+//! (WebDriver), against the app listening on a loopback port. It searches by title with the
+//! autocomplete, opens a similar_to page, uploads the upstream thesis (.docx) and sees results,
+//! and saves screenshots at 1280 and 390 px wide under `target/e2e/`. A second session uses the
+//! collection map: it draws, a pointed-at dot shows its title, a click opens its similar_to
+//! page, that page links back to the document on the map, and an uploaded draft is placed.
+//!
+//! scripts/test.sh installs chromium and chromium-driver; without them these tests skip with a
+//! message, except under CI=true, where they fail.
+
+use crate::common;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use common::chromium::{browser, free_port, wait_for_port};
+use common::{import_rfc, rfc_dir, topics_model, upstream_fixture, TestDb, TOPICS};
+use fantoccini::{Client, Locator};
+use hamlet::config::AppConfig;
+
+async fn screenshot(client: &Client, name: &str) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/e2e");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (width, label) in [(1280, "1280"), (390, "390")] {
+        client.set_window_size(width, 1000).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let png = client.screenshot().await.unwrap();
+        assert!(png.starts_with(b"\x89PNG"), "a PNG");
+        std::fs::write(dir.join(format!("{name}-{label}.png")), png).unwrap();
+    }
+    client.set_window_size(1280, 1000).await.unwrap();
+}
+
+/// The app on a loopback port, serving the `TOPICS` RFCs and their test model.
+struct App {
+    _db: TestDb,
+    base: String,
+    shutdown: rocket::Shutdown,
+    server: tokio::task::JoinHandle<Result<rocket::Rocket<rocket::Ignite>, rocket::Error>>,
+}
+
+impl App {
+    async fn start() -> App {
+        let db = TestDb::new(common::Kind::Sqlite).await.unwrap();
+        let store = db.store().await;
+        import_rfc(&store, rfc_dir(), TOPICS).await.unwrap();
+        let port = free_port();
+        let mut cfg = AppConfig::for_tests(&db.url);
+        cfg.model_path = topics_model(&store).await;
+        cfg.port = port;
+        // A 20-document test model's cosines run lower than a production model's (0.8 and more
+        // between close RFCs on the full collection): the thresholds are configuration, lowered
+        // here so that the pages show results.
+        cfg.document_min_score = Some(0.0);
+        cfg.text_min_score = Some(0.0);
+        let app = hamlet::rocket(cfg).ignite().await.expect("ignite");
+        let shutdown = app.shutdown();
+        let server = tokio::spawn(app.launch());
+        wait_for_port(port).await;
+        common::wait_http_ready(port, 60).await;
+        App {
+            _db: db,
+            base: format!("http://127.0.0.1:{port}"),
+            shutdown,
+            server,
+        }
+    }
+
+    async fn stop(self) {
+        self.shutdown.notify();
+        let _ = self.server.await;
+    }
+}
+
+/// A browser and the app, or None (with a message) when Chromium is missing outside CI.
+struct Session {
+    client: Client,
+    app: App,
+    _driver: common::chromium::Driver,
+    _profile: tempfile::TempDir,
+}
+
+impl Session {
+    async fn start() -> Option<Session> {
+        // Two rustls crypto providers are linked (see Cargo.toml): fantoccini needs one chosen.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let profile = tempfile::tempdir().unwrap();
+        let (driver, client) = browser(profile.path()).await?;
+        Some(Session {
+            client,
+            app: App::start().await,
+            _driver: driver,
+            _profile: profile,
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_browse_and_upload_in_chromium() {
+    let Some(Session {
+        client,
+        app,
+        _driver,
+        _profile,
+    }) = Session::start().await
+    else {
+        return;
+    };
+    let base = app.base.clone();
+
+    // Search by title: type, wait for the autocomplete, pick with the keyboard.
+    client.goto(&format!("{base}/similar_to/")).await.unwrap();
+    let input = client.find(Locator::Css("#title-search")).await.unwrap();
+    input.send_keys("QUIC").await.unwrap();
+    client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#title-options li[role=option]"))
+        .await
+        .expect("autocomplete suggestions");
+    assert_eq!(
+        input.attr("aria-expanded").await.unwrap().as_deref(),
+        Some("true")
+    );
+    screenshot(&client, "search").await;
+    input.send_keys("\u{E015}").await.unwrap(); // ArrowDown
+    input.send_keys("\u{E007}").await.unwrap(); // Enter
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let url = client.current_url().await.unwrap();
+        if url.path().starts_with("/similar_to/9") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still at {url}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // The similar_to page: a subject and results linking onwards.
+    let h1 = client.find(Locator::Css("h1")).await.unwrap();
+    assert!(h1.text().await.unwrap().contains("QUIC"));
+    let results = client.find_all(Locator::Css(".result")).await.unwrap();
+    assert!(!results.is_empty(), "results on the similar_to page");
+    screenshot(&client, "similar_to").await;
+
+    // Upload the upstream thesis as .docx and see results.
+    client
+        .goto(&format!("{base}/upload/recommend/"))
+        .await
+        .unwrap();
+    let file = client.find(Locator::Css("#file")).await.unwrap();
+    let docx = upstream_fixture("1721.1-33360.docx")
+        .canonicalize()
+        .unwrap();
+    file.send_keys(docx.to_str().unwrap()).await.unwrap();
+    client
+        .find(Locator::Css("form.upload button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let outcome = client
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css("section.outcome"))
+        .await
+        .expect("the upload's outcome");
+    assert!(outcome
+        .text()
+        .await
+        .unwrap()
+        .contains("If you wrote this, you might also like"));
+    let results = client
+        .find_all(Locator::Css("section.outcome .result"))
+        .await
+        .unwrap();
+    assert!(!results.is_empty(), "results for the uploaded thesis");
+    client
+        .execute(
+            "document.querySelector('section.outcome').scrollIntoView()",
+            vec![],
+        )
+        .await
+        .unwrap();
+    screenshot(&client, "upload").await;
+
+    client.close().await.unwrap();
+    app.stop().await;
+}
+
+/// The text of the element `css` selects.
+async fn text_of(client: &Client, css: &str) -> String {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Waits until `script` (a JavaScript expression) is truthy in the page.
+async fn wait_until(client: &Client, script: &str, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let v = client
+            .execute(&format!("return !!({script});"), vec![])
+            .await
+            .unwrap();
+        if v == serde_json::Value::Bool(true) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Where document `id` is drawn, in viewport pixels, once two readings 200 ms apart agree (a
+/// window resize re-lays the page out a little later, under load sometimes much later).
+async fn dot(client: &Client, id: i64) -> (i64, i64) {
+    let read = || async {
+        let at = client
+            .execute(&format!("return window.hamletMap.screenOf({id});"), vec![])
+            .await
+            .unwrap();
+        (
+            at["x"].as_f64().expect("on the map").round() as i64,
+            at["y"].as_f64().unwrap().round() as i64,
+        )
+    };
+    let mut last = read().await;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let now = read().await;
+        if now == last {
+            return now;
+        }
+        last = now;
+    }
+    panic!("the dot of {id} keeps moving");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_map_in_chromium() {
+    use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
+    let Some(Session {
+        client,
+        app,
+        _driver,
+        _profile,
+    }) = Session::start().await
+    else {
+        return;
+    };
+    let base = app.base.clone();
+
+    client.goto(&format!("{base}/map/")).await.unwrap();
+    wait_until(
+        &client,
+        "document.getElementById('map').dataset.ready",
+        "the map",
+    )
+    .await;
+    let points = client
+        .execute(
+            "return document.getElementById('map').dataset.points;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(points, "20", "every document of the model is on the map");
+    // Dots were drawn: pixels that are not the background.
+    let drawn = client
+        .execute(
+            "const c = document.querySelector('#map canvas'); \
+             const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; \
+             let n = 0; for (let i = 0; i < d.length; i += 4) \
+               if (d[i] !== 255 || d[i + 1] !== 253 || d[i + 2] !== 248) n++; \
+             return n;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(drawn.as_u64().unwrap() >= 20 * 4, "{drawn} pixels drawn");
+    let legend = text_of(&client, "#map-legend").await;
+    assert!(
+        legend.contains("Internet Engineering Task Force (IETF)"),
+        "{legend}"
+    );
+
+    // /map/?focus=9000 (the similar_to page's link) centres RFC 9000 and labels it.
+    client
+        .goto(&format!("{base}/map/?focus=9000"))
+        .await
+        .unwrap();
+    wait_until(
+        &client,
+        "document.getElementById('map').dataset.ready",
+        "the focused map",
+    )
+    .await;
+    let tip = text_of(&client, "#map-tip").await;
+    assert!(
+        tip.contains("QUIC: A UDP-Based Multiplexed and Secure Transport"),
+        "{tip}"
+    );
+
+    // Point at its dot: the title shows; click: its similar_to page opens.
+    let (x, y) = dot(&client, 9000).await;
+    let mouse = MouseActions::new("mouse".into())
+        .then(PointerAction::MoveTo {
+            duration: None,
+            x: x + 30,
+            y,
+        })
+        .then(PointerAction::MoveTo {
+            duration: None,
+            x,
+            y,
+        });
+    client.perform_actions(mouse).await.unwrap();
+    wait_until(
+        &client,
+        "document.querySelector('#map canvas.pointing')",
+        "the pointer over a dot",
+    )
+    .await;
+    let tip = text_of(&client, "#map-tip").await;
+    assert!(
+        tip.contains("QUIC: A UDP-Based Multiplexed and Secure Transport"),
+        "{tip}"
+    );
+    screenshot(&client, "map").await;
+    let (x, y) = dot(&client, 9000).await;
+    let click = MouseActions::new("mouse".into())
+        .then(PointerAction::MoveTo {
+            duration: None,
+            x,
+            y,
+        })
+        .then(PointerAction::Down {
+            button: MOUSE_BUTTON_LEFT,
+        })
+        .then(PointerAction::Up {
+            button: MOUSE_BUTTON_LEFT,
+        });
+    client.perform_actions(click).await.unwrap();
+    wait_until(
+        &client,
+        "location.pathname.startsWith('/similar_to/9000')",
+        "the similar_to page",
+    )
+    .await;
+    // That page links back to the document on the map.
+    client
+        .find(Locator::LinkText("Show on the map"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_until(&client, "location.search === '?focus=9000' && document.getElementById('map') && document.getElementById('map').dataset.ready", "the map again").await;
+
+    // Place the upstream thesis on the map: a marker and its nearest documents.
+    let file = client.find(Locator::Css("#map-file")).await.unwrap();
+    let txt = upstream_fixture("1721.1-33360.txt").canonicalize().unwrap();
+    file.send_keys(txt.to_str().unwrap()).await.unwrap();
+    client
+        .find(Locator::Css("#map-place button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_until(
+        &client,
+        "document.getElementById('map').dataset.placed",
+        "the placed draft",
+    )
+    .await;
+    let nearest = client
+        .find_all(Locator::Css("#map-placed li"))
+        .await
+        .unwrap();
+    assert!(
+        !nearest.is_empty(),
+        "the draft's nearest documents are listed"
+    );
+    screenshot(&client, "map-placed").await;
+
+    // The frame-time probe benches/map.sh uses answers (the figures come from the bench).
+    let bench = client
+        .execute("return window.hamletMap.benchmark(30);", vec![])
+        .await
+        .unwrap();
+    assert_eq!(bench["frames"], 30);
+    assert!(
+        bench["median"].as_f64().unwrap() >= 0.0 && bench["points"] == 20,
+        "{bench}"
+    );
+
+    client.close().await.unwrap();
+    app.stop().await;
+}

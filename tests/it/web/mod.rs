@@ -1,0 +1,6 @@
+//! The routes and pages: the JSON API, the HTML pages, uploads, a real browser.
+
+mod api;
+mod browser;
+mod pages;
+mod uploads;
