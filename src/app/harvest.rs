@@ -297,6 +297,9 @@ fn check_date(s: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A repository that sends nothing for this long is cut off (and the request retried).
+const READ_STALL: Duration = Duration::from_secs(120);
+
 /// One request at a time, `pause` apart, retried with backoff; and the PDFs' reader.
 struct Polite {
     http: reqwest::Client,
@@ -406,30 +409,28 @@ impl Polite {
                 message: format!("HTTP {status}"),
             });
         }
-        if res.content_length().is_some_and(|n| n > max_bytes) {
-            return Err(Failed {
-                retry: false,
-                after: None,
-                message: format!("larger than {} MB", max_bytes >> 20),
-            });
-        }
         let kind = res
             .headers()
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_string();
-        let mut body = Vec::new();
-        while let Some(chunk) = res.chunk().await.map_err(network)? {
-            body.extend_from_slice(&chunk);
-            if body.len() as u64 > max_bytes {
-                return Err(Failed {
+        use crate::remote::BodyError;
+        let body = crate::remote::read_body(&mut res, max_bytes, READ_STALL)
+            .await
+            .map_err(|e| match e {
+                BodyError::TooLarge => Failed {
                     retry: false,
                     after: None,
                     message: format!("larger than {} MB", max_bytes >> 20),
-                });
-            }
-        }
+                },
+                BodyError::Stalled => Failed {
+                    retry: true,
+                    after: None,
+                    message: format!("nothing arrived for {} s", READ_STALL.as_secs()),
+                },
+                BodyError::Transport(e) => network(e),
+            })?;
         Ok((kind, body))
     }
 

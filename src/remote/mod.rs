@@ -545,21 +545,16 @@ impl Remote {
                 status: resp.status().as_u16(),
             });
         }
-        let mut body = Vec::new();
-        while let Some(chunk) = tokio::time::timeout(self.opts.stall, resp.chunk())
+        read_body(&mut resp, limit, self.opts.stall)
             .await
-            .map_err(|_| stalled())?
-            .map_err(transport)?
-        {
-            body.extend_from_slice(&chunk);
-            if body.len() as u64 > limit {
-                return Err(Error::TooLarge {
+            .map_err(|e| match e {
+                BodyError::TooLarge => Error::TooLarge {
                     url: shown(url),
                     limit,
-                });
-            }
-        }
-        Ok(body)
+                },
+                BodyError::Stalled => stalled(),
+                BodyError::Transport(e) => transport(e),
+            })
     }
 
     /// Writes `bytes` at `url` (file:// or a path: atomically; s3://: one PUT).
@@ -623,6 +618,40 @@ impl Remote {
             status => Err(Error::Status { url, status }),
         }
     }
+}
+
+/// Why a response body could not be read whole.
+#[derive(Debug)]
+pub enum BodyError {
+    /// It is (or says it is) larger than the limit.
+    TooLarge,
+    /// Nothing arrived for the stall time.
+    Stalled,
+    Transport(reqwest::Error),
+}
+
+/// Reads `resp`'s body whole: at most `limit` bytes (a larger Content-Length is refused
+/// before reading), each chunk within `stall`. The manifest reader and the harvest use it.
+pub async fn read_body(
+    resp: &mut reqwest::Response,
+    limit: u64,
+    stall: Duration,
+) -> Result<Vec<u8>, BodyError> {
+    if resp.content_length().is_some_and(|n| n > limit) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = tokio::time::timeout(stall, resp.chunk())
+        .await
+        .map_err(|_| BodyError::Stalled)?
+        .map_err(BodyError::Transport)?
+    {
+        body.extend_from_slice(&chunk);
+        if body.len() as u64 > limit {
+            return Err(BodyError::TooLarge);
+        }
+    }
+    Ok(body)
 }
 
 /// The sha256 of a whole file, off the async threads.

@@ -491,6 +491,29 @@ async fn the_default_engine_explains_its_results(db: TestDb) {
         "9001's neighbours are QUIC documents: {ids:?}"
     );
 
+    // Author results go through the same query API and carry why too (issue 24).
+    let (_, doc) = json(&client, "/api/documents/9001").await;
+    let person = doc["authors"][0]["id"]
+        .as_i64()
+        .expect("9001 has an author");
+    let (status, body) = json(
+        &client,
+        &format!("/api/authors/{person}/similar?limit=5&min_score=0"),
+    )
+    .await;
+    assert_eq!(status, Status::Ok, "{body}");
+    let merged = body["results"].as_array().unwrap();
+    assert!(!merged.is_empty(), "{body}");
+    for r in merged.iter().chain(
+        body["documents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|d| d["results"].as_array().unwrap()),
+    ) {
+        assert!(r["why"]["parts"]["citation"].is_f64(), "{r}");
+    }
+
     let draft = serde_json::json!({"text": "Our draft extends QUIC: A UDP-Based Multiplexed and Secure Transport with new stream frames and loss detection.", "limit": 3});
     let res = client
         .post("/api/recommend")
