@@ -19,6 +19,11 @@ bash scripts/setup-harvest.sh
 python3 -c 'import moto.server' 2>/dev/null \
   || python3 -m pip install --quiet --disable-pip-version-check 'moto[server]==5.2.1' \
   || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages 'moto[server]==5.2.1'
+# bibtexparser, rispy and citeproc-py: real parsers that read back the exports
+# (tests/it/web/lists.rs).
+python3 -c 'import bibtexparser, rispy, citeproc' 2>/dev/null \
+  || python3 -m pip install --quiet --disable-pip-version-check 'bibtexparser==1.4.3' 'rispy==0.9.0' 'citeproc-py==0.8.2' \
+  || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages 'bibtexparser==1.4.3' 'rispy==0.9.0' 'citeproc-py==0.8.2'
 # gensim 4.4 in a venv, for the gensim interop test (tests/it/commands/gensim.rs).
 HAMLET_GENSIM_PYTHON=$(bash scripts/setup-gensim.sh)
 export HAMLET_GENSIM_PYTHON

@@ -1,8 +1,10 @@
 //! The paragraph-vector model (Doc2Vec; Le & Mikolov 2014) that gives Hamlet its "similar
-//! documents": training (`train`, `sgd`), the vocabulary and tokens (`vocab`, `tokenize`), the
-//! model file (`file`), evaluation (`eval`), the collection map's 2-D layout (`layout`), the
-//! lexical TF-IDF index evaluation compares with (`lexical`) and libtorch's runtime settings
-//! (`runtime`).
+//! documents". Here: `Doc2Vec`, `ModelConfig` and `Error`. The rooms: `query` (the one way to
+//! ask the model: `Doc2Vec::query`), `infer` (a vector for a new text), `scan` (the cosine
+//! scan), `train/` (the trainers and their kernels), `io/` (the model file, the weight tables,
+//! gensim interop, synthetic models), `text/` (tokens, vocabulary, key terms, titles,
+//! mentions, the lexical index), `layout` (the collection map), `eval` (splits and metrics)
+//! and `runtime` (libtorch's threads).
 //!
 //! Nothing here imports rocket or sqlx, and no tensor leaves this module: callers pass text
 //! and identifiers and get identifiers and scores back.
@@ -28,7 +30,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use self::io::weights::{Precision, Weights};
-use self::query::Cited;
+use self::query::{Cited, Keep};
 use self::scan::Scanner;
 use self::text::keyterms::KeyTerms;
 use self::text::titles::Titles;
@@ -411,20 +413,38 @@ impl Doc2Vec {
     }
 
     /// The documents whose vectors are most similar (cosine) to a vector, best first,
-    /// `exclude` left out: how models without citation targets score (`query`).
+    /// `exclude` left out and only those `keep` admits: how models without citation targets
+    /// score (`query`).
     fn nearest(
         &self,
         v: &[f32],
         limit: usize,
         min_score: f32,
         exclude: Option<i64>,
+        keep: Keep<'_>,
     ) -> Vec<Similar> {
         if limit == 0 || self.doc_ids.is_empty() {
             return Vec::new();
         }
         let exclude = exclude.and_then(|id| self.doc_index.get(&id).copied());
-        self.scanner
-            .top(v, limit + usize::from(exclude.is_some()))
+        let ranked = match keep {
+            None => self.scanner.top(v, limit + usize::from(exclude.is_some())),
+            Some(keep) => {
+                // Every document's cosine, those not kept left out before the cut.
+                let norm = train::sgd::dot(v, v).sqrt().max(f32::MIN_POSITIVE);
+                let products = self.scanner.products(v);
+                let mut cosines: Vec<f32> = products[..self.doc_ids.len()]
+                    .iter()
+                    .map(|p| p / norm)
+                    .collect();
+                query::drop_unkept(&mut cosines, &self.doc_ids, keep);
+                query::best(&cosines, limit, exclude)
+                    .into_iter()
+                    .filter(|(_, s)| s.is_finite())
+                    .collect()
+            }
+        };
+        ranked
             .into_iter()
             .filter(|(i, _)| Some(*i) != exclude)
             .take(limit)

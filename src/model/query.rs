@@ -1,4 +1,6 @@
-//! The default engine: paragraph vectors that predict citations, fused with title mentions.
+//! Asking the model: `Doc2Vec::query` (a document or a text -> matches with why, and a place on
+//! the map), and the default engine's scoring behind it: paragraph vectors that predict
+//! citations, fused with title mentions.
 //!
 //! Training (`train`, with `ModelConfig::cites` > 0): PV-DBOW, where each document's vector
 //! predicts its words and also, through negative sampling, each collection document it cites
@@ -159,8 +161,21 @@ fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
 }
 
+/// Which documents a query may answer with (by identifier); `None`: all of them.
+pub type Keep<'a> = Option<&'a (dyn Fn(i64) -> bool + Sync)>;
+
+/// Scores of the documents `keep` does not admit set to minus infinity: below any least
+/// score, so they are never listed.
+pub(crate) fn drop_unkept(scores: &mut [f32], ids: &[i64], keep: &(dyn Fn(i64) -> bool + Sync)) {
+    for (s, &id) in scores.iter_mut().zip(ids) {
+        if !keep(id) {
+            *s = f32::NEG_INFINITY;
+        }
+    }
+}
+
 /// The `k` best of `scores` as (index, score), best first, `exclude` left out.
-fn best(scores: &[f32], k: usize, exclude: Option<usize>) -> Vec<(usize, f32)> {
+pub(crate) fn best(scores: &[f32], k: usize, exclude: Option<usize>) -> Vec<(usize, f32)> {
     let top = crate::model::text::lexical::top(scores, k + usize::from(exclude.is_some()));
     top.into_iter()
         .filter(|(i, _)| Some(*i) != exclude)
@@ -444,18 +459,31 @@ impl Doc2Vec {
     /// citation targets score by cosine and flag nothing. A document the model does not hold
     /// is an error (`Error::UnknownDocument`); a text never is.
     pub fn query(&self, query: Query<'_>, limit: usize, min_score: f32) -> Result<Answer, Error> {
+        self.query_within(query, limit, min_score, None)
+    }
+
+    /// `query`, among the documents `keep` admits only (a reader's filters: years,
+    /// departments, degree), applied before the top `limit` are cut: asking for 10 from 2020 on
+    /// gives 10 when 10 exist.
+    pub fn query_within(
+        &self,
+        query: Query<'_>,
+        limit: usize,
+        min_score: f32,
+        keep: Keep<'_>,
+    ) -> Result<Answer, Error> {
         match query {
             Query::Document(id) => {
                 let x = *self.doc_index.get(&id).ok_or(Error::UnknownDocument(id))?;
                 Ok(Answer {
-                    matches: self.document_matches(x, limit, min_score),
+                    matches: self.document_matches(x, limit, min_score, keep),
                     place: self.layout.as_ref().map(|l| [l[2 * x], l[2 * x + 1]]),
                 })
             }
             Query::Text(text) => {
                 let words = self.vocab.indices(text);
                 let q = self.infer_indices(&words);
-                let matches = self.text_matches(text, &words, &q, limit, min_score);
+                let matches = self.text_matches(text, &words, &q, limit, min_score, keep);
                 let place = if words.is_empty() {
                     None
                 } else {
@@ -474,11 +502,12 @@ impl Doc2Vec {
         q: &[f32],
         limit: usize,
         min_score: f32,
+        keep: Keep<'_>,
     ) -> Vec<Match> {
         let shared: HashSet<u32> = words.iter().copied().collect();
         if !self.is_engine() {
             return self
-                .nearest(q, limit, min_score, None)
+                .nearest(q, limit, min_score, None, keep)
                 .into_iter()
                 .map(|s| {
                     let d = self.doc_index[&s.identifier];
@@ -486,7 +515,10 @@ impl Doc2Vec {
                 })
                 .collect();
         }
-        let (scores, parts, named) = self.engine_text(text, q, false);
+        let (mut scores, parts, named) = self.engine_text(text, q, false);
+        if let Some(keep) = keep {
+            drop_unkept(&mut scores, &self.doc_ids, keep);
+        }
         let cites: HashSet<usize> = named.cites.iter().copied().collect();
         let ranked = best(&scores, limit + cites.len(), None);
         let mut new: Vec<Match> = Vec::new();
@@ -523,14 +555,23 @@ impl Doc2Vec {
     }
 
     /// `query` for the known document at index `x` (itself left out).
-    fn document_matches(&self, x: usize, limit: usize, min_score: f32) -> Vec<Match> {
+    fn document_matches(
+        &self,
+        x: usize,
+        limit: usize,
+        min_score: f32,
+        keep: Keep<'_>,
+    ) -> Vec<Match> {
         let own: HashSet<u32> = self
             .key_terms
             .as_ref()
             .map(|k| k.of(x).iter().copied().collect())
             .unwrap_or_default();
         if self.is_engine() {
-            let (scores, parts) = self.engine_document_scores(x);
+            let (mut scores, parts) = self.engine_document_scores(x);
+            if let Some(keep) = keep {
+                drop_unkept(&mut scores, &self.doc_ids, keep);
+            }
             return best(&scores, limit, Some(x))
                 .into_iter()
                 .filter(|(_, s)| *s >= min_score)
@@ -539,7 +580,7 @@ impl Doc2Vec {
         }
         let dim = self.config.dim;
         let v = &self.doc_vectors[x * dim..(x + 1) * dim];
-        self.nearest(v, limit, min_score, Some(self.doc_ids[x]))
+        self.nearest(v, limit, min_score, Some(self.doc_ids[x]), keep)
             .into_iter()
             .map(|s| {
                 let d = self.doc_index[&s.identifier];

@@ -10,6 +10,8 @@ use std::sync::Arc;
 use super::catalog::Catalog;
 use super::discover::{self, AuthorResults, LitReview};
 use super::error::{Error, Result};
+use super::export::{Export, Format};
+use super::filter::FilterQuery;
 use super::served::{Ask, Served, MAX_LIMIT};
 use super::upload::Submission;
 use super::views::{DocumentView, Results};
@@ -26,40 +28,78 @@ pub(crate) async fn document(store: &State<Store>, identifier: &str) -> Result<J
 }
 
 /// `GET /api/documents/<identifier>/similar?limit=N&min_score=S`: the documents most similar
-/// to a known one. Defaults: 10 results scoring at least 0.75, as in the original.
-#[rocket::get("/api/documents/<identifier>/similar?<limit>&<min_score>")]
+/// to a known one. Filters (`year_from`, `year_to`, `department` repeated, `degree`) apply
+/// before the top N are cut; `format=bibtex|ris|csljson` answers with a file instead of JSON.
+#[rocket::get("/api/documents/<identifier>/similar?<limit>&<min_score>&<format>&<filter..>")]
 pub(crate) async fn similar_documents(
     catalog: &State<Arc<Catalog>>,
     served: &State<Served>,
     identifier: &str,
     limit: Option<usize>,
     min_score: Option<f32>,
-) -> Result<Json<Results>> {
+    format: Option<&str>,
+    filter: FilterQuery,
+) -> Result<Listed<Results>> {
     let id = parse_identifier(identifier)?;
+    let format = Format::parse(format)?;
+    let filter = filter.filter()?;
     let doc = catalog.document(id).await?;
-    let ask = served.ask_document(limit, min_score);
+    let ask = served
+        .ask_document(limit, min_score)
+        .within(filter.allowed(catalog));
     let results = discover::for_document(catalog, served, &doc, ask).await?;
-    Ok(Json(Results { results }))
+    Ok(match format {
+        Some(f) => Listed::File(Export::results(f, &format!("similar-{}", id.0), &results)),
+        None => Listed::Json(Json(Results { results })),
+    })
 }
 
 /// `GET /api/authors/<id>/similar?limit=N&min_score=S`: for each document the person
-/// authored, the documents similar to it, and the merged list in `results`.
-#[rocket::get("/api/authors/<id>/similar?<limit>&<min_score>")]
+/// authored, the documents similar to it, and the merged list in `results`; the same filters
+/// and formats as documents (a file holds the merged list).
+#[rocket::get("/api/authors/<id>/similar?<limit>&<min_score>&<format>&<filter..>")]
 pub(crate) async fn similar_to_author(
     catalog: &State<Arc<Catalog>>,
     served: &State<Served>,
     id: &str,
     limit: Option<usize>,
     min_score: Option<f32>,
-) -> Result<Json<AuthorResults>> {
+    format: Option<&str>,
+    filter: FilterQuery,
+) -> Result<Listed<AuthorResults>> {
     let person = id
         .trim()
         .parse::<i64>()
         .map_err(|_| Error::NotFound(format!("no person with id {id:?}: ids are integers")))?;
-    let ask = served.ask_document(limit, min_score);
-    Ok(Json(
-        discover::for_author(catalog, served, person, ask).await?,
-    ))
+    let format = Format::parse(format)?;
+    let filter = filter.filter()?;
+    let ask = served
+        .ask_document(limit, min_score)
+        .within(filter.allowed(catalog));
+    let found = discover::for_author(catalog, served, person, ask).await?;
+    Ok(match format {
+        Some(f) => Listed::File(Export::results(
+            f,
+            &format!("author-{person}"),
+            &found.results,
+        )),
+        None => Listed::Json(Json(found)),
+    })
+}
+
+/// JSON, or the same list as a file for a reference manager.
+pub(crate) enum Listed<T> {
+    Json(Json<T>),
+    File(Export),
+}
+
+impl<'r, T: Serialize> rocket::response::Responder<'r, 'static> for Listed<T> {
+    fn respond_to(self, req: &'r rocket::Request<'_>) -> rocket::response::Result<'static> {
+        match self {
+            Listed::Json(j) => j.respond_to(req),
+            Listed::File(f) => f.respond_to(req),
+        }
+    }
 }
 
 /// One search hit: a document (`kind=title`) or a person (`kind=author`).
@@ -117,40 +157,53 @@ pub(crate) async fn search(
 }
 
 /// `POST /api/recommend`: JSON `{"text": "...", "limit": N, "min_score": S}` or a multipart
-/// form with a `file` (.txt, .docx, .pdf) or `text` field. Default threshold 0.65, as the
-/// original's uploads. Nothing submitted is kept or logged.
+/// form with a `file` (.txt, .docx, .pdf) or `text` field; the filters and `format` as fields
+/// of either. Nothing submitted is kept or logged.
 #[rocket::post("/api/recommend", data = "<submission>")]
 pub(crate) async fn recommend(
     catalog: &State<Arc<Catalog>>,
     served: &State<Served>,
     submission: std::result::Result<Submission, Error>,
-) -> Result<Json<Results>> {
-    let (text, ask) = accept(served, submission).await?;
+) -> Result<Listed<Results>> {
+    let (text, ask, format) = accept(catalog, served, submission).await?;
     let results = discover::for_text(catalog, served, text, ask).await?;
-    Ok(Json(Results { results }))
+    Ok(match format {
+        Some(f) => Listed::File(Export::results(f, "recommendations", &results)),
+        None => Listed::Json(Json(Results { results })),
+    })
 }
 
 /// `POST /api/lit-review`: the same input as `/api/recommend`; the similar documents, the
-/// works several of them cite (ranked by summed similarity) and every reference list.
+/// works several of them cite (ranked by summed similarity) and every reference list. As a
+/// file (`format`): the ranked cited works, then the similar documents.
 #[rocket::post("/api/lit-review", data = "<submission>")]
 pub(crate) async fn lit_review(
     catalog: &State<Arc<Catalog>>,
     served: &State<Served>,
     submission: std::result::Result<Submission, Error>,
-) -> Result<Json<LitReview>> {
-    let (text, ask) = accept(served, submission).await?;
+) -> Result<Listed<LitReview>> {
+    let (text, ask, format) = accept(catalog, served, submission).await?;
     let results = discover::for_text(catalog, served, text, ask).await?;
-    Ok(Json(discover::lit_review(catalog, results).await?))
+    let review = discover::lit_review(catalog, results).await?;
+    Ok(match format {
+        Some(f) => Listed::File(Export::lit_review(f, &review)),
+        None => Listed::Json(Json(review)),
+    })
 }
 
-/// The submission's text and what it asks for.
+/// The submission's text, what it asks for (filters included) and the format of the answer.
 pub(crate) async fn accept(
+    catalog: &Catalog,
     served: &Served,
     submission: std::result::Result<Submission, Error>,
-) -> Result<(String, Ask)> {
+) -> Result<(String, Ask, Option<Format>)> {
     let submission = submission?;
-    let ask = served.ask_text(submission.limit, submission.min_score);
-    Ok((submission.into_text().await?, ask))
+    let format = Format::parse(submission.format.as_deref())?;
+    let filter = submission.filter.clone().checked()?;
+    let ask = served
+        .ask_text(submission.limit, submission.min_score)
+        .within(filter.allowed(catalog));
+    Ok((submission.into_text().await?, ask, format))
 }
 
 /// Identifiers are integers; anything else cannot name a document.

@@ -35,8 +35,8 @@ pub(crate) async fn for_document(
         )));
     }
     let model = served.model()?;
-    let hits = model
-        .query(Query::Document(id.0), ask.limit, ask.min_score)
+    let hits = ask
+        .query(&model, Query::Document(id.0), ask.limit)
         .map(|a| a.matches)
         .map_err(|_| {
             Error::Unprocessable(format!(
@@ -55,7 +55,7 @@ pub(crate) async fn for_text(
 ) -> Result<Vec<ResultView>> {
     let model = served.model()?;
     let engine = model.is_engine();
-    let hits = run_blocking(move || model.query(Query::Text(&text), ask.limit, ask.min_score))
+    let hits = run_blocking(move || ask.query(&model, Query::Text(&text), ask.limit))
         .await?
         .map_err(|e| Error::Internal(e.into()))?
         .matches;
@@ -128,6 +128,7 @@ pub(crate) async fn for_author(
         .iter()
         .map(|d| (d.identifier.0, d.unextractable))
         .collect();
+    let limit = ask.limit;
     // One blocking task for every document: a prolific author costs one hop, not many.
     let hit_lists = run_blocking(move || {
         queries
@@ -136,8 +137,7 @@ pub(crate) async fn for_author(
                 if unextractable {
                     return Vec::new();
                 }
-                model
-                    .query(Query::Document(id), ask.limit + own.len(), ask.min_score)
+                ask.query(&model, Query::Document(id), ask.limit + own.len())
                     .map(|a| a.matches)
                     .unwrap_or_default()
                     .into_iter()
@@ -164,7 +164,7 @@ pub(crate) async fn for_author(
             .total_cmp(&a.similar.score)
             .then(a.similar.identifier.cmp(&b.similar.identifier))
     });
-    merged.truncate(ask.limit);
+    merged.truncate(limit);
 
     let mut documents = Vec::with_capacity(docs.len());
     for (doc, hits) in docs.into_iter().zip(hit_lists) {
@@ -192,7 +192,11 @@ pub(crate) struct CitedWork {
     /// The reference as first seen.
     pub raw_ref: String,
     pub title: Option<String>,
+    /// The first author, as the reference was parsed.
+    pub author: Option<String>,
     pub year: Option<i64>,
+    pub doi: Option<String>,
+    pub url: Option<String>,
     /// The cited document's identifier when it is in the collection.
     pub identifier: Option<DocId>,
     /// Its title in the collection, when it is there.
@@ -241,7 +245,10 @@ pub(crate) async fn lit_review(catalog: &Catalog, results: Vec<ResultView>) -> R
         let entry = works.entry(key).or_insert_with(|| CitedWork {
             raw_ref: c.raw_ref.clone(),
             title: c.title.clone(),
+            author: c.author.clone(),
             year: c.year,
+            doi: c.doi.clone(),
+            url: c.url.clone(),
             identifier: c.target,
             collection_title: None,
             weight: 0.0,

@@ -282,12 +282,12 @@ pub(crate) async fn place(
     served: &State<Served>,
     submission: std::result::Result<Submission, Error>,
 ) -> Result<Json<Placed>> {
-    let (text, ask) = super::api::accept(served, submission).await?;
+    let (text, ask, _) = super::api::accept(catalog, served, submission).await?;
     let model = served.model()?;
     if model.layout().is_none() {
         return Err(no_map());
     }
-    let answer = run_blocking(move || model.query(Query::Text(&text), ask.limit, ask.min_score))
+    let answer = run_blocking(move || ask.query(&model, Query::Text(&text), ask.limit))
         .await?
         .map_err(|e| Error::Internal(e.into()))?;
     let [x, y] = answer.place.ok_or_else(|| {

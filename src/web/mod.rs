@@ -15,6 +15,8 @@ pub(crate) mod boot;
 pub(crate) mod catalog;
 pub(crate) mod discover;
 pub(crate) mod error;
+pub(crate) mod export;
+pub(crate) mod filter;
 pub(crate) mod guard;
 pub(crate) mod health;
 pub(crate) mod map;

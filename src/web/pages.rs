@@ -15,11 +15,13 @@ use serde::Serialize;
 use super::api::parse_identifier;
 use super::discover;
 use super::error::{Error, Result};
+use super::filter::{Facets, FilterQuery};
 use super::guard::Shield;
 use super::page_cache::{Generation, Page, PageCache, PageKey};
 use super::served::{Ask, Served};
 use super::upload::Submission;
 use super::views::ResultView;
+use crate::model::query::Query;
 use std::sync::Arc;
 
 use super::catalog::Catalog;
@@ -86,9 +88,12 @@ pub(crate) async fn search(
     ))
 }
 
-/// `/similar_to/<identifier>/?limit=N`: the documents most similar to one document. The
-/// rendered page is kept (`page_cache`) until the model or the collection changes.
-#[rocket::get("/similar_to/<identifier>?<limit>", rank = 2)]
+/// `/similar_to/<identifier>/?limit=N`: the documents most similar to one document, with the
+/// reader's filters (years, departments, degree; kept in the URL), how many results each
+/// choice leaves, and the list as BibTeX, RIS or CSL-JSON. The rendered page is kept
+/// (`page_cache`) until the model or the collection changes; filtered pages are not kept.
+#[rocket::get("/similar_to/<identifier>?<limit>&<filter..>", rank = 2)]
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn similar_to(
     catalog: &State<Arc<Catalog>>,
     served: &State<Served>,
@@ -96,9 +101,12 @@ pub(crate) async fn similar_to(
     templates: Metadata<'_>,
     identifier: &str,
     limit: Option<usize>,
+    filter: FilterQuery,
 ) -> Result<Page> {
     let id = parse_identifier(identifier)?;
-    let ask = served.ask_document(limit, None);
+    let filter = filter.filter()?;
+    let unfiltered = served.ask_document(limit, None);
+    let ask = unfiltered.clone().within(filter.allowed(catalog));
     // Read before the work, so a page is never filed under a newer model than it used.
     let generation = Generation {
         model: served.generation(),
@@ -108,14 +116,28 @@ pub(crate) async fn similar_to(
         identifier: id.0,
         limit: ask.limit,
     };
-    if let Some(page) = pages.get(generation, key) {
-        return Ok(page);
+    let cacheable = filter.is_empty();
+    if cacheable {
+        if let Some(page) = pages.get(generation, key) {
+            return Ok(page);
+        }
     }
     let doc = catalog.document(id).await?;
     let results = if doc.unextractable {
         None
     } else {
-        Some(discover::for_document(catalog, served, &doc, ask).await?)
+        Some(discover::for_document(catalog, served, &doc, ask.clone()).await?)
+    };
+    // The facets count every document above the threshold, before the filters and the limit.
+    let facets = match (&results, served.model()) {
+        (Some(_), Ok(model)) => {
+            let pool: Vec<i64> = unfiltered
+                .query(&model, Query::Document(id.0), FACET_POOL)
+                .map(|a| a.matches.iter().map(|m| m.similar.identifier).collect())
+                .unwrap_or_default();
+            Some(Facets::of(catalog, &pool))
+        }
+        _ => None,
     };
     let unextractable = doc.unextractable;
     let on_map = served
@@ -125,6 +147,7 @@ pub(crate) async fn similar_to(
         identifier: id.0,
         score: 1.0,
     };
+    let query = format!("limit={}{}", ask.limit, filter.query_string());
     let (_, html) = templates
         .render(
             "similar",
@@ -134,13 +157,22 @@ pub(crate) async fn similar_to(
                 on_map,
                 results,
                 min_score: served.document_min_score(),
+                filter: &filter,
+                facets,
+                query,
+                threshold: format!("{:.2}", served.document_min_score()),
             },
         )
         .ok_or_else(|| Error::Internal(anyhow::anyhow!("the similar page failed to render")))?;
     let page = Page::new(html);
-    pages.put(generation, key, page.clone());
+    if cacheable {
+        pages.put(generation, key, page.clone());
+    }
     Ok(page)
 }
+
+/// At most this many results are counted for a page's facets.
+const FACET_POOL: usize = 2_000;
 
 /// `/similar_to/author/<id>/`: for each document a person authored, its similar documents.
 #[rocket::get("/similar_to/author/<id>")]
@@ -180,6 +212,7 @@ struct Captcha {
 pub(crate) struct Forms<'r> {
     shield: &'r Shield,
     served: &'r Served,
+    catalog: &'r Catalog,
     jar: &'r CookieJar<'r>,
     https: bool,
 }
@@ -192,13 +225,20 @@ impl<'r> rocket::request::FromRequest<'r> for Forms<'r> {
         req: &'r rocket::Request<'_>,
     ) -> rocket::request::Outcome<Self, Self::Error> {
         let rocket = req.rocket();
-        match (rocket.state::<Shield>(), rocket.state::<Served>()) {
-            (Some(shield), Some(served)) => rocket::request::Outcome::Success(Forms {
-                shield,
-                served,
-                jar: req.cookies(),
-                https: shield.is_https(req),
-            }),
+        match (
+            rocket.state::<Shield>(),
+            rocket.state::<Served>(),
+            rocket.state::<Arc<Catalog>>(),
+        ) {
+            (Some(shield), Some(served), Some(catalog)) => {
+                rocket::request::Outcome::Success(Forms {
+                    shield,
+                    served,
+                    catalog,
+                    jar: req.cookies(),
+                    https: shield.is_https(req),
+                })
+            }
             _ => rocket::request::Outcome::Error((Status::InternalServerError, ())),
         }
     }
@@ -272,7 +312,15 @@ impl FormPage<'_> {
         if let Err(e) = checks {
             return Err((e, pasted));
         }
-        let ask = self.forms.served.ask_text(submission.limit, None);
+        let filter = match submission.filter.clone().checked() {
+            Ok(f) => f,
+            Err(e) => return Err((e, pasted)),
+        };
+        let ask = self
+            .forms
+            .served
+            .ask_text(submission.limit, None)
+            .within(filter.allowed(self.forms.catalog));
         match submission.into_text().await {
             Ok(text) => Ok((text, ask)),
             Err(e) => Err((e, pasted)),

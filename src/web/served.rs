@@ -4,10 +4,12 @@
 //! runs on. A server without a model still serves the collection; the tools answer 503 until
 //! one is loaded.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::error::{Error, Result};
 use crate::app::model_source::{InService, ModelSlot};
+use crate::model::query::{Answer, Query};
 use crate::model::Doc2Vec;
 
 #[derive(Clone)]
@@ -78,11 +80,14 @@ impl Served {
 /// The most results a caller may ask for (the original never showed more than 50).
 pub(crate) const MAX_LIMIT: usize = 50;
 
-/// How many results, and how similar, a request asked for (defaults filled in).
-#[derive(Debug, Clone, Copy)]
+/// How many results, how similar, and among which documents a request asked for (defaults
+/// filled in).
+#[derive(Debug, Clone)]
 pub(crate) struct Ask {
     pub limit: usize,
     pub min_score: f32,
+    /// The documents a reader's filters admit (`filter::Filter::allowed`); `None`: all.
+    pub allowed: Option<Arc<HashSet<i64>>>,
 }
 
 impl Ask {
@@ -93,6 +98,29 @@ impl Ask {
                 .filter(|s| s.is_finite())
                 .unwrap_or(default_min)
                 .clamp(-1.0, 1.0),
+            allowed: None,
+        }
+    }
+
+    /// The same, among the documents in `allowed` only.
+    pub(crate) fn within(mut self, allowed: Option<Arc<HashSet<i64>>>) -> Ask {
+        self.allowed = allowed;
+        self
+    }
+
+    /// Asks `model` about `query` within the allowed documents.
+    pub(crate) fn query(
+        &self,
+        model: &Doc2Vec,
+        query: Query<'_>,
+        limit: usize,
+    ) -> std::result::Result<Answer, crate::model::Error> {
+        match &self.allowed {
+            None => model.query(query, limit, self.min_score),
+            Some(allowed) => {
+                let keep = |id: i64| allowed.contains(&id);
+                model.query_within(query, limit, self.min_score, Some(&keep))
+            }
         }
     }
 }

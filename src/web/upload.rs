@@ -15,6 +15,7 @@ use rocket::Request;
 use serde::Deserialize;
 
 use super::error::Error;
+use super::filter::Filter;
 use super::guard::Shield;
 use crate::config::AppConfig;
 use crate::extract::sandbox::{Refused, Sandbox};
@@ -35,6 +36,10 @@ pub(crate) struct Submission {
     pub file: Option<UploadedFile>,
     pub limit: Option<usize>,
     pub min_score: Option<f32>,
+    /// The reader's filters (`year_from`, `year_to`, `department`, `degree`).
+    pub filter: Filter,
+    /// `bibtex`, `ris` or `csljson`: the results as a file for a reference manager.
+    pub format: Option<String>,
     pub csrf_token: Option<String>,
     pub captcha_answer: Option<String>,
     pub captcha_token: Option<String>,
@@ -50,6 +55,16 @@ struct JsonBody {
     limit: Option<usize>,
     #[serde(default)]
     min_score: Option<f32>,
+    #[serde(default)]
+    year_from: Option<i64>,
+    #[serde(default)]
+    year_to: Option<i64>,
+    #[serde(default)]
+    department: Vec<String>,
+    #[serde(default)]
+    degree: Option<String>,
+    #[serde(default)]
+    format: Option<String>,
 }
 
 impl Submission {
@@ -161,6 +176,13 @@ async fn read(req: &Request<'_>, data: Data<'_>, max: u64) -> Result<Submission,
             text: Some(body.text),
             limit: body.limit,
             min_score: body.min_score,
+            filter: Filter {
+                year_from: body.year_from,
+                year_to: body.year_to,
+                department: body.department,
+                degree: body.degree,
+            },
+            format: body.format,
             ..Submission::default()
         });
     }
@@ -222,6 +244,17 @@ async fn read_multipart(
                 let v = field.text().await.map_err(bad)?;
                 sub.min_score = parse_opt(&v, "min_score")?;
             }
+            "year_from" => {
+                let v = field.text().await.map_err(bad)?;
+                sub.filter.year_from = parse_opt(&v, "year_from")?;
+            }
+            "year_to" => {
+                let v = field.text().await.map_err(bad)?;
+                sub.filter.year_to = parse_opt(&v, "year_to")?;
+            }
+            "department" => sub.filter.department.push(field.text().await.map_err(bad)?),
+            "degree" => sub.filter.degree = Some(field.text().await.map_err(bad)?),
+            "format" => sub.format = Some(field.text().await.map_err(bad)?),
             "csrf_token" => sub.csrf_token = Some(field.text().await.map_err(bad)?),
             "captcha_answer" => sub.captcha_answer = Some(field.text().await.map_err(bad)?),
             "captcha_token" => sub.captcha_token = Some(field.text().await.map_err(bad)?),

@@ -2,5 +2,6 @@
 
 mod api;
 mod browser;
+mod lists;
 mod pages;
 mod uploads;
