@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
 # Debian's Chromium and ChromeDriver for the end-to-end browser test (tests/it/web/browser.rs), from
-# apt when missing. Prints nothing when both are there. A test tool's own browser download
+# apt when missing, and axe-core from npm for its accessibility check. Prints nothing when both are there. A test tool's own browser download
 # cannot work on these machines; Debian's package does.
 set -euo pipefail
+# axe-core from npm, for the accessibility check of every page (pinned; once per machine).
+axe="$HOME/.cache/hamlet/axe"
+if [ ! -f "$axe/node_modules/axe-core/axe.min.js" ]; then
+  mkdir -p "$axe"
+  npm install --prefix "$axe" --silent --no-audit --no-fund axe-core@4.10.2 >&2
+fi
 if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then
   exit 0
 fi

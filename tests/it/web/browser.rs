@@ -402,3 +402,163 @@ async fn the_map_in_chromium() {
     client.close().await.unwrap();
     app.stop().await;
 }
+
+/// axe-core (npm; `scripts/setup-browser.sh` installs it under ~/.cache/hamlet/axe) as a
+/// script to inject, or None when it is missing outside CI.
+fn axe_source() -> Option<String> {
+    let path = std::env::var_os("HAMLET_AXE_JS")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| {
+                PathBuf::from(h).join(".cache/hamlet/axe/node_modules/axe-core/axe.min.js")
+            })
+        })?;
+    match std::fs::read_to_string(&path) {
+        Ok(s) => Some(s),
+        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!(
+                "{}: {e}: scripts/setup-browser.sh installs axe-core",
+                path.display()
+            )
+        }
+        Err(e) => {
+            eprintln!("{}: {e}: skipping the accessibility check", path.display());
+            None
+        }
+    }
+}
+
+/// The serious and critical axe-core violations of the page `client` shows, as lines.
+async fn axe_violations(client: &Client, axe: &str) -> Vec<String> {
+    client.execute(axe, vec![]).await.expect("axe-core loads");
+    let result = client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, {resultTypes: ['violations']})
+               .then(r => done(r.violations.map(v => ({id: v.id, impact: v.impact,
+                 help: v.help, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))))
+               .catch(e => done([{id: 'axe-error', impact: 'critical', help: String(e), nodes: []}]));",
+            vec![],
+        )
+        .await
+        .expect("axe-core runs");
+    result
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| matches!(v["impact"].as_str(), Some("serious") | Some("critical")))
+        .map(|v| {
+            format!(
+                "{} ({}): {} at {}",
+                v["id"], v["impact"], v["help"], v["nodes"]
+            )
+        })
+        .collect()
+}
+
+/// Every page, at desktop and phone widths, has no serious or critical accessibility
+/// violation that axe-core finds (issue 25); the filters work from the keyboard alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_passes_axe_at_desktop_and_phone_widths() {
+    let Some(axe) = axe_source() else { return };
+    let Some(Session {
+        client,
+        app,
+        _driver,
+        _profile,
+    }) = Session::start().await
+    else {
+        return;
+    };
+    let base = app.base.clone();
+    // The check itself can fail: an image without a text alternative is a critical violation.
+    client
+        .goto("data:text/html,<html lang=en><title>t</title><main><img src=x.png></main></html>")
+        .await
+        .unwrap();
+    let broken = axe_violations(&client, &axe).await;
+    assert!(
+        broken.iter().any(|v| v.contains("image-alt")),
+        "axe-core reports a missing alt: {broken:?}"
+    );
+    let pages = [
+        "/",
+        "/about/",
+        "/similar_to/",
+        "/similar_to/?title=quic",
+        "/similar_to/9000/",
+        "/similar_to/9000/?degree=Informational&year_from=2000",
+        "/similar_to/author/1/",
+        "/upload/recommend/",
+        "/citations/lit_review_buddy/",
+        "/map/",
+        "/no/such/page",
+    ];
+    let mut failures = Vec::new();
+    for width in [1280u32, 390] {
+        client.set_window_size(width, 1000).await.unwrap();
+        for page in pages {
+            client.goto(&format!("{base}{page}")).await.unwrap();
+            for v in axe_violations(&client, &axe).await {
+                failures.push(format!("{page} at {width} px: {v}"));
+            }
+        }
+    }
+    // A result page after an upload.
+    client.set_window_size(1280, 1000).await.unwrap();
+    client
+        .goto(&format!("{base}/upload/recommend/"))
+        .await
+        .unwrap();
+    let text = client.find(Locator::Css("textarea")).await.unwrap();
+    text.send_keys("QUIC streams over UDP with TLS handshakes and loss recovery")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css(
+            "form button[type=submit], form input[type=submit]",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(".results"))
+        .await
+        .expect("results after the upload");
+    for v in axe_violations(&client, &axe).await {
+        failures.push(format!("upload results: {v}"));
+    }
+    assert!(
+        failures.is_empty(),
+        "axe-core found serious or critical violations:\n{}",
+        failures.join("\n")
+    );
+
+    // Keyboard only: choose a degree with the arrow keys, Tab to "Filter", press Enter.
+    client
+        .goto(&format!("{base}/similar_to/9000/"))
+        .await
+        .unwrap();
+    let select = client.find(Locator::Css("#degree-filter")).await.unwrap();
+    select.send_keys("\u{E015}").await.unwrap(); // ArrowDown: the first degree
+    select.send_keys("\u{E004}").await.unwrap(); // Tab
+    let focused = client.active_element().await.unwrap();
+    assert_eq!(focused.text().await.unwrap(), "Filter");
+    focused.send_keys("\u{E007}").await.unwrap(); // Enter
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let url = client.current_url().await.unwrap();
+        if url.query().is_some_and(|q| q.contains("degree=")) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still at {url}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    screenshot(&client, "filtered").await;
+    client.close().await.unwrap();
+    app.stop().await;
+}
