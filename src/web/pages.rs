@@ -15,10 +15,10 @@ use serde::Serialize;
 use super::api::parse_identifier;
 use super::discover;
 use super::error::{Error, Result};
-use super::filter::{Facets, FilterQuery};
+use super::filter::{Facets, Filter, FilterQuery};
 use super::guard::Shield;
 use super::page_cache::{Generation, Page, PageCache, PageKey};
-use super::served::{Ask, Served};
+use super::served::{run_blocking, Ask, Served};
 use super::upload::Submission;
 use super::views::ResultView;
 use crate::model::query::Query;
@@ -174,22 +174,40 @@ pub(crate) async fn similar_to(
 /// At most this many results are counted for a page's facets.
 const FACET_POOL: usize = 2_000;
 
-/// `/similar_to/author/<id>/`: for each document a person authored, its similar documents.
-#[rocket::get("/similar_to/author/<id>")]
+/// `/similar_to/author/<id>/`: for each document a person authored, its similar documents,
+/// with the same filters as a similar_to page and the merged list as an export.
+#[rocket::get("/similar_to/author/<id>?<filter..>")]
 pub(crate) async fn similar_to_author(
     catalog: &State<Arc<Catalog>>,
     served: &State<Served>,
     id: &str,
+    filter: FilterQuery,
 ) -> Result<Template> {
     let person = id
         .trim()
         .parse::<i64>()
         .map_err(|_| Error::NotFound(format!("no person with id {id:?}")))?;
+    let filter = filter.filter()?;
     let ask = served.ask_document(None, None);
-    let found = discover::for_author(catalog, served, person, ask).await?;
+    // Counts: the merged unfiltered list, as many as a page may show.
+    let pool = discover::for_author(catalog, served, person, served.ask_document(Some(50), None))
+        .await
+        .map(|f| f.results.iter().map(|r| r.identifier.0).collect::<Vec<_>>())
+        .unwrap_or_default();
+    let facets = (!pool.is_empty()).then(|| Facets::of(catalog, &pool));
+    let found =
+        discover::for_author(catalog, served, person, ask.within(filter.allowed(catalog))).await?;
     Ok(Template::render(
         "author",
-        context! { author: found.author, documents: found.documents },
+        context! {
+            author: found.author,
+            documents: found.documents,
+            merged: !found.results.is_empty(),
+            filter: &filter,
+            facets,
+            query: format!("limit=10{}", filter.query_string()),
+            threshold: format!("{:.2}", served.document_min_score()),
+        },
     ))
 }
 
@@ -246,14 +264,26 @@ impl<'r> rocket::request::FromRequest<'r> for Forms<'r> {
 
 impl<'r> Forms<'r> {
     fn page(self, tool: Tool) -> FormPage<'r> {
-        FormPage { tool, forms: self }
+        FormPage {
+            tool,
+            forms: self,
+            filter: Filter::default(),
+            facets: None,
+            exported: None,
+        }
     }
 }
 
-/// One upload form page being answered: which tool, and what renders and checks its form.
+/// One upload form page being answered: which tool, what renders and checks its form, and
+/// the reader's filters with their counts.
 struct FormPage<'r> {
     tool: Tool,
     forms: Forms<'r>,
+    filter: Filter,
+    /// Counts over the results of the text (all documents before a text is sent).
+    facets: Option<Facets>,
+    /// The text answered, for the export form that sends it again to the API.
+    exported: Option<String>,
 }
 
 impl FormPage<'_> {
@@ -282,6 +312,9 @@ impl FormPage<'_> {
                 outcome,
                 min_score: self.forms.served.text_min_score(),
                 model_ready: self.forms.served.current().is_some(),
+                filter: &self.filter,
+                facets: self.facets.clone().or_else(|| Some(self.collection_facets())),
+                exported: &self.exported,
                 max_mb: (self.forms.shield.upload_max_bytes as f64 / (1 << 20) as f64 * 10.0).round() / 10.0,
             },
         )
@@ -291,10 +324,19 @@ impl FormPage<'_> {
         self.render::<()>(None, None, None)
     }
 
+    /// The choices over the whole collection, before a text is sent.
+    fn collection_facets(&self) -> Facets {
+        let ids: Vec<i64> = self
+            .forms
+            .catalog
+            .with_documents(|docs| docs.keys().copied().collect());
+        Facets::of(self.forms.catalog, &ids)
+    }
+
     /// Checks the form's token and captcha and extracts its text; on failure, the error and
     /// the pasted text to show again.
     async fn accept(
-        &self,
+        &mut self,
         submission: std::result::Result<Submission, Error>,
     ) -> std::result::Result<(String, Ask), (Error, Option<String>)> {
         let submission = submission.map_err(|e| (e, None))?;
@@ -316,6 +358,7 @@ impl FormPage<'_> {
             Ok(f) => f,
             Err(e) => return Err((e, pasted)),
         };
+        self.filter = filter.clone();
         let ask = self
             .forms
             .served
@@ -349,7 +392,7 @@ impl FormPage<'_> {
 /// Answers a submitted form: the similar documents, or for the literature review buddy what
 /// they cite; on any failure the form again with the message.
 async fn answer(
-    form: FormPage<'_>,
+    mut form: FormPage<'_>,
     catalog: &Catalog,
     submission: std::result::Result<Submission, Error>,
 ) -> (Status, Template) {
@@ -357,6 +400,26 @@ async fn answer(
         Ok(t) => t,
         Err((e, pasted)) => return form.failed(pasted, e),
     };
+    // The counts beside the filters: the text's results above the threshold, unfiltered.
+    if let Ok(model) = form.forms.served.model() {
+        let unfiltered = ask.clone().within(None);
+        let probe = text.clone();
+        let pool = run_blocking(move || {
+            unfiltered
+                .query(&model, Query::Text(&probe), FACET_POOL)
+                .map(|a| {
+                    a.matches
+                        .iter()
+                        .map(|m| m.similar.identifier)
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        })
+        .await
+        .unwrap_or_default();
+        form.facets = Some(Facets::of(catalog, &pool));
+    }
+    form.exported = Some(text.clone());
     let rendered = match discover::for_text(catalog, form.forms.served, text, ask).await {
         Ok(results) => match form.tool {
             Tool::Recommend => Ok(form.render(None, None, Some(results))),

@@ -311,4 +311,68 @@ async fn filters_apply_before_the_cut_and_exports_parse(db: TestDb) {
         ),
         "{html}"
     );
+
+    // An author's page: the same filters and the merged list's exports.
+    let person = doc["authors"][0]["id"].as_i64().unwrap();
+    let res = client
+        .get(format!("/similar_to/author/{person}/?year_from=2022"))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    // Tera writes "/" in attributes as "&#x2F;", which browsers read as "/".
+    let html = res.into_string().await.unwrap().replace("&#x2F;", "/");
+    assert!(html.contains(r#"class="filters""#), "{html}");
+    assert!(
+        html.contains(&format!(
+            "/api/authors/{person}/similar?limit=10&amp;year_from=2022&amp;format=ris"
+        )),
+        "{html}"
+    );
+
+    // The upload forms offer the filters, with the collection's choices before a text is sent,
+    // and a multipart request (what the results page's export form sends) gets the file.
+    let html = client
+        .get("/upload/recommend/")
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(r#"<details class="filters-inline""#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"name="department" value="Internet Engineering Task Force (IETF)""#),
+        "{html}"
+    );
+    let (ct, body) = common::multipart(&[
+        (
+            "text",
+            None,
+            b"QUIC streams over UDP with TLS handshakes and loss recovery",
+        ),
+        ("year_to", None, b"1999"),
+        ("min_score", None, b"-1"),
+        ("format", None, b"bibtex"),
+    ]);
+    let res = client
+        .post("/api/recommend")
+        .header(ContentType::parse_flexible(&ct).unwrap())
+        .body(body)
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    let bib = res.into_string().await.unwrap();
+    let parsed = python(BIBTEX, &bib);
+    let years: Vec<i64> = parsed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["year"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert!(
+        !years.is_empty() && years.iter().all(|y| *y <= 1999),
+        "{bib}"
+    );
 }
