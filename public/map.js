@@ -102,6 +102,7 @@
     ctx.putImageData(image, 0, 0);
     ctx.save();
     ctx.scale(dpr, dpr);
+    drawLabels();
     const dot = r / dpr / 2;
     if (focus >= 0) ring(focus, "#1d2330", dot + 6, 2.5);
     if (hover >= 0) ring(hover, "#1d2330", dot + 4, 2);
@@ -125,6 +126,44 @@
     }
     ctx.restore();
     return performance.now() - t0;
+  }
+
+  // The regions' names for the zoom level (2x2 cells at the whole map, finer as one zooms in),
+  // written with a light halo over the dots; the list beside the map says the same.
+  const regions = document.getElementById("map-regions");
+  let shownLevel = -1;
+  function labelLevel() {
+    return Math.max(0, Math.min(3, Math.floor(Math.log2(Math.max(1, view.k)) + 0.5)));
+  }
+  function drawLabels() {
+    if (!data.labels.length) return;
+    const level = labelLevel();
+    const s = base * view.k;
+    ctx.font = "600 " + (level === 0 ? 15 : 13) + "px system-ui, sans-serif";
+    ctx.textAlign = "center";
+    ctx.lineJoin = "round";
+    for (const l of data.labels) {
+      if (l.level !== level) continue;
+      const x = l.x * s + view.tx, y = l.y * s + view.ty;
+      if (x < -50 || y < -20 || x > width + 50 || y > height + 20) continue;
+      ctx.lineWidth = 4;
+      ctx.strokeStyle = "rgba(255, 253, 248, 0.9)";
+      ctx.strokeText(l.text, x, y);
+      ctx.fillStyle = "#1d2330";
+      ctx.fillText(l.text, x, y);
+    }
+    ctx.textAlign = "start";
+    if (regions && level !== shownLevel) {
+      shownLevel = level;
+      regions.replaceChildren(...data.labels
+        .filter((l) => l.level === level)
+        .sort((a, b) => b.documents - a.documents)
+        .map((l) => {
+          const li = document.createElement("li");
+          li.textContent = l.text + " (" + l.documents + ")";
+          return li;
+        }));
+    }
   }
 
   // The dots' diameter in device pixels: larger when the collection is sparse on screen, and
@@ -388,6 +427,7 @@
       title: body.title,
       departments: body.departments,
       counts: body.department_counts,
+      labels: body.labels || [],
     };
     rgba = Uint32Array.from(body.departments.map((_, d) => packed(colourOf(d))));
     hidden = new Uint8Array(body.departments.length);

@@ -170,5 +170,5 @@ pub fn with_layout(model: Doc2Vec, progress: &dyn Progress) -> anyhow::Result<Do
     progress.start("map", Some(1));
     let layout = model.compute_layout(opts, &report);
     progress.finish();
-    Ok(model.with_layout(layout)?)
+    Ok(model.with_layout(layout)?.with_region_labels(None))
 }

@@ -16,6 +16,7 @@
 pub mod eval;
 pub mod infer;
 pub mod io;
+pub mod labels;
 pub mod layout;
 pub mod query;
 pub mod runtime;
@@ -234,6 +235,8 @@ pub struct Doc2Vec {
     scanner: Scanner,
     /// The collection map: `[docs, 2]` in the unit square (`layout`), when computed.
     layout: Option<Vec<f32>>,
+    /// Names of the map's regions (`labels`), with the layout.
+    region_labels: Vec<labels::RegionLabel>,
     /// Each document's key terms (`keyterms`), for saying why a result matched.
     key_terms: Option<KeyTerms>,
     /// The default engine's title mentions (`titles`).
@@ -355,6 +358,7 @@ impl Doc2Vec {
             corpus,
             doc_index,
             layout: None,
+            region_labels: Vec::new(),
         })
     }
 
@@ -484,6 +488,8 @@ impl Doc2Vec {
                 "the layout holds NaN or infinite values".into(),
             ));
         }
+        // Names computed for another layout no longer fit.
+        self.region_labels.clear();
         self.layout = Some(layout);
         Ok(self)
     }
@@ -533,6 +539,22 @@ impl Doc2Vec {
     }
 
     /// The map layout, `[docs, 2]` in the model's document order, if the model has one.
+    /// The names of the map's regions, computed with the layout (empty without one).
+    pub fn region_labels(&self) -> &[labels::RegionLabel] {
+        &self.region_labels
+    }
+
+    /// The model with its regions named (`labels::region_labels`, from the layout and the
+    /// key terms); unchanged without either.
+    pub fn with_region_labels(mut self, given: Option<Vec<labels::RegionLabel>>) -> Doc2Vec {
+        self.region_labels = match (given, &self.layout, &self.key_terms) {
+            (Some(l), _, _) => l,
+            (None, Some(layout), Some(k)) => labels::region_labels(layout, k, &self.vocab),
+            _ => Vec::new(),
+        };
+        self
+    }
+
     pub fn layout(&self) -> Option<&[f32]> {
         self.layout.as_deref()
     }

@@ -238,6 +238,10 @@ fn build(
     );
     list(&mut json, "year", &mut years.iter().map(i64::to_string));
     list(&mut json, "title", &mut titles.iter().map(|t| quote(t)));
+    // The regions' names, coarsest first (`model::labels`).
+    let labels =
+        serde_json::to_string(model.region_labels()).map_err(|e| Error::Internal(e.into()))?;
+    let _ = write!(json, ",\"labels\":{labels}");
     json.push('}');
     let json = json.into_bytes();
 

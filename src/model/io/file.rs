@@ -12,7 +12,8 @@
 //! citation targets are vocabulary entries (`@cites:ID`) with their rows in `output_weights`.
 //! Metadata (`__metadata__`): `format` = "hamlet-doc2vec", `version` = "1", `config` (the
 //! hyper-parameters as JSON), `corpus` (a fingerprint of the training corpus as JSON),
-//! `created_by`.
+//! `created_by`, and with a map `region_labels` (the names of its regions as JSON,
+//! `labels::RegionLabel`; files without them compute them when loaded).
 //!
 //! Written atomically (a temporary file in the same directory, fsync, rename), with
 //! `FILE.sha256` beside it in `sha256sum` format.
@@ -253,6 +254,12 @@ fn to_bytes(model: &Doc2Vec) -> Result<Vec<u8>, String> {
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
+    .chain((!model.region_labels().is_empty()).then(|| {
+        (
+            "region_labels".to_string(),
+            serde_json::to_string(model.region_labels()).unwrap_or_else(|_| "[]".into()),
+        )
+    }))
     .collect();
     let bytes = safetensors::tensor::serialize(views, Some(meta)).map_err(|e| e.to_string())?;
     canonical_header(bytes)
@@ -434,6 +441,15 @@ impl TensorSource for FileSource {
 /// Checks and assembles a model from its tensors.
 fn build(src: &mut dyn TensorSource, precision: Precision) -> Result<Doc2Vec, String> {
     let (config, corpus) = header(src.meta())?;
+    // The map's region names; files written before them compute them at load (the layout and
+    // key terms are there).
+    let region_labels: Option<Vec<crate::model::labels::RegionLabel>> =
+        match src.meta().get("region_labels") {
+            Some(json) => Some(
+                serde_json::from_str(json).map_err(|e| format!("metadata region_labels: {e}"))?,
+            ),
+            None => None,
+        };
     let check = |src: &dyn TensorSource, name: &str, dtype: Dtype| -> Result<Vec<usize>, String> {
         let (got, shape) = src
             .info(name)
@@ -570,7 +586,10 @@ fn build(src: &mut dyn TensorSource, precision: Precision) -> Result<Doc2Vec, St
         .chunks_exact(4)
         .map(|c| f32::from_le_bytes(c.try_into().expect("chunks of 4")))
         .collect();
-    model.with_layout(layout).map_err(|e| e.to_string())
+    Ok(model
+        .with_layout(layout)
+        .map_err(|e| e.to_string())?
+        .with_region_labels(region_labels))
 }
 
 fn metadata(bytes: &[u8]) -> Result<HashMap<String, String>, String> {

@@ -317,6 +317,16 @@ async fn the_collection_map(db: TestDb) {
     for key in ["x", "y", "department", "year", "title"] {
         assert_eq!(map[key].as_array().unwrap().len(), n, "{key}");
     }
+    // The regions' names (issue 25): the whole map's are there, each with its documents,
+    // as the model file keeps them.
+    let labels = map["labels"].as_array().unwrap();
+    assert!(
+        labels
+            .iter()
+            .any(|l| l["level"] == 0 && !l["text"].as_str().unwrap().is_empty()),
+        "{labels:?}"
+    );
+    assert_eq!(labels.len(), model.region_labels().len());
     let layout = model.layout().unwrap();
     for (i, (x, y)) in map["x"]
         .as_array()

@@ -287,6 +287,12 @@ async fn the_map_in_chromium() {
         legend.contains("Internet Engineering Task Force (IETF)"),
         "{legend}"
     );
+    // The regions are named at this zoom, on the canvas and in the list beside it.
+    let regions = text_of(&client, "#map-regions").await;
+    assert!(
+        regions.contains('('),
+        "named regions with their documents: {regions}"
+    );
 
     // /map/?focus=9000 (the similar_to page's link) centres RFC 9000 and labels it.
     client
