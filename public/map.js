@@ -29,6 +29,9 @@
   let data = null; // {n, id, x, y, dept, year, title, departments, counts}
   let rgba = null; // one Uint32 colour per department (little-endian ABGR)
   let hidden = null; // Uint8Array: department hidden?
+  let out = null; // Uint8Array: outside the year filter (not drawn)?
+  let dim = null; // Uint8Array: not matching the search (drawn pale)?
+  const DIM = packed("#d9d6cf");
   let grid = null; // {size, start, items}
   const view = { k: 1, tx: 0, ty: 0 }; // screen (CSS px) = data * base * k + t
   let base = 1;
@@ -92,10 +95,10 @@
     const xs = data.x, ys = data.y, ds = data.dept, n = data.n;
     for (let i = 0; i < n; i++) {
       const d = ds[i];
-      if (hidden[d]) continue;
+      if (hidden[d] || out[i]) continue;
       const px = (xs[i] * s + tx - half) | 0, py = (ys[i] * s + ty - half) | 0;
       if (px < 0 || py < 0 || px + r > W || py + r > H) continue;
-      const c = rgba[d];
+      const c = dim[i] ? DIM : rgba[d];
       const o = py * W + px;
       for (let j = 0; j < m; j++) pixels[o + offsets[j]] = c;
     }
@@ -242,7 +245,7 @@
         const c = cy * size + cx;
         for (let p = grid.start[c]; p < grid.start[c + 1]; p++) {
           const i = grid.items[p];
-          if (hidden[data.dept[i]]) continue;
+          if (hidden[data.dept[i]] || out[i]) continue;
           const dx = data.x[i] - x, dy = data.y[i] - y, d = dx * dx + dy * dy;
           if (d <= bestD) { bestD = d; best = i; }
         }
@@ -407,6 +410,40 @@
     });
   }
 
+  // Find: a search that highlights the documents whose title or authors match (the others
+  // drawn pale), and a year range outside which documents are not drawn.
+  const findForm = document.getElementById("map-find");
+  const found = document.getElementById("map-found");
+  function applyFind() {
+    if (!data || !findForm) return;
+    const q = findForm.elements.q.value.trim().toLowerCase();
+    const from = parseInt(findForm.elements.year_from.value, 10);
+    const to = parseInt(findForm.elements.year_to.value, 10);
+    let matches = 0, inRange = 0;
+    for (let i = 0; i < data.n; i++) {
+      const y = data.year[i];
+      const outside = (Number.isFinite(from) && !(y && y >= from)) || (Number.isFinite(to) && !(y && y <= to));
+      out[i] = outside ? 1 : 0;
+      const miss = q !== "" && !(data.title[i].toLowerCase().includes(q) || (data.author[i] || "").toLowerCase().includes(q));
+      dim[i] = miss ? 1 : 0;
+      if (!outside) {
+        inRange++;
+        if (!miss) matches++;
+      }
+    }
+    if (hover >= 0 && out[hover]) hover = -1;
+    root.dataset.matches = String(matches);
+    found.textContent = q === "" && !Number.isFinite(from) && !Number.isFinite(to)
+      ? ""
+      : (q === "" ? inRange.toLocaleString("en") + " documents in these years"
+        : matches.toLocaleString("en") + " documents match" + (inRange < data.n ? " in these years" : ""));
+    schedule();
+  }
+  if (findForm) {
+    findForm.addEventListener("input", applyFind);
+    findForm.addEventListener("submit", (e) => { e.preventDefault(); applyFind(); });
+  }
+
   async function load() {
     const t0 = performance.now();
     const res = await fetch("/api/map", { headers: { Accept: "application/json" } });
@@ -428,7 +465,10 @@
       departments: body.departments,
       counts: body.department_counts,
       labels: body.labels || [],
+      author: body.author || [],
     };
+    out = new Uint8Array(n);
+    dim = new Uint8Array(n);
     rgba = Uint32Array.from(body.departments.map((_, d) => packed(colourOf(d))));
     hidden = new Uint8Array(body.departments.length);
     buildGrid();

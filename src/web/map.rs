@@ -159,6 +159,7 @@ fn build(
     let layout = model.layout().unwrap_or_default();
     let ids = model.doc_ids();
     const NONE: &str = "No department";
+    let mut authors: Vec<String> = Vec::with_capacity(ids.len());
     let (titles, years, departments): (Vec<String>, Vec<i64>, Vec<Option<String>>) = catalog
         .with_documents(|docs| {
             let mut titles = Vec::with_capacity(ids.len());
@@ -167,11 +168,19 @@ fn build(
             for id in ids {
                 match docs.get(id) {
                     Some(d) => {
+                        authors.push(
+                            d.authors
+                                .iter()
+                                .map(|(_, name)| name.as_str())
+                                .collect::<Vec<_>>()
+                                .join("; "),
+                        );
                         titles.push(d.title.clone());
                         years.push(d.year.unwrap_or(0));
                         departments.push(d.departments.first().cloned());
                     }
                     None => {
+                        authors.push(String::new());
                         titles.push(format!("Document {id}"));
                         years.push(0);
                         departments.push(None);
@@ -238,6 +247,7 @@ fn build(
     );
     list(&mut json, "year", &mut years.iter().map(i64::to_string));
     list(&mut json, "title", &mut titles.iter().map(|t| quote(t)));
+    list(&mut json, "author", &mut authors.iter().map(|a| quote(a)));
     // The regions' names, coarsest first (`model::labels`).
     let labels =
         serde_json::to_string(model.region_labels()).map_err(|e| Error::Internal(e.into()))?;

@@ -314,7 +314,7 @@ async fn the_collection_map(db: TestDb) {
         .map(|v| v.as_i64().unwrap())
         .collect();
     assert_eq!(ids, model.doc_ids());
-    for key in ["x", "y", "department", "year", "title"] {
+    for key in ["x", "y", "department", "year", "title", "author"] {
         assert_eq!(map[key].as_array().unwrap().len(), n, "{key}");
     }
     // The regions' names (issue 25): the whole map's are there, each with its documents,

@@ -294,6 +294,62 @@ async fn the_map_in_chromium() {
         "named regions with their documents: {regions}"
     );
 
+    // Find, by keyboard: a title word highlights its documents, an author's name theirs, and
+    // a year range hides the rest.
+    let q = client.find(Locator::Css("#map-q")).await.unwrap();
+    q.send_keys("quic").await.unwrap();
+    wait_until(
+        &client,
+        "document.getElementById('map').dataset.matches",
+        "a search",
+    )
+    .await;
+    let matches = |client: &Client| {
+        let client = client.clone();
+        async move {
+            client
+                .execute(
+                    "return Number(document.getElementById('map').dataset.matches);",
+                    vec![],
+                )
+                .await
+                .unwrap()
+                .as_u64()
+                .unwrap()
+        }
+    };
+    let quic = matches(&client).await;
+    assert!(
+        (5..20).contains(&quic),
+        "{quic} documents with QUIC in their title"
+    );
+    q.clear().await.unwrap();
+    q.send_keys("postel").await.unwrap();
+    wait_until(
+        &client,
+        "document.getElementById('map-found').textContent.includes('2 documents match')",
+        "Postel's two RFCs (791, 793)",
+    )
+    .await;
+    q.clear().await.unwrap();
+    q.send_keys("quic").await.unwrap();
+    let from = client.find(Locator::Css("#map-year-from")).await.unwrap();
+    from.send_keys("2023").await.unwrap();
+    wait_until(
+        &client,
+        "document.getElementById('map-found').textContent.includes('in these years')",
+        "the year filter",
+    )
+    .await;
+    let recent = matches(&client).await;
+    assert!(
+        recent >= 1 && recent < quic,
+        "{recent} of {quic} QUIC documents from 2023 on"
+    );
+    screenshot(&client, "map-found").await;
+    q.clear().await.unwrap();
+    from.clear().await.unwrap();
+
     // /map/?focus=9000 (the similar_to page's link) centres RFC 9000 and labels it.
     client
         .goto(&format!("{base}/map/?focus=9000"))
