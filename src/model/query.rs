@@ -480,14 +480,13 @@ impl Doc2Vec {
                     place: self.layout.as_ref().map(|l| [l[2 * x], l[2 * x + 1]]),
                 })
             }
-            Query::Text(text) => {
+            Query::Text(text) | Query::TextOnMap(text) => {
                 let words = self.vocab.indices(text);
                 let q = self.infer_indices(&words);
                 let matches = self.text_matches(text, &words, &q, limit, min_score, keep);
-                let place = if words.is_empty() {
-                    None
-                } else {
-                    self.place(&q)
+                let place = match query {
+                    Query::TextOnMap(_) if !words.is_empty() => self.place(&q),
+                    _ => None,
                 };
                 Ok(Answer { matches, place })
             }
@@ -625,6 +624,9 @@ pub enum Query<'a> {
     Document(i64),
     /// A new text: a draft, an upload, a search.
     Text(&'a str),
+    /// A new text, and where it falls on the map (`Answer::place`; the map's "place your
+    /// draft" asks, nothing else pays for the extra scan).
+    TextOnMap(&'a str),
 }
 
 /// The model's answer to a `Query`.
@@ -632,8 +634,8 @@ pub enum Query<'a> {
 pub struct Answer {
     /// Best first, each with why it matched.
     pub matches: Vec<Match>,
-    /// Where the query falls on the collection map: none when the model has no map, or for a
-    /// text none of whose words the model knows.
+    /// Where the query falls on the collection map (documents, and `Query::TextOnMap`): none
+    /// when the model has no map, or for a text none of whose words the model knows.
     pub place: Option<[f32; 2]>,
 }
 

@@ -301,7 +301,7 @@ pub(crate) async fn place(
     if model.layout().is_none() {
         return Err(no_map());
     }
-    let answer = run_blocking(move || ask.query(&model, Query::Text(&text), ask.limit))
+    let answer = run_blocking(move || ask.query(&model, Query::TextOnMap(&text), ask.limit))
         .await?
         .map_err(|e| Error::Internal(e.into()))?;
     let [x, y] = answer.place.ok_or_else(|| {

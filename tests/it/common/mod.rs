@@ -341,6 +341,23 @@ pub fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
+/// Posts `parts` as a multipart form; the status and the body as text.
+pub async fn post_form(
+    client: &rocket::local::asynchronous::Client,
+    uri: &str,
+    parts: &[(&str, Option<&str>, &[u8])],
+) -> (rocket::http::Status, String) {
+    let (ct, body) = multipart(parts);
+    let res = client
+        .post(uri)
+        .header(rocket::http::ContentType::parse_flexible(&ct).unwrap())
+        .body(body)
+        .dispatch()
+        .await;
+    let status = res.status();
+    (status, res.into_string().await.unwrap_or_default())
+}
+
 /// The upstream fixtures directory (`../shared/fixtures/hamlet-upstream`).
 pub fn upstream_fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

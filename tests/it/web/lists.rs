@@ -346,24 +346,22 @@ async fn filters_apply_before_the_cut_and_exports_parse(db: TestDb) {
         html.contains(r#"name="department" value="Internet Engineering Task Force (IETF)""#),
         "{html}"
     );
-    let (ct, body) = common::multipart(&[
-        (
-            "text",
-            None,
-            b"QUIC streams over UDP with TLS handshakes and loss recovery",
-        ),
-        ("year_to", None, b"1999"),
-        ("min_score", None, b"-1"),
-        ("format", None, b"bibtex"),
-    ]);
-    let res = client
-        .post("/api/recommend")
-        .header(ContentType::parse_flexible(&ct).unwrap())
-        .body(body)
-        .dispatch()
-        .await;
-    assert_eq!(res.status(), Status::Ok);
-    let bib = res.into_string().await.unwrap();
+    let (status, bib) = common::post_form(
+        &client,
+        "/api/recommend",
+        &[
+            (
+                "text",
+                None,
+                b"QUIC streams over UDP with TLS handshakes and loss recovery",
+            ),
+            ("year_to", None, b"1999"),
+            ("min_score", None, b"-1"),
+            ("format", None, b"bibtex"),
+        ],
+    )
+    .await;
+    assert_eq!(status, Status::Ok);
     let parsed = python(BIBTEX, &bib);
     let years: Vec<i64> = parsed
         .as_array()

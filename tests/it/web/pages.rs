@@ -6,8 +6,8 @@
 use crate::common;
 
 use common::{
-    import_rfc, multipart, rfc_dir, tiny_docx, tiny_pdf, topics_engine, topics_model, TestDb,
-    TOPICS,
+    import_rfc, multipart, post_form, rfc_dir, tiny_docx, tiny_pdf, topics_engine, topics_model,
+    TestDb, TOPICS,
 };
 use hamlet::config::AppConfig;
 use rocket::http::{ContentType, Header, Status};
@@ -171,22 +171,6 @@ async fn unextractable_documents_get_an_apology() {
         .as_str()
         .unwrap()
         .contains("no extractable text"));
-}
-
-async fn post_form(
-    client: &Client,
-    uri: &str,
-    parts: &[(&str, Option<&str>, &[u8])],
-) -> (Status, String) {
-    let (ct, body) = multipart(parts);
-    let res = client
-        .post(uri)
-        .header(ContentType::parse_flexible(&ct).unwrap())
-        .body(body)
-        .dispatch()
-        .await;
-    let status = res.status();
-    (status, res.into_string().await.unwrap_or_default())
 }
 
 /// Posts one file through the upload form with its CSRF token.
