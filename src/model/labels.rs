@@ -1,7 +1,9 @@
 //! Names for the regions of the collection map: at each of a few zoom levels the map is cut
 //! into a grid (2x2, 4x4, 8x8, 16x16 cells), and each cell that holds enough documents is named
-//! by the two key terms most particular to its documents (many of them have the term, few
-//! documents elsewhere do). Computed with the layout (`hamlet train`, `hamlet model layout`),
+//! by the two key terms most particular to its documents (many of them have the term among
+//! their best, few documents elsewhere do). A short document's key terms run out into common
+//! words ("the", "you"), so only each document's best `BEST` count, and the vocabulary's most
+//! frequent words never name a region. Computed with the layout (`hamlet train`, `hamlet model layout`),
 //! kept in the model file, and shown by the map page at the zoom it belongs to.
 
 use std::collections::HashMap;
@@ -26,16 +28,31 @@ pub struct RegionLabel {
 /// Zoom levels labelled.
 pub const LEVELS: u8 = 4;
 
+/// Key terms of each document that count towards its region's name (they are best first).
+pub const BEST: usize = 16;
+
+/// The vocabulary's most frequent words (it is ordered by count) that name no region: at most
+/// this many, and at most 1% of the vocabulary.
+pub const COMMON: usize = 100;
+
 /// The regions' names of `layout` (`[docs * 2]`, in [0, 1]) from each document's key terms.
 pub fn region_labels(layout: &[f32], key_terms: &KeyTerms, vocab: &Vocab) -> Vec<RegionLabel> {
     let n = layout.len() / 2;
     if n == 0 {
         return Vec::new();
     }
+    let common = COMMON.min(vocab.len() / 100) as u32;
+    let best = |d: usize| {
+        let terms = key_terms.of(d);
+        terms[..terms.len().min(BEST)]
+            .iter()
+            .copied()
+            .filter(move |&t| t >= common)
+    };
     // How many documents have each term: a term most documents have names no region.
     let mut df: HashMap<u32, u32> = HashMap::new();
     for d in 0..n {
-        for &t in key_terms.of(d) {
+        for t in best(d) {
             *df.entry(t).or_default() += 1;
         }
     }
@@ -61,7 +78,7 @@ pub fn region_labels(layout: &[f32], key_terms: &KeyTerms, vocab: &Vocab) -> Vec
             }
             let mut tf: HashMap<u32, u32> = HashMap::new();
             for &d in docs {
-                for &t in key_terms.of(d) {
+                for t in best(d) {
                     *tf.entry(t).or_default() += 1;
                 }
             }
@@ -125,5 +142,50 @@ mod tests {
             "{labels:?}"
         );
         assert!(region_labels(&[], &k, &vocab).is_empty());
+    }
+
+    #[test]
+    fn common_words_and_a_documents_weaker_terms_name_nothing() {
+        // 1,000 words, most frequent first: words 0-9 are the 1% that never name a region.
+        let words: Vec<String> = (0..1000).map(|i| format!("w{i}")).collect();
+        let vocab = Vocab::new(words, (0..1000u64).rev().collect());
+        let (mut offsets, mut terms, mut layout) = (vec![0u32], Vec::new(), Vec::new());
+        for d in 0..40u32 {
+            let left = d < 20;
+            // Best first: two cluster terms, a common word, 16 terms of its own, then a term
+            // every document of the cluster shares but ranks low.
+            let own = (0..16).map(|k| 100 + d * 16 + k);
+            if left {
+                terms.extend([20, 21, 5]);
+                terms.extend(own);
+                terms.push(22);
+            } else {
+                terms.extend([30, 31, 5]);
+                terms.extend(own);
+                terms.push(32);
+            }
+            offsets.push(terms.len() as u32);
+            let jitter = (d % 5) as f32 * 0.01;
+            layout.extend([if left { 0.2 } else { 0.8 } + jitter, 0.3 + jitter]);
+        }
+        let k = KeyTerms::from_parts(offsets, terms, vocab.len()).unwrap();
+        let labels = region_labels(&layout, &k, &vocab);
+        let top: Vec<&str> = labels
+            .iter()
+            .filter(|l| l.level == 0)
+            .map(|l| l.text.as_str())
+            .collect();
+        assert_eq!(top.len(), 2, "{labels:?}");
+        assert!(
+            top.contains(&"w20, w21") && top.contains(&"w30, w31"),
+            "{top:?}"
+        );
+        assert!(
+            labels.iter().all(|l| !l
+                .text
+                .split(", ")
+                .any(|w| ["w5", "w22", "w32"].contains(&w))),
+            "{labels:?}"
+        );
     }
 }

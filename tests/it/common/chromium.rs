@@ -78,6 +78,11 @@ pub async fn browser(profile: &std::path::Path) -> Option<(Driver, Client)> {
                 format!("--user-data-dir={}", profile.display()),
                 "--window-size=1280,1000",
             ],
+            // Downloads (the export links) land in the profile's `downloads/`, unasked.
+            "prefs": {
+                "download.default_directory": profile.join("downloads").display().to_string(),
+                "download.prompt_for_download": false,
+            },
         },
     });
     let serde_json::Value::Object(caps) = caps else {

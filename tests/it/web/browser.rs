@@ -367,6 +367,31 @@ async fn the_map_in_chromium() {
         "{tip}"
     );
 
+    // Keyboard only: the map takes the focus; the arrows move it by 60 px, + zooms in by 1.5
+    // about the centre, 0 shows it whole again.
+    let canvas = client.find(Locator::Css("#map canvas")).await.unwrap();
+    canvas.send_keys("\u{E008}").await.unwrap(); // Shift: focus (and scroll) only
+    let (x0, y0) = dot(&client, 9000).await;
+    canvas.send_keys("\u{E012}").await.unwrap(); // ArrowLeft: the map moves right
+    let (x1, y1) = dot(&client, 9000).await;
+    canvas.send_keys("\u{E013}").await.unwrap(); // ArrowUp: the map moves down
+    let (x2, y2) = dot(&client, 9000).await;
+    // (Within a pixel: a dot's place is rounded.)
+    let moved = [(x1 - x0, 60), (y1 - y0, 0), (x2 - x1, 0), (y2 - y1, 60)];
+    assert!(
+        moved.iter().all(|(got, want)| (got - want).abs() <= 1),
+        "panned by the arrow keys: {moved:?}"
+    );
+    let far = dot(&client, 791).await;
+    canvas.send_keys("+").await.unwrap();
+    let (x3, y3) = dot(&client, 9000).await;
+    let far3 = dot(&client, 791).await;
+    let span =
+        |a: (i64, i64), b: (i64, i64)| (((a.0 - b.0).pow(2) + (a.1 - b.1).pow(2)) as f64).sqrt();
+    let zoomed = span((x3, y3), far3) / span((x2, y2), far);
+    assert!((zoomed - 1.5).abs() < 0.05, "+ zoomed by {zoomed}");
+    canvas.send_keys("0").await.unwrap();
+
     // Point at its dot: the title shows; click: its similar_to page opens.
     let (x, y) = dot(&client, 9000).await;
     let mouse = MouseActions::new("mouse".into())
@@ -527,7 +552,7 @@ async fn every_page_passes_axe_at_desktop_and_phone_widths() {
         client,
         app,
         _driver,
-        _profile,
+        _profile: profile,
     }) = Session::start().await
     else {
         return;
@@ -566,25 +591,25 @@ async fn every_page_passes_axe_at_desktop_and_phone_widths() {
             }
         }
     }
-    // A result page after an upload.
+    // A result page after an upload, sent from the keyboard alone: Tab from the top of the
+    // page to the text box (past the file chooser), type, Tab to the button, Enter.
     client.set_window_size(1280, 1000).await.unwrap();
     client
         .goto(&format!("{base}/upload/recommend/"))
         .await
         .unwrap();
-    let text = client.find(Locator::Css("textarea")).await.unwrap();
+    let mut order = Vec::new();
+    let text = tab_to(&client, "#text", &mut order).await;
+    assert!(
+        order.iter().any(|id| id == "file"),
+        "the file chooser is reached by Tab before the text box: {order:?}"
+    );
     text.send_keys("QUIC streams over UDP with TLS handshakes and loss recovery")
         .await
         .unwrap();
-    client
-        .find(Locator::Css(
-            "form button[type=submit], form input[type=submit]",
-        ))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    press(&client, '\u{E004}').await; // Tab
+    tab_to(&client, "form.upload button[type=submit]", &mut order).await;
+    press(&client, '\u{E007}').await; // Enter
     client
         .wait()
         .at_most(Duration::from_secs(20))
@@ -621,6 +646,75 @@ async fn every_page_passes_axe_at_desktop_and_phone_widths() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     screenshot(&client, "filtered").await;
+
+    // Export the filtered list by keyboard: focus "BibTeX", Enter; the browser saves the file
+    // the server named, and it is BibTeX of the filtered documents. Shown as text for the
+    // screenshot.
+    let link = client.find(Locator::LinkText("BibTeX")).await.unwrap();
+    link.send_keys("\u{E007}").await.unwrap(); // Enter
+    let downloads = profile.path().join("downloads");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let saved = loop {
+        let done: Vec<PathBuf> = std::fs::read_dir(&downloads)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "bib"))
+            .collect();
+        if let Some(path) = done.into_iter().next() {
+            break path;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no .bib in {}",
+            downloads.display()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let name = saved.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(name.starts_with("hamlet-"), "{name}");
+    let bib = std::fs::read_to_string(&saved).unwrap();
+    assert!(bib.trim_start().starts_with('@'), "{bib}");
+    assert!(
+        bib.contains("title = {") && bib.contains("url = {https://www.rfc-editor.org/rfc/rfc"),
+        "{bib}"
+    );
+    let shown = downloads.join("export-bibtex.txt");
+    std::fs::write(&shown, &bib).unwrap();
+    client
+        .goto(&format!("file://{}", shown.display()))
+        .await
+        .unwrap();
+    screenshot(&client, "export").await;
     client.close().await.unwrap();
     app.stop().await;
+}
+
+/// Press Tab until the focus is on `css` (at most 40 times), noting the ids passed in `order`.
+async fn tab_to(
+    client: &Client,
+    css: &str,
+    order: &mut Vec<String>,
+) -> fantoccini::elements::Element {
+    let target = client.find(Locator::Css(css)).await.unwrap();
+    for _ in 0..40 {
+        let focused = client.active_element().await.unwrap();
+        if focused.element_id() == target.element_id() {
+            return focused;
+        }
+        order.push(focused.attr("id").await.unwrap().unwrap_or_default());
+        press(client, '\u{E004}').await; // Tab
+    }
+    panic!("Tab never reached {css}; passed {order:?}");
+}
+
+/// Presses and releases `key` on the keyboard, wherever the focus is (an element's send_keys
+/// would type into it: a file chooser takes keys for a path).
+async fn press(client: &Client, key: char) {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let keys = KeyActions::new("keyboard".into())
+        .then(KeyAction::Down { value: key })
+        .then(KeyAction::Up { value: key });
+    client.perform_actions(keys).await.unwrap();
 }
