@@ -45,7 +45,7 @@ fn main() {
         .unwrap_or_else(|_| "i8".into())
         .parse()
         .expect("HAMLET_MODEL_WEIGHTS: f32, f16 or i8");
-    let model = file::load_with(std::path::Path::new(&path), precision).expect("a model");
+    let model = file::load_to_serve(std::path::Path::new(&path), precision).expect("a model");
     let load_s = t0.elapsed().as_secs_f64();
     let loaded = rss_mb();
     let ids = model.doc_ids().to_vec();

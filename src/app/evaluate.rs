@@ -372,7 +372,7 @@ pub async fn evaluate(
 
 /// Changes when training changes in a way the settings do not show, so that older cached
 /// models are not reused.
-const CACHE_VERSION: u32 = 2;
+const CACHE_VERSION: u32 = 3;
 
 /// Trains, or loads the model an earlier run with the same settings kept in `dir`.
 async fn cached_train(
@@ -390,6 +390,10 @@ async fn cached_train(
         title_weight: ModelConfig::engine().title_weight,
         cosine_weight: ModelConfig::engine().cosine_weight,
         expand_weight: 0.0,
+        cocite_weight: 0.0,
+        neighbour_weight: 0.0,
+        infer_epochs: 0,
+        infer_words: 0,
         ..config
     };
     let mut key = Sha256::new();
@@ -567,6 +571,32 @@ impl<'a> Protocol<'a> {
                 }
             }
         }
+        // The link terms' weights (co-citation, what the nearest documents cite), with the
+        // default title and expansion.
+        for (co, nb) in [
+            (0.0f32, 0.0f32),
+            (1.0, 0.0),
+            (0.0, 0.5),
+            (0.0, 1.0),
+            (0.5, 0.5),
+            (1.0, 0.5),
+            (0.5, 1.0),
+            (1.0, 1.0),
+            (1.5, 0.75),
+            (2.0, 1.0),
+        ] {
+            let weights = Weights {
+                cocite: co,
+                neighbours: nb,
+                ..base
+            };
+            variants.push((
+                format!("links: co-cited {co:.1}, neighbours {nb:.1}"),
+                weights,
+                MIXES[0].1,
+                Vec::new(),
+            ));
+        }
         // The same, ranked by score alone: the documents the text cites are not put last
         // (the visible half is dropped either way).
         let more: Vec<Variant> = variants
@@ -619,9 +649,51 @@ impl<'a> Protocol<'a> {
         eprintln!(
             "evaluate: {hidden_named} of {hidden_all} hidden citations are still named by the query text (by title)"
         );
+        // The link terms' weights on the plain "cited" view too (full texts, by score), which
+        // they must not cost.
+        let links: Vec<(String, Weights)> = variants
+            .iter()
+            .filter(|(name, ..)| name.starts_with("links: "))
+            .map(|(name, w, ..)| (format!("cited, {name}"), *w))
+            .collect();
+        let mut cited: Vec<Vec<(Vec<i64>, HashSet<i64>)>> = vec![Vec::new(); links.len()];
+        for (id, text) in &self.queries.texts {
+            let relevant: HashSet<i64> = self.queries.relevant[id]
+                .difference(&self.boilerplate)
+                .copied()
+                .collect();
+            let words = model.vocab().indices(text);
+            let (_, parts, named) = model.engine_text(text, &model.infer_indices(&words), true);
+            for ((_, weights), judged) in links.iter().zip(cited.iter_mut()) {
+                let scores: Vec<f32> = parts
+                    .iter()
+                    .enumerate()
+                    .map(|(d, p)| {
+                        let expansion =
+                            crate::model::query::mixed(&named, d, &crate::model::query::EXPAND_MIX);
+                        weights.score(&Parts { expansion, ..*p })
+                    })
+                    .collect();
+                let ranked: Vec<i64> =
+                    crate::model::text::lexical::top(&scores, 10 + self.boilerplate.len())
+                        .into_iter()
+                        .map(|(i, _)| ids[i])
+                        .collect();
+                judged.push((
+                    eval::unknown_only(&ranked, &self.boilerplate, 10),
+                    relevant.clone(),
+                ));
+            }
+        }
         variants
             .into_iter()
             .map(|(name, _, _, judged)| (name, eval::retrieval(&judged, 10)))
+            .chain(
+                links
+                    .into_iter()
+                    .zip(cited)
+                    .map(|((name, _), judged)| (name, eval::retrieval(&judged, 10))),
+            )
             .collect()
     }
 }
@@ -715,11 +787,12 @@ fn sweep_weights(model: &Doc2Vec, queries: &Queries) -> Vec<(f32, f32, Retrieval
         let (_, parts, _) = model.engine_text(text, &model.infer_indices(&words), false);
         for (a, &wt) in TITLE_WEIGHTS.iter().enumerate() {
             for (b, &wc) in COSINE_WEIGHTS.iter().enumerate() {
-                let we = model.config().expand_weight;
-                let scores: Vec<f32> = parts
-                    .iter()
-                    .map(|p| p.citation + wt * p.title + wc * p.cosine + we * p.expansion)
-                    .collect();
+                let weights = crate::model::query::Weights {
+                    title: wt,
+                    cosine: wc,
+                    ..crate::model::query::Weights::of(model.config())
+                };
+                let scores: Vec<f32> = parts.iter().map(|p| weights.score(p)).collect();
                 let top = crate::model::text::lexical::top(&scores, 10)
                     .into_iter()
                     .map(|(i, _)| ids[i])

@@ -128,10 +128,12 @@ impl ModelUpdater {
         let precision = self.precision;
         let load = move |path: PathBuf| async move {
             let shown = path.display().to_string();
-            tokio::task::spawn_blocking(move || crate::model::io::file::load_with(&path, precision))
-                .await
-                .context("loading the model panicked")
-                .and_then(|r| r.with_context(|| format!("loading the model {shown}")))
+            tokio::task::spawn_blocking(move || {
+                crate::model::io::file::load_to_serve(&path, precision)
+            })
+            .await
+            .context("loading the model panicked")
+            .and_then(|r| r.with_context(|| format!("loading the model {shown}")))
         };
         let (loaded, sha256, source) = match &self.source {
             ModelSource::Path(path) => {

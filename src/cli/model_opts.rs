@@ -78,9 +78,24 @@ pub struct ModelOpts {
     #[arg(long)]
     pub cosine_weight: Option<f32>,
     /// The default engine's weight of its expansion term (how like the documents the query
-    /// cites a result is) in its score [0.5].
+    /// cites a result is) in its score [0; co-citation took its place].
     #[arg(long)]
     pub expand_weight: Option<f32>,
+    /// The default engine's weight of co-citation (how often the collection cites a result
+    /// together with the documents the query cites) in its score [1.0].
+    #[arg(long)]
+    pub cocite_weight: Option<f32>,
+    /// The default engine's weight of what the 20 documents most like the query cite, in its
+    /// score [0.5].
+    #[arg(long)]
+    pub neighbour_weight: Option<f32>,
+    /// Inference: passes over a new text [5; --compat: the training epochs].
+    #[arg(long)]
+    pub infer_epochs: Option<usize>,
+    /// Inference: the most words of a new text read, spread evenly over it [5,000; --compat:
+    /// gensim's 10,000-word cap per pass].
+    #[arg(long)]
+    pub infer_words: Option<usize>,
     /// How documents are named by identifier in texts: rfc ("RFC 793", "[RFC793]") or none
     /// (titles only) [rfc; --compat: none].
     #[arg(long, value_enum)]
@@ -132,6 +147,10 @@ impl ModelOpts {
             title_weight: self.title_weight.unwrap_or(p.title_weight),
             cosine_weight: self.cosine_weight.unwrap_or(p.cosine_weight),
             expand_weight: self.expand_weight.unwrap_or(p.expand_weight),
+            cocite_weight: self.cocite_weight.unwrap_or(p.cocite_weight),
+            neighbour_weight: self.neighbour_weight.unwrap_or(p.neighbour_weight),
+            infer_epochs: self.infer_epochs.unwrap_or(p.infer_epochs),
+            infer_words: self.infer_words.unwrap_or(p.infer_words),
             id_mentions: match self.id_mentions {
                 Some(IdFormArg::None) => IdForm::None,
                 Some(IdFormArg::Rfc) => IdForm::Rfc,

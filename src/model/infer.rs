@@ -22,7 +22,11 @@ impl Doc2Vec {
             word_vectors: &self.word_vectors,
             output: &self.output_weights,
         };
-        infer(&frozen, words, self.config.epochs)
+        let epochs = match self.config.infer_epochs {
+            0 => self.config.epochs,
+            n => n,
+        };
+        infer(&frozen, words, epochs)
     }
 }
 
@@ -97,9 +101,13 @@ fn infer_body(model: &Frozen, words: &[u32], epochs: usize) -> Vec<f32> {
     // a new text, spread evenly over it (so a long draft's reference list still counts), which
     // bounds the cost of a 4 MB upload.
     let spread: Vec<u32>;
-    let words = if cfg.max_doc_words == 0 && words.len() > INFER_MAX_WORDS {
-        let step = words.len() as f64 / INFER_MAX_WORDS as f64;
-        spread = (0..INFER_MAX_WORDS)
+    let most = match cfg.infer_words {
+        0 => INFER_MAX_WORDS,
+        n => n,
+    };
+    let words = if cfg.max_doc_words == 0 && words.len() > most {
+        let step = words.len() as f64 / most as f64;
+        spread = (0..most)
             .map(|i| words[(i as f64 * step) as usize])
             .collect();
         &spread[..]

@@ -18,6 +18,7 @@ pub mod infer;
 pub mod io;
 pub mod labels;
 pub mod layout;
+pub mod links;
 pub mod query;
 pub mod runtime;
 mod scan;
@@ -86,6 +87,21 @@ pub struct ModelConfig {
     /// names (cites) a document is (`engine::expansion`).
     #[serde(default)]
     pub expand_weight: f32,
+    /// How the default engine weighs co-citation: how often the collection cites a document
+    /// together with the ones the query cites (`links::Links::cocited`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cocite_weight: f32,
+    /// How the default engine weighs what the documents most like the query cite
+    /// (`links::Links::cited_by_neighbours`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub neighbour_weight: f32,
+    /// Inference: passes over a new text (0: `epochs`).
+    #[serde(default, skip_serializing_if = "is_zero_count")]
+    pub infer_epochs: usize,
+    /// Inference: the most words of a new text read, spread evenly over it, for a model
+    /// without a per-document cap (0: `infer::INFER_MAX_WORDS`).
+    #[serde(default, skip_serializing_if = "is_zero_count")]
+    pub infer_words: usize,
     /// How the collection's documents are named by identifier in running text (`mentions`).
     #[serde(default)]
     pub id_mentions: text::mentions::IdForm,
@@ -93,6 +109,15 @@ pub struct ModelConfig {
     /// citing it, beside the collection's citation links (`mentions::derive_links`).
     #[serde(default)]
     pub mention_links: bool,
+}
+
+/// Weights added after files were written leave no trace in a config that does not use them.
+fn is_zero(w: &f32) -> bool {
+    *w == 0.0
+}
+
+fn is_zero_count(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Default for ModelConfig {
@@ -115,6 +140,10 @@ impl Default for ModelConfig {
             title_weight: 0.0,
             cosine_weight: 0.0,
             expand_weight: 0.0,
+            cocite_weight: 0.0,
+            neighbour_weight: 0.0,
+            infer_epochs: 0,
+            infer_words: 0,
             id_mentions: text::mentions::IdForm::None,
             mention_links: false,
         }
@@ -135,7 +164,11 @@ impl ModelConfig {
             cites: 3,
             title_weight: 0.3,
             cosine_weight: 0.1,
-            expand_weight: 0.5,
+            expand_weight: 0.0,
+            cocite_weight: 1.0,
+            neighbour_weight: 0.5,
+            infer_epochs: 5,
+            infer_words: 5_000,
             id_mentions: text::mentions::IdForm::Rfc,
             mention_links: true,
             ..ModelConfig::default()
@@ -174,8 +207,10 @@ impl ModelConfig {
         if !(0.0..=10.0).contains(&self.title_weight)
             || !(0.0..=10.0).contains(&self.cosine_weight)
             || !(0.0..=10.0).contains(&self.expand_weight)
+            || !(0.0..=10.0).contains(&self.cocite_weight)
+            || !(0.0..=10.0).contains(&self.neighbour_weight)
         {
-            return bad("title_weight, cosine_weight and expand_weight must be between 0 and 10");
+            return bad("title_weight, cosine_weight, expand_weight, cocite_weight and neighbour_weight must be between 0 and 10");
         }
         Ok(())
     }
@@ -243,6 +278,8 @@ pub struct Doc2Vec {
     titles: Option<Titles>,
     /// The default engine's citation targets (`engine`).
     cited: Option<Cited>,
+    /// The citation links the default engine trained on (`links`), for co-citation.
+    links: Option<links::Links>,
 }
 
 impl std::fmt::Debug for Doc2Vec {
@@ -299,7 +336,9 @@ impl Doc2Vec {
         let shape_err = |what: &str, got: usize, want: usize| {
             Error::Config(format!("{what} holds {got} values, expected {want}"))
         };
-        if word_vectors.len() != vocab.len() * dim {
+        // A PV-DBOW model loaded to serve has no word table (`file::load_to_serve`).
+        let dropped = word_vectors.is_empty() && config.mode == Mode::Dbow;
+        if word_vectors.len() != vocab.len() * dim && !dropped {
             return Err(shape_err(
                 "word_vectors",
                 word_vectors.len(),
@@ -347,6 +386,7 @@ impl Doc2Vec {
             sigmoid: Sigmoid::new(),
             scanner,
             cited,
+            links: None,
             key_terms: None,
             titles: None,
             config,
@@ -372,6 +412,10 @@ impl Doc2Vec {
         self.config.title_weight = config.title_weight;
         self.config.cosine_weight = config.cosine_weight;
         self.config.expand_weight = config.expand_weight;
+        self.config.cocite_weight = config.cocite_weight;
+        self.config.neighbour_weight = config.neighbour_weight;
+        self.config.infer_epochs = config.infer_epochs;
+        self.config.infer_words = config.infer_words;
         self
     }
 
@@ -533,6 +577,26 @@ impl Doc2Vec {
         self.key_terms.as_ref()
     }
 
+    /// The model with the citation links it was trained on (`links`), checked against its
+    /// shape.
+    pub fn with_links(mut self, links: links::Links) -> Result<Doc2Vec, Error> {
+        let (offsets, _) = links.parts();
+        if offsets.len() != self.doc_ids.len() + 1 {
+            return Err(Error::Config(format!(
+                "links for {} documents, the model has {}",
+                offsets.len() - 1,
+                self.doc_ids.len()
+            )));
+        }
+        self.links = Some(links);
+        Ok(self)
+    }
+
+    /// The citation links the model was trained on, if it keeps them.
+    pub fn links(&self) -> Option<&links::Links> {
+        self.links.as_ref()
+    }
+
     /// The title index, if the model has one.
     pub fn titles(&self) -> Option<&Titles> {
         self.titles.as_ref()
@@ -562,6 +626,11 @@ impl Doc2Vec {
     /// Where a vector (an inferred text's) falls on the map, from its 10 nearest documents.
     pub fn place(&self, v: &[f32]) -> Option<[f32; 2]> {
         layout::place(self.layout.as_deref()?, &self.scanner.top(v, 10))
+    }
+
+    /// Whether the word table was left out at load (a PV-DBOW model loaded to serve).
+    pub fn word_table_dropped(&self) -> bool {
+        self.word_vectors.is_empty() && !self.vocab.is_empty()
     }
 
     pub(crate) fn tables(&self) -> (Cow<'_, [f32]>, Cow<'_, [f32]>, &[f32]) {

@@ -50,10 +50,21 @@ pub struct Why {
     /// [0, 1]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parts: Option<Parts>,
-    /// The document the query names (cites) that this result is most like, when that is what
-    /// led to it: "most like RFC 9001, which you cite".
+    /// The document the query names (cites) that this result is most like, or most often
+    /// cited with, when that is what led to it: "most like RFC 9001, which you cite".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub via: Option<i64>,
+    /// `via` is the cited document this one is most often cited with (co-citation), not the
+    /// one it is most like.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub via_cocited: bool,
+    /// How many of the documents most like the query (`NEIGHBOURS`) cite this one, when some
+    /// do: "cited by 4 of the 20 documents most like yours".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub neighbours_citing: Option<u32>,
+    /// Out of how many (`NEIGHBOURS`), with `neighbours_citing`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub neighbours_of: Option<u32>,
 }
 
 /// The terms of the default engine's score, before weighting.
@@ -65,6 +76,13 @@ pub struct Parts {
     /// How like the documents the query names (cites) this one is (`expansion`); 0 when the
     /// query names none.
     pub expansion: f32,
+    /// Co-citation with the documents the query cites (`links::Links::cocited`).
+    #[serde(default)]
+    pub cocited: f32,
+    /// The weighted share of the documents most like the query that cite this one
+    /// (`links::Links::cited_by_neighbours`).
+    #[serde(default)]
+    pub neighbours: f32,
 }
 
 /// What a new text's query knows beyond its vector: the documents it names (model order) and
@@ -76,6 +94,8 @@ pub(crate) struct Named {
     pub cites: Vec<usize>,
     /// For each document, the named one it is most like (`Why::via`).
     pub via: Vec<Option<usize>>,
+    /// Whether `via` is the one it is most often cited with instead (`Why::via_cocited`).
+    pub via_cocited: Vec<bool>,
     /// The expansion term's evidence, per document: four relations to the named documents
     /// ("a named document cites d", "d cites a named document", the cosine of document
     /// vectors, co-citation: the cosine of citation targets), each averaged over the named
@@ -83,7 +103,28 @@ pub(crate) struct Named {
     /// named document relates, 1 - prod(1 - p), for the two probabilities; the largest, for the
     /// two cosines).
     pub rel: [Vec<f32>; 8],
+    /// The documents most like the text (`NEIGHBOURS`) and their weights, when the link terms
+    /// were computed.
+    pub neighbours: Vec<(usize, f32)>,
 }
+
+/// A text's link terms (`Doc2Vec::link_terms`), per document in model order; empty vectors
+/// where not computed.
+#[derive(Default)]
+struct LinkTerms {
+    cocited: Vec<f32>,
+    /// The cited document each one is most often cited with.
+    with: Vec<Option<usize>>,
+    neighbours: Vec<f32>,
+    /// The nearest documents and their weights.
+    near: Vec<(usize, f32)>,
+}
+
+/// How many of the documents most like a text say what it should cite, and how sharply their
+/// say falls with their cosine (weight cosine^power); tuned on the validation split
+/// (docs/MODEL.md, "What is missing").
+pub(crate) const NEIGHBOURS: usize = 20;
+const NEIGHBOUR_POWER: i32 = 3;
 
 /// Where `Named::rel` keeps each relation's mean and strongest value.
 pub(crate) const REL_MEAN: usize = 0;
@@ -194,7 +235,14 @@ impl Doc2Vec {
     /// are on another scale (docs/MODEL.md, "The default engine").
     pub fn default_min_scores(&self) -> (f32, f32) {
         if self.is_engine() {
-            (ENGINE_DOCUMENT_MIN_SCORE, ENGINE_TEXT_MIN_SCORE)
+            // The link terms add weight to the mean that a text citing nothing gets none of:
+            // the text's bar is lowered by as much, so that such a text keeps its results.
+            let w = Weights::of(&self.config);
+            let without_links = w.total() - w.cocite - w.neighbours;
+            (
+                ENGINE_DOCUMENT_MIN_SCORE,
+                ENGINE_TEXT_MIN_SCORE * without_links / w.total(),
+            )
         } else {
             (0.75, 0.65)
         }
@@ -276,7 +324,9 @@ impl Doc2Vec {
         let mut named = Named {
             docs,
             cites,
+            neighbours: Vec::new(),
             via: vec![None; n],
+            via_cocited: vec![false; n],
             // Only the relations the score uses, outside the sweep: one `[docs]` row a request.
             rel: std::array::from_fn(|r| {
                 if all || EXPAND_MIX[r] != 0.0 {
@@ -290,7 +340,7 @@ impl Doc2Vec {
             return named;
         };
         let k = named.docs.len();
-        if k == 0 {
+        if k == 0 || (!all && self.config.expand_weight == 0.0) {
             return named;
         }
         let dim = self.config.dim;
@@ -409,8 +459,9 @@ impl Doc2Vec {
         };
         let (docs, cites) = self.named_docs(text, &title);
         let (citation, cosine) = self.engine_parts(q, None);
-        let named = self.relations(docs, cites, all_relations);
+        let mut named = self.relations(docs, cites, all_relations);
         let w = Weights::of(&self.config);
+        let links = self.link_terms(&named.cites, &cosine, &w, all_relations);
         let mut scores = Vec::with_capacity(n);
         let mut parts = Vec::with_capacity(n);
         for d in 0..n {
@@ -419,11 +470,48 @@ impl Doc2Vec {
                 title: title[d],
                 cosine: cosine[d],
                 expansion: expansion(&named, d),
+                cocited: links.cocited.get(d).copied().unwrap_or(0.0),
+                neighbours: links.neighbours.get(d).copied().unwrap_or(0.0),
             };
+            // What led to it: the cited work it is most often cited with, where that weighs
+            // more than the one it is most like.
+            if w.cocite * p.cocited > w.expansion * p.expansion {
+                if let Some(x) = links.with.get(d).copied().flatten() {
+                    named.via[d] = Some(x);
+                    named.via_cocited[d] = true;
+                }
+            }
             scores.push(w.score(&p));
             parts.push(p);
         }
+        named.neighbours = links.near;
         (scores, parts, named)
+    }
+
+    /// The link terms of a text that cites `cites` (model order) and whose cosine with every
+    /// document is `cosine`: co-citation with what it cites and what its `NEIGHBOURS` nearest
+    /// documents cite, empty where the model keeps no links or does not weigh them.
+    /// `all`: computed whatever the weights (the evaluation's sweep).
+    fn link_terms(&self, cites: &[usize], cosine: &[f32], w: &Weights, all: bool) -> LinkTerms {
+        let mut terms = LinkTerms::default();
+        let Some(links) = self.links.as_ref() else {
+            return terms;
+        };
+        let n = self.doc_ids.len();
+        if (w.cocite > 0.0 || all) && !cites.is_empty() {
+            terms.cocited = vec![0.0; n];
+            terms.with = vec![None; n];
+            links.cocited(cites, &mut terms.cocited, Some(&mut terms.with));
+        }
+        if w.neighbours > 0.0 || all {
+            terms.near = crate::model::text::lexical::top(cosine, NEIGHBOURS)
+                .into_iter()
+                .map(|(y, c)| (y, c.max(0.0).powi(NEIGHBOUR_POWER)))
+                .collect();
+            terms.neighbours = vec![0.0; n];
+            links.cited_by_neighbours(&terms.near, &mut terms.neighbours);
+        }
+        terms
     }
 
     /// The engine's score of every document for a known document (index `x`).
@@ -531,8 +619,14 @@ impl Doc2Vec {
             } else if new.len() < limit {
                 let mut m = self.matched(d, score, &shared, Some(parts[d]));
                 m.why.via = named.via[d]
-                    .filter(|_| parts[d].expansion > 0.0)
+                    .filter(|_| parts[d].expansion > 0.0 || parts[d].cocited > 0.0)
                     .map(|x| self.doc_ids[x]);
+                m.why.via_cocited = m.why.via.is_some() && named.via_cocited[d];
+                m.why.neighbours_citing = self.neighbours_citing(&named.neighbours, d);
+                m.why.neighbours_of = m
+                    .why
+                    .neighbours_citing
+                    .map(|_| named.neighbours.len() as u32);
                 new.push(m);
             }
         }
@@ -551,6 +645,16 @@ impl Doc2Vec {
                 }),
         );
         new
+    }
+
+    /// How many of `near` cite document `d`, if any do.
+    fn neighbours_citing(&self, near: &[(usize, f32)], d: usize) -> Option<u32> {
+        let links = self.links.as_ref()?;
+        let n = near
+            .iter()
+            .filter(|&&(y, _)| links.cites(y).binary_search(&(d as u32)).is_ok())
+            .count() as u32;
+        (n > 0).then_some(n)
     }
 
     /// `query` for the known document at index `x` (itself left out).
@@ -611,6 +715,9 @@ impl Doc2Vec {
                 cited_by: self.cited.as_ref().map(|c| c.cited_by[d]),
                 parts,
                 via: None,
+                via_cocited: false,
+                neighbours_citing: None,
+                neighbours_of: None,
             },
             already_cited: false,
         }
@@ -662,6 +769,8 @@ pub(crate) struct Weights {
     pub title: f32,
     pub cosine: f32,
     pub expansion: f32,
+    pub cocite: f32,
+    pub neighbours: f32,
 }
 
 impl Weights {
@@ -670,13 +779,25 @@ impl Weights {
             title: config.title_weight,
             cosine: config.cosine_weight,
             expansion: config.expand_weight,
+            cocite: config.cocite_weight,
+            neighbours: config.neighbour_weight,
         }
     }
 
     /// The score in [0, 1]: the weighted mean of the parts.
     pub(crate) fn score(&self, p: &Parts) -> f32 {
-        (p.citation + self.title * p.title + self.cosine * p.cosine + self.expansion * p.expansion)
-            / (1.0 + self.title + self.cosine + self.expansion)
+        (p.citation
+            + self.title * p.title
+            + self.cosine * p.cosine
+            + self.expansion * p.expansion
+            + self.cocite * p.cocited
+            + self.neighbours * p.neighbours)
+            / self.total()
+    }
+
+    /// The sum of the weights (the citation term's is 1).
+    pub(crate) fn total(&self) -> f32 {
+        1.0 + self.title + self.cosine + self.expansion + self.cocite + self.neighbours
     }
 }
 
@@ -698,7 +819,7 @@ pub(crate) fn mixed(named: &Named, d: usize, mix: &[f32; 8]) -> f32 {
     mix.iter()
         .zip(&named.rel)
         .filter(|(w, _)| **w != 0.0)
-        .map(|(w, r)| w * r[d])
+        .map(|(w, r)| w * r.get(d).copied().unwrap_or(0.0))
         .sum()
 }
 

@@ -58,8 +58,8 @@ pub(crate) fn about(catalog: &State<Arc<Catalog>>, served: &State<Served>) -> Te
         context! {
             stats,
             model,
-            document_min_score: served.document_min_score(),
-            text_min_score: served.text_min_score(),
+            document_min_score: format!("{:.2}", served.document_min_score()),
+            text_min_score: format!("{:.2}", served.text_min_score()),
         },
     )
 }
@@ -310,7 +310,7 @@ impl FormPage<'_> {
                 text,
                 error,
                 outcome,
-                min_score: self.forms.served.text_min_score(),
+                min_score: format!("{:.2}", self.forms.served.text_min_score()),
                 model_ready: self.forms.served.current().is_some(),
                 filter: &self.filter,
                 facets: self.facets.clone().or_else(|| Some(self.collection_facets())),

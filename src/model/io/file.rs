@@ -8,8 +8,10 @@
 //! collection map, `doc_layout` f32 [docs, 2] (`layout`; optional: files without it load).
 //! Also optional: each document's key terms (`keyterms`) as `key_terms` u32 (vocabulary
 //! indices) cut at `key_term_offsets` u32 [docs + 1], and the default engine's title grams
-//! (`titles`) as `title_grams` u64 cut at `title_offsets` u32 [docs + 1]. The default engine's
-//! citation targets are vocabulary entries (`@cites:ID`) with their rows in `output_weights`.
+//! (`titles`) as `title_grams` u64 cut at `title_offsets` u32 [docs + 1], and the citation
+//! links it trained on (`links`) as `link_targets` u32 (document rows) cut at `link_offsets`
+//! u32 [docs + 1]. The default engine's citation targets are vocabulary entries (`@cites:ID`)
+//! with their rows in `output_weights`.
 //! Metadata (`__metadata__`): `format` = "hamlet-doc2vec", `version` = "1", `config` (the
 //! hyper-parameters as JSON), `corpus` (a fingerprint of the training corpus as JSON),
 //! `created_by`, and with a map `region_labels` (the names of its regions as JSON,
@@ -84,6 +86,17 @@ pub fn load(path: &Path) -> Result<Doc2Vec, Error> {
 /// model it builds (reading the whole file first doubled the peak for a large model:
 /// benches/scale.sh).
 pub fn load_with(path: &Path, precision: Precision) -> Result<Doc2Vec, Error> {
+    load_for(path, precision, false)
+}
+
+/// `load_with` for serving: a PV-DBOW model's word table (`word_vectors`) is checked but not
+/// kept, because inference and scoring never read it (PV-DBOW infers from the output table
+/// alone); that is half the tables' memory. Such a model cannot be saved again.
+pub fn load_to_serve(path: &Path, precision: Precision) -> Result<Doc2Vec, Error> {
+    load_for(path, precision, true)
+}
+
+fn load_for(path: &Path, precision: Precision, serve: bool) -> Result<Doc2Vec, Error> {
     let corrupt = |reason: String| Error::Corrupt {
         path: path.to_path_buf(),
         reason,
@@ -95,7 +108,7 @@ pub fn load_with(path: &Path, precision: Precision) -> Result<Doc2Vec, Error> {
         },
         Opened::Corrupt(reason) => corrupt(reason),
     })?;
-    build(&mut source, precision).map_err(corrupt)
+    build(&mut source, precision, serve).map_err(corrupt)
 }
 
 /// Checks and assembles a model from a model file's bytes (what `load` does after reading).
@@ -149,6 +162,9 @@ pub fn info(path: &Path) -> Result<ModelInfo, Error> {
 fn to_bytes(model: &Doc2Vec) -> Result<Vec<u8>, String> {
     let dim = model.config().dim;
     let vocab = model.vocab();
+    if model.word_table_dropped() {
+        return Err("this model was loaded to serve, without its word table: save the file it was loaded from instead".into());
+    }
     let (words, output, docs) = model.tables();
     let f32_bytes = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
     let i64_bytes =
@@ -203,30 +219,49 @@ fn to_bytes(model: &Doc2Vec) -> Result<Vec<u8>, String> {
         buffers.push(("doc_layout", Dtype::F32, vec![n_docs, 2], f32_bytes(layout)));
     }
     let u32_bytes = |v: &[u32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    // Rows of values cut at offsets: the offsets (u32) and the values, as two tensors.
+    let mut rows =
+        |names: [&'static str; 2], offsets: &[u32], dtype: Dtype, n: usize, values: Vec<u8>| {
+            buffers.push((
+                names[0],
+                Dtype::U32,
+                vec![offsets.len()],
+                u32_bytes(offsets),
+            ));
+            buffers.push((names[1], dtype, vec![n], values));
+        };
     if let Some(k) = model.key_terms() {
         let (offsets, terms) = k.parts();
-        buffers.push((
-            "key_term_offsets",
+        let values = u32_bytes(terms);
+        rows(
+            ["key_term_offsets", "key_terms"],
+            offsets,
             Dtype::U32,
-            vec![offsets.len()],
-            u32_bytes(offsets),
-        ));
-        buffers.push(("key_terms", Dtype::U32, vec![terms.len()], u32_bytes(terms)));
+            terms.len(),
+            values,
+        );
+    }
+    if let Some(l) = model.links() {
+        let (offsets, targets) = l.parts();
+        let values = u32_bytes(targets);
+        rows(
+            ["link_offsets", "link_targets"],
+            offsets,
+            Dtype::U32,
+            targets.len(),
+            values,
+        );
     }
     if let Some(t) = model.titles() {
         let (offsets, grams) = t.parts();
-        buffers.push((
-            "title_offsets",
-            Dtype::U32,
-            vec![offsets.len()],
-            u32_bytes(offsets),
-        ));
-        buffers.push((
-            "title_grams",
+        let values = grams.iter().flat_map(|x| x.to_le_bytes()).collect();
+        rows(
+            ["title_offsets", "title_grams"],
+            offsets,
             Dtype::U64,
-            vec![grams.len()],
-            grams.iter().flat_map(|x| x.to_le_bytes()).collect(),
-        ));
+            grams.len(),
+            values,
+        );
     }
     let views: Vec<(&str, TensorView)> = buffers
         .iter()
@@ -295,7 +330,7 @@ fn canonical_header(bytes: Vec<u8>) -> Result<Vec<u8>, String> {
 fn from_bytes(bytes: &[u8], precision: Precision) -> Result<Doc2Vec, String> {
     let st = SafeTensors::deserialize(bytes).map_err(|e| e.to_string())?;
     let meta = metadata(bytes)?;
-    build(&mut MemorySource { st, meta }, precision)
+    build(&mut MemorySource { st, meta }, precision, false)
 }
 
 /// Where `build` reads a model file's tensors from.
@@ -439,8 +474,9 @@ impl TensorSource for FileSource {
 }
 
 /// Checks and assembles a model from its tensors.
-fn build(src: &mut dyn TensorSource, precision: Precision) -> Result<Doc2Vec, String> {
+fn build(src: &mut dyn TensorSource, precision: Precision, serve: bool) -> Result<Doc2Vec, String> {
     let (config, corpus) = header(src.meta())?;
+    let word_table_unused = serve && config.mode == crate::model::Mode::Dbow;
     // The map's region names; files written before them compute them at load (the layout and
     // key terms are there).
     let region_labels: Option<Vec<crate::model::labels::RegionLabel>> =
@@ -523,7 +559,18 @@ fn build(src: &mut dyn TensorSource, precision: Precision) -> Result<Doc2Vec, St
         }
     };
     let doc_ids = i64s(&bytes(src, "doc_ids", Dtype::I64)?);
-    let word_vectors = matrix(src, "word_vectors", vocab.len(), precision)?;
+    let word_vectors = if word_table_unused {
+        let shape = check(&*src, "word_vectors", Dtype::F32)?;
+        if shape != [vocab.len(), dim] {
+            return Err(format!(
+                "tensor word_vectors has shape {shape:?}, expected [{}, {dim}]",
+                vocab.len()
+            ));
+        }
+        Weights::with_capacity(precision, 0, dim)
+    } else {
+        matrix(src, "word_vectors", vocab.len(), precision)?
+    };
     let output_weights = matrix(src, "output_weights", vocab.len(), precision)?;
     let Weights::F32(doc_vectors) = matrix(src, "doc_vectors", doc_ids.len(), Precision::F32)?
     else {
@@ -570,6 +617,15 @@ fn build(src: &mut dyn TensorSource, precision: Precision) -> Result<Doc2Vec, St
             .collect();
         let t = crate::model::text::titles::Titles::from_parts(offsets, grams)?;
         model.with_titles(Some(t)).map_err(|e| e.to_string())?
+    } else {
+        model
+    };
+    let model = if pair(&*src, "link_offsets", "link_targets")? {
+        let offsets = u32s(&bytes(src, "link_offsets", Dtype::U32)?);
+        let targets = u32s(&bytes(src, "link_targets", Dtype::U32)?);
+        let docs = model.doc_ids().len();
+        let l = crate::model::links::Links::from_parts(offsets, targets, docs)?;
+        model.with_links(l).map_err(|e| e.to_string())?
     } else {
         model
     };

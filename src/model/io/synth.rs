@@ -1,6 +1,7 @@
 //! Synthetic models of a given shape (`hamlet model synth`), for scale tests: random unit
-//! document vectors, random word and output weights of a trained model's magnitude, and a
-//! vocabulary of made-up words with Zipf counts. Labelled synthetic inside the file
+//! document vectors, random word and output weights of a trained model's magnitude, a
+//! vocabulary of made-up words with Zipf counts, and key terms (so that the map's region names
+//! are computed and drawn as for a trained model). Labelled synthetic inside the file
 //! (`corpus.synthetic`), so it is never mistaken for a trained model.
 //!
 //! The words are `word(i)`: letters only (base 26, "a".."z", "ba", ...), so that text written
@@ -9,6 +10,7 @@
 
 use rand::{Rng, SeedableRng};
 
+use crate::model::text::keyterms::KeyTerms;
 use crate::model::text::vocab::Vocab;
 use crate::model::{CorpusInfo, Doc2Vec, Error, ModelConfig};
 
@@ -39,8 +41,8 @@ pub fn synth(docs: usize, dim: usize, vocab: usize, seed: u64) -> Result<Doc2Vec
 }
 
 /// `synth` of the default engine's kind ([missing] budgets): every document has a citation
-/// target (`@cites:ID`, a random row in the output table), a made-up title of six words, and
-/// the engine's scoring settings, so that a text naming documents by identifier ("RFC 123")
+/// target (`@cites:ID`, a random row in the output table), a made-up title of six words, ten
+/// citation links (skewed towards a few much-cited documents), and the engine's scoring settings, so that a text naming documents by identifier ("RFC 123")
 /// runs the expansion as a real one does.
 pub fn synth_engine(docs: usize, dim: usize, vocab: usize, seed: u64) -> Result<Doc2Vec, Error> {
     let config = ModelConfig {
@@ -57,8 +59,19 @@ pub fn synth_engine(docs: usize, dim: usize, vocab: usize, seed: u64) -> Result<
                 .join(" ")
         })
         .collect();
+    // Ten citations a document, skewed towards a few much-cited documents as real collections
+    // are (the co-citation term's cost grows with them).
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0x11CC);
+    let pairs: Vec<(u32, u32)> = (0..docs as u32)
+        .flat_map(|d| {
+            (0..10)
+                .map(|_| (d, (docs as f64 * rng.gen::<f64>().powi(3)) as u32))
+                .collect::<Vec<_>>()
+        })
+        .collect();
     assemble(config, docs, vocab, true)?
-        .with_titles(Some(crate::model::text::titles::Titles::build(&titles)))
+        .with_titles(Some(crate::model::text::titles::Titles::build(&titles)))?
+        .with_links(crate::model::links::Links::from_pairs(docs, &pairs))
 }
 
 /// The random tables of a synthetic model; with `targets`, a citation target per document.
@@ -100,6 +113,21 @@ fn assemble(
         let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
         row.iter_mut().for_each(|x| *x /= norm);
     }
+    // Key terms: 16 a document, from one of 200 made-up topics of 40 words each.
+    let (mut offsets, mut terms) = (vec![0u32], Vec::with_capacity(docs * 16));
+    let first = 100.min(vocab.saturating_sub(1)) as u32;
+    let span = (vocab as u32 - first).max(1);
+    for d in 0..docs {
+        let topic = (d % 200) as u32 * 40;
+        let mut mine: Vec<u32> = (0..16)
+            .map(|k| first + (topic + (k * 7 + d as u32) % 40) % span)
+            .collect();
+        mine.sort_unstable();
+        mine.dedup();
+        terms.extend(mine);
+        offsets.push(terms.len() as u32);
+    }
+    let rows_in_vocab = words.len();
     Doc2Vec::from_parts(
         config,
         Vocab::new(words, counts),
@@ -113,7 +141,8 @@ fn assemble(
             sha256: "synthetic".into(),
             synthetic: true,
         },
-    )
+    )?
+    .with_key_terms(KeyTerms::from_parts(offsets, terms, rows_in_vocab).map_err(Error::Config)?)
 }
 
 /// `n` words of made-up text drawn with Zipf frequencies from the first `vocab` words.

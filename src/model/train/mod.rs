@@ -240,7 +240,29 @@ impl Doc2Vec {
             crate::model::text::keyterms::KeyTerms::build(&prepared.docs, &prepared.vocab);
         let titles = (config.is_engine())
             .then(|| crate::model::text::titles::Titles::build(&prepared.titles));
-        Doc2Vec::from_parts(
+        // The links trained on, between model documents (a target names a document by id).
+        let position: HashMap<i64, u32> = prepared
+            .ids
+            .iter()
+            .enumerate()
+            .map(|(i, &id)| (id, i as u32))
+            .collect();
+        let pairs: Vec<(u32, u32)> = prepared
+            .cites
+            .iter()
+            .enumerate()
+            .flat_map(|(d, targets)| {
+                let (vocab, position) = (&prepared.vocab, &position);
+                targets.iter().filter_map(move |&t| {
+                    crate::model::text::vocab::cited_document(vocab.word(t))
+                        .and_then(|id| position.get(&id))
+                        .map(|&to| (d as u32, to))
+                })
+            })
+            .collect();
+        let links = (config.is_engine())
+            .then(|| crate::model::links::Links::from_pairs(prepared.ids.len(), &pairs));
+        let model = Doc2Vec::from_parts(
             config,
             prepared.vocab,
             trained.word_vectors,
@@ -250,7 +272,11 @@ impl Doc2Vec {
             prepared.corpus,
         )?
         .with_key_terms(key_terms)?
-        .with_titles(titles)
+        .with_titles(titles)?;
+        match links {
+            Some(links) => model.with_links(links),
+            None => Ok(model),
+        }
     }
 }
 

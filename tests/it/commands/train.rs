@@ -311,7 +311,11 @@ async fn the_default_engine_predicts_citations_names_titles_and_explains() {
     };
     let (model, _) = train(&set, Plan::new(config, 1), &Quiet).unwrap();
     assert!(model.is_engine());
-    assert_eq!(model.default_min_scores(), (0.3, 0.2));
+    // The text's bar: 0.2 on the scale of the terms that are not link terms (citation,
+    // title, cosine: 1.4 of the weights' 2.9).
+    let (document_bar, text_bar) = model.default_min_scores();
+    assert_eq!(document_bar, 0.3);
+    assert!((text_bar - 0.2 * 1.4 / 2.9).abs() < 1e-6, "{text_bar}");
 
     // A draft that names RFC 9000's title and builds on it: 9000 leads, and says why.
     let draft = "We extend QUIC: A UDP-Based Multiplexed and Secure Transport with a new frame \
@@ -395,6 +399,25 @@ async fn the_default_engine_predicts_citations_names_titles_and_explains() {
         info.tensors.iter().any(|t| t.0 == "title_grams"),
         "{info:?}"
     );
+    // The links it trained on survive too: the QUIC documents cite 9000.
+    let links = loaded.links().expect("the engine keeps its links");
+    assert_eq!(links, model.links().unwrap());
+    let quic = loaded.doc_ids().iter().position(|&id| id == 9000).unwrap();
+    assert!(
+        links.cited_by(quic).len() >= 3,
+        "{:?}",
+        links.cited_by(quic)
+    );
+    // Loaded to serve: the word table PV-DBOW never reads is left out, the answers are the
+    // same, and such a model is not saved again.
+    let served = file::load_to_serve(&path, hamlet::model::io::weights::Precision::F32).unwrap();
+    assert!(served.word_table_dropped() && !loaded.word_table_dropped());
+    assert_eq!(
+        served.query(Query::Text(draft), 5, -1.0).unwrap().matches,
+        hits
+    );
+    let again = file::save(&served, &dir.path().join("again.safetensors"));
+    assert!(again.is_err_and(|e| e.to_string().contains("word table")));
     // Served in i8, the engine still puts 9000 first.
     let i8 = file::load_with(&path, hamlet::model::io::weights::Precision::I8).unwrap();
     assert_eq!(

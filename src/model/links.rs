@@ -1,0 +1,204 @@
+//! The citation links among the collection's documents that the default engine trained on (the
+//! collection's graph, or the links read off its texts when it has none), kept in the model so
+//! that a draft's missing citations can be read off what the collection cites together:
+//! co-citation (documents cited by the same documents as the ones the draft cites) and what
+//! the documents most like the draft cite. Both directions, as compressed rows of model
+//! document indices: a few bytes a link.
+
+/// Links between model documents (indices), both ways.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Links {
+    /// `offsets[d]..offsets[d + 1]` are the documents `d` cites, in `targets`.
+    offsets: Vec<u32>,
+    targets: Vec<u32>,
+    /// The same, reversed: the documents citing `d`.
+    rev_offsets: Vec<u32>,
+    sources: Vec<u32>,
+}
+
+impl Links {
+    /// The links of `docs` documents from (citing, cited) index pairs; repeated pairs and
+    /// self-citations are dropped.
+    pub fn from_pairs(docs: usize, pairs: &[(u32, u32)]) -> Links {
+        let mut pairs: Vec<(u32, u32)> = pairs
+            .iter()
+            .copied()
+            .filter(|&(a, b)| a != b && (a as usize) < docs && (b as usize) < docs)
+            .collect();
+        pairs.sort_unstable();
+        pairs.dedup();
+        let (offsets, targets) = rows(docs, &pairs);
+        let mut reversed: Vec<(u32, u32)> = pairs.iter().map(|&(a, b)| (b, a)).collect();
+        reversed.sort_unstable();
+        let (rev_offsets, sources) = rows(docs, &reversed);
+        Links {
+            offsets,
+            targets,
+            rev_offsets,
+            sources,
+        }
+    }
+
+    /// The links from their stored form (`parts`), checked against a model of `docs`
+    /// documents.
+    pub fn from_parts(offsets: Vec<u32>, targets: Vec<u32>, docs: usize) -> Result<Links, String> {
+        if offsets.len() != docs + 1
+            || offsets.first() != Some(&0)
+            || offsets.windows(2).any(|w| w[0] > w[1])
+            || offsets.last().map(|&o| o as usize) != Some(targets.len())
+        {
+            return Err("link offsets are not a partition of the links".into());
+        }
+        if targets.iter().any(|&t| t as usize >= docs) {
+            return Err("a link points outside the model's documents".into());
+        }
+        let pairs: Vec<(u32, u32)> = (0..docs)
+            .flat_map(|d| {
+                targets[offsets[d] as usize..offsets[d + 1] as usize]
+                    .iter()
+                    .map(move |&t| (d as u32, t))
+            })
+            .collect();
+        Ok(Links::from_pairs(docs, &pairs))
+    }
+
+    /// The stored form: offsets `[docs + 1]` and the cited documents.
+    pub fn parts(&self) -> (&[u32], &[u32]) {
+        (&self.offsets, &self.targets)
+    }
+
+    /// How many links.
+    pub fn len(&self) -> usize {
+        self.targets.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.targets.is_empty()
+    }
+
+    /// The documents `d` cites.
+    pub fn cites(&self, d: usize) -> &[u32] {
+        slice(&self.offsets, &self.targets, d)
+    }
+
+    /// The documents citing `d`.
+    pub fn cited_by(&self, d: usize) -> &[u32] {
+        slice(&self.rev_offsets, &self.sources, d)
+    }
+
+    /// Co-citation with the documents `named` (a draft's visible citations): for each document
+    /// `d`, the mean over `x` in `named` of how many documents cite both, over the geometric
+    /// mean of how many cite each (the cosine of their citing sets), in [0, 1]. `out` has one
+    /// entry a document; it is overwritten. `with`, when given (one entry a document), gets
+    /// for each document the one of `named` it is most often cited with.
+    pub fn cocited(
+        &self,
+        named: &[usize],
+        out: &mut [f32],
+        mut with: Option<&mut [Option<usize>]>,
+    ) {
+        out.fill(0.0);
+        let mut strongest = vec![0.0f32; if with.is_some() { out.len() } else { 0 }];
+        if named.is_empty() {
+            return;
+        }
+        let mut count = vec![0u32; out.len()];
+        let mut touched: Vec<u32> = Vec::new();
+        for &x in named {
+            let citers = self.cited_by(x);
+            if citers.is_empty() {
+                continue;
+            }
+            for &y in citers {
+                for &d in self.cites(y as usize) {
+                    if count[d as usize] == 0 {
+                        touched.push(d);
+                    }
+                    count[d as usize] += 1;
+                }
+            }
+            let nx = citers.len() as f32;
+            for &d in &touched {
+                let d = d as usize;
+                if d != x {
+                    let nd = self.cited_by(d).len().max(1) as f32;
+                    let c = count[d] as f32 / (nx * nd).sqrt();
+                    out[d] += c;
+                    if let Some(with) = with.as_deref_mut() {
+                        if c > strongest[d] {
+                            strongest[d] = c;
+                            with[d] = Some(x);
+                        }
+                    }
+                }
+                count[d] = 0;
+            }
+            touched.clear();
+        }
+        let k = named.len() as f32;
+        out.iter_mut().for_each(|v| *v /= k);
+    }
+
+    /// What the documents most like a draft cite: for each document `d`, the weighted share of
+    /// `neighbours` (index, weight >= 0) citing it, in [0, 1]. `out` is overwritten.
+    pub fn cited_by_neighbours(&self, neighbours: &[(usize, f32)], out: &mut [f32]) {
+        out.fill(0.0);
+        let total: f32 = neighbours.iter().map(|&(_, w)| w.max(0.0)).sum();
+        if total <= 0.0 {
+            return;
+        }
+        for &(y, w) in neighbours {
+            for &d in self.cites(y) {
+                out[d as usize] += w.max(0.0) / total;
+            }
+        }
+    }
+}
+
+/// Compressed rows of sorted (row, value) pairs over `docs` rows.
+fn rows(docs: usize, pairs: &[(u32, u32)]) -> (Vec<u32>, Vec<u32>) {
+    let mut offsets = vec![0u32; docs + 1];
+    for &(a, _) in pairs {
+        offsets[a as usize + 1] += 1;
+    }
+    for d in 0..docs {
+        offsets[d + 1] += offsets[d];
+    }
+    (offsets, pairs.iter().map(|&(_, b)| b).collect())
+}
+
+fn slice<'a>(offsets: &[u32], values: &'a [u32], d: usize) -> &'a [u32] {
+    match (offsets.get(d), offsets.get(d + 1)) {
+        (Some(&a), Some(&b)) => &values[a as usize..b as usize],
+        _ => &[],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn co_citation_and_neighbours_read_the_links() {
+        // 0 and 1 both cite 3 and 4; 2 cites 4 and 5; 6 cites nothing.
+        let links = Links::from_pairs(7, &[(0, 3), (0, 4), (1, 3), (1, 4), (2, 4), (2, 5), (2, 2)]);
+        assert_eq!(links.len(), 6, "the self-citation is dropped");
+        assert_eq!(links.cited_by(4), &[0, 1, 2]);
+        let mut out = vec![0.0; 7];
+        let mut with = vec![None; 7];
+        links.cocited(&[3], &mut out, Some(&mut with));
+        assert_eq!((with[4], with[5]), (Some(3), None));
+        // 3's citers {0, 1}; 4's {0, 1, 2}: 2 / sqrt(2 * 3).
+        assert!((out[4] - 2.0 / 6f32.sqrt()).abs() < 1e-6, "{out:?}");
+        assert_eq!((out[3], out[5], out[6]), (0.0, 0.0, 0.0));
+        links.cited_by_neighbours(&[(0, 1.0), (2, 3.0)], &mut out);
+        assert_eq!(out[3], 0.25);
+        assert_eq!(out[4], 1.0);
+        assert_eq!(out[5], 0.75);
+        let (offsets, targets) = links.parts();
+        let back = Links::from_parts(offsets.to_vec(), targets.to_vec(), 7).unwrap();
+        assert_eq!(back, links);
+        assert!(Links::from_parts(vec![0, 1], vec![5], 1).is_err());
+        assert!(Links::from_parts(vec![0, 2], vec![0], 1).is_err());
+    }
+}
