@@ -4,7 +4,8 @@
 #      dev model data/model.safetensors exists, how well its map keeps neighbourhoods);
 #   2. the /map/ page in headless Chromium (benches/map.rs): load time, frame time over a
 #      zoom-and-pan sequence, requestAnimationFrame-paced frame intervals, hover lookup.
-# Synthetic vectors are random, so their map is a blob: it measures cost, not quality. Prints
+# Synthetic vectors are random, so their map is a blob: it measures cost, not quality (the
+# synthetic key terms give it region names to draw, as a trained model has). Prints
 # the figures; no pass/fail.
 set -euo pipefail
 cd "$(dirname "$0")/.."
