@@ -35,13 +35,19 @@ pub const BEST: usize = 16;
 /// this many, and at most 1% of the vocabulary.
 pub const COMMON: usize = 100;
 
+/// The first word of `vocab` (ordered by count) that is not among its most frequent
+/// (`COMMON`): those name no region and explain no result.
+pub fn first_uncommon(vocab: &Vocab) -> u32 {
+    COMMON.min(vocab.len() / 100) as u32
+}
+
 /// The regions' names of `layout` (`[docs * 2]`, in [0, 1]) from each document's key terms.
 pub fn region_labels(layout: &[f32], key_terms: &KeyTerms, vocab: &Vocab) -> Vec<RegionLabel> {
     let n = layout.len() / 2;
     if n == 0 {
         return Vec::new();
     }
-    let common = COMMON.min(vocab.len() / 100) as u32;
+    let common = first_uncommon(vocab);
     let best = |d: usize| {
         let terms = key_terms.of(d);
         terms[..terms.len().min(BEST)]

@@ -591,7 +591,9 @@ impl Doc2Vec {
         min_score: f32,
         keep: Keep<'_>,
     ) -> Vec<Match> {
-        let shared: HashSet<u32> = words.iter().copied().collect();
+        // Words as common as "the" explain nothing, even where a short document keeps them.
+        let common = crate::model::labels::first_uncommon(&self.vocab);
+        let shared: HashSet<u32> = words.iter().copied().filter(|&w| w >= common).collect();
         if !self.is_engine() {
             return self
                 .nearest(q, limit, min_score, None, keep)
@@ -668,7 +670,10 @@ impl Doc2Vec {
         let own: HashSet<u32> = self
             .key_terms
             .as_ref()
-            .map(|k| k.of(x).iter().copied().collect())
+            .map(|k| {
+                let common = crate::model::labels::first_uncommon(&self.vocab);
+                k.of(x).iter().copied().filter(|&w| w >= common).collect()
+            })
             .unwrap_or_default();
         if self.is_engine() {
             let (mut scores, parts) = self.engine_document_scores(x);
