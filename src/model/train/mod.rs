@@ -77,6 +77,9 @@ pub struct Prepared {
     pub docs: Vec<Vec<u32>>,
     /// Per document, the citation targets it predicts (`ModelConfig::cites`; empty without).
     pub cites: Vec<Vec<u32>>,
+    /// The same links as (citing, cited) document positions, which the model keeps
+    /// (`links::Links`).
+    pub links: Vec<(u32, u32)>,
     /// Per document, its title (empty when unknown).
     pub titles: Vec<String>,
     pub corpus: CorpusInfo,
@@ -203,9 +206,11 @@ pub fn prepare(set: &TrainingSet, config: &ModelConfig, threads: usize) -> Resul
     let ids: Vec<i64> = order.iter().map(|&i| texts[i].0).collect();
     let position: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, &d)| (d, i)).collect();
     let mut cites: Vec<Vec<u32>> = vec![Vec::new(); ids.len()];
+    let mut positions = Vec::with_capacity(links.len());
     for &(from, to) in &links {
         if let Some(target) = vocab.get(&crate::model::text::vocab::cite_token(to)) {
             cites[position[&from]].push(target);
+            positions.push((position[&from] as u32, position[&to] as u32));
         }
     }
     let title_of: HashMap<i64, &str> = set.titles.iter().map(|(id, t)| (*id, t.as_str())).collect();
@@ -224,6 +229,7 @@ pub fn prepare(set: &TrainingSet, config: &ModelConfig, threads: usize) -> Resul
         ids,
         docs,
         cites,
+        links: positions,
         titles,
         corpus,
     })
@@ -240,28 +246,8 @@ impl Doc2Vec {
             crate::model::text::keyterms::KeyTerms::build(&prepared.docs, &prepared.vocab);
         let titles = (config.is_engine())
             .then(|| crate::model::text::titles::Titles::build(&prepared.titles));
-        // The links trained on, between model documents (a target names a document by id).
-        let position: HashMap<i64, u32> = prepared
-            .ids
-            .iter()
-            .enumerate()
-            .map(|(i, &id)| (id, i as u32))
-            .collect();
-        let pairs: Vec<(u32, u32)> = prepared
-            .cites
-            .iter()
-            .enumerate()
-            .flat_map(|(d, targets)| {
-                let (vocab, position) = (&prepared.vocab, &position);
-                targets.iter().filter_map(move |&t| {
-                    crate::model::text::vocab::cited_document(vocab.word(t))
-                        .and_then(|id| position.get(&id))
-                        .map(|&to| (d as u32, to))
-                })
-            })
-            .collect();
         let links = (config.is_engine())
-            .then(|| crate::model::links::Links::from_pairs(prepared.ids.len(), &pairs));
+            .then(|| crate::model::links::Links::from_pairs(prepared.ids.len(), &prepared.links));
         let model = Doc2Vec::from_parts(
             config,
             prepared.vocab,
