@@ -49,6 +49,8 @@ pub struct Options {
     pub compare: bool,
     /// Also other weights of the default engine's title and cosine terms.
     pub sweep: bool,
+    /// Search the weights of the engine's terms and of candidate terms (`search_weights`).
+    pub search: bool,
     /// Queries without their reference sections.
     pub no_references: bool,
     /// The batched tensor trainer on the CPU instead of Hogwild.
@@ -76,6 +78,7 @@ impl Options {
             triples: 2000,
             compare: false,
             sweep: false,
+            search: false,
             no_references: false,
             batched: false,
             weights: Precision::F32,
@@ -330,11 +333,14 @@ pub async fn evaluate(
         let tfidf = crate::model::text::lexical::Lexical::build(&training.texts, 2);
         let bm25 = crate::model::text::lexical::Bm25::build(&training.texts);
         let views = protocol.views(&model, &tfidf, &bm25);
-        let sweep = if opts.sweep && model.is_engine() {
+        let mut sweep = if opts.sweep && model.is_engine() {
             protocol.sweep_missing(&model)
         } else {
             Vec::new()
         };
+        if opts.search && model.is_engine() {
+            sweep.extend(protocol.search_weights(&model, (&tfidf, &bm25)));
+        }
         (views, sweep)
     });
 
@@ -612,7 +618,7 @@ impl<'a> Protocol<'a> {
             };
             let known: HashSet<i64> = visible.union(&self.boilerplate).copied().collect();
             let words = model.vocab().indices(text);
-            let (_, parts, named) = model.engine_text(text, &model.infer_indices(&words), true);
+            let (_, parts, named, _) = model.engine_text(text, &words, true);
             let names: HashSet<i64> = named.docs.iter().map(|&d| ids[d]).collect();
             hidden_named += hidden.intersection(&names).count();
             hidden_all += hidden.len();
@@ -663,7 +669,7 @@ impl<'a> Protocol<'a> {
                 .copied()
                 .collect();
             let words = model.vocab().indices(text);
-            let (_, parts, named) = model.engine_text(text, &model.infer_indices(&words), true);
+            let (_, parts, named, _) = model.engine_text(text, &words, true);
             for ((_, weights), judged) in links.iter().zip(cited.iter_mut()) {
                 let scores: Vec<f32> = parts
                     .iter()
@@ -723,7 +729,7 @@ fn rank_model(model: &Doc2Vec, text: &str, k: usize, new_first: bool) -> Vec<i64
             .collect();
     }
     let words = model.vocab().indices(text);
-    let (scores, _, _) = model.engine_text(text, &model.infer_indices(&words), false);
+    let (scores, ..) = model.engine_text(text, &words, false);
     let ids = model.doc_ids();
     crate::model::text::lexical::top(&scores, k)
         .into_iter()
@@ -784,7 +790,7 @@ fn sweep_weights(model: &Doc2Vec, queries: &Queries) -> Vec<(f32, f32, Retrieval
     let mut ranked: Vec<Vec<(i64, Vec<i64>)>> = vec![Vec::new(); TITLE_WEIGHTS.len() * 3];
     for (id, text) in &queries.texts {
         let words = model.vocab().indices(text);
-        let (_, parts, _) = model.engine_text(text, &model.infer_indices(&words), false);
+        let (_, parts, ..) = model.engine_text(text, &words, false);
         for (a, &wt) in TITLE_WEIGHTS.iter().enumerate() {
             for (b, &wc) in COSINE_WEIGHTS.iter().enumerate() {
                 let weights = crate::model::query::Weights {
@@ -812,4 +818,263 @@ fn sweep_weights(model: &Doc2Vec, queries: &Queries) -> Vec<(f32, f32, Retrieval
         }
     }
     out
+}
+
+/// The engine's terms and candidate terms it does not use, per (query, document): what
+/// `--search` weighs by coordinate ascent (`Protocol::search_weights`). "self": 1 / k for each
+/// of the k documents the text cites; "popularity": ln(1 + cited by), over its largest;
+/// "co-cited/pop": co-citation over the candidate's citers rather than their square root;
+/// "co-cited max": the strongest co-citation instead of the mean; "key terms": the share of a
+/// document's key-term weight (idf) the text holds; "tf-idf", "bm25": the lexical scores over
+/// their largest.
+const FEATURES: [&str; 12] = [
+    "citation",
+    "title",
+    "cosine",
+    "co-cited",
+    "neighbours",
+    "self",
+    "popularity",
+    "co-cited/pop",
+    "co-cited max",
+    "tf-idf",
+    "key terms",
+    "bm25",
+];
+
+/// One query's features (`[docs * FEATURES]`), what is known, what is relevant, what it names.
+struct Featured {
+    x: Vec<f32>,
+    known: Vec<usize>,
+    relevant: HashSet<usize>,
+    named: Vec<usize>,
+}
+
+/// A query's `FEATURES` for every document.
+fn featurize(
+    model: &Doc2Vec,
+    lex: (&Lexical, &Bm25),
+    text: &str,
+    index: &HashMap<i64, usize>,
+    known: &HashSet<i64>,
+    relevant: &HashSet<i64>,
+) -> Featured {
+    let n = model.doc_ids().len();
+    // A lexical score in model order, over its largest.
+    let by_model = |scores: Vec<f32>, ids: &[i64]| {
+        let mut out = vec![0.0f32; n];
+        for (i, s) in scores.into_iter().enumerate() {
+            if let Some(&d) = index.get(&ids[i]) {
+                out[d] = s;
+            }
+        }
+        let m = out.iter().copied().fold(0.0f32, f32::max).max(1e-9);
+        out.iter_mut().for_each(|v| *v /= m);
+        out
+    };
+    let tfidf = by_model(lex.0.scores(text), lex.0.doc_ids());
+    let bm = by_model(lex.1.scores(text), lex.1.doc_ids());
+    let vocab = model.vocab();
+    let total: f64 = vocab.counts.iter().sum::<u64>() as f64;
+    let mut present = vec![false; vocab.len()];
+    for w in vocab.indices(text) {
+        present[w as usize] = true;
+    }
+    let mut key = vec![0.0f32; n];
+    if let Some(kt) = model.key_terms() {
+        for (d, k) in key.iter_mut().enumerate() {
+            let (mut have, mut all) = (0.0f32, 0.0f32);
+            for &w in kt.of(d) {
+                let idf = (total / vocab.counts[w as usize].max(1) as f64).ln() as f32;
+                all += idf;
+                if present[w as usize] {
+                    have += idf;
+                }
+            }
+            *k = if all > 0.0 { have / all } else { 0.0 };
+        }
+    }
+    let f = FEATURES.len();
+    let words = model.vocab().indices(text);
+    let (_, parts, named, _) = model.engine_text(text, &words, true);
+    let links = model.links();
+    let max_in = links
+        .map(|l| (0..n).map(|d| l.cited_by(d).len()).max().unwrap_or(0))
+        .unwrap_or(0) as f32;
+    let k = named.cites.len().max(1) as f32;
+    let mut pop_co = vec![0.0f32; n];
+    let mut max_co = vec![0.0f32; n];
+    if let Some(l) = links {
+        l.each_cocited(&named.cites, |_, d, both, nx, nd| {
+            pop_co[d] += both / (nx.sqrt() * nd) / k;
+            max_co[d] = max_co[d].max(both / (nx * nd).sqrt());
+        });
+    }
+    let cites: HashSet<usize> = named.cites.iter().copied().collect();
+    let mut x = vec![0.0f32; n * f];
+    for (d, p) in parts.iter().enumerate() {
+        let indeg = links.map(|l| l.cited_by(d).len()).unwrap_or(0) as f32;
+        let row = [
+            p.citation,
+            p.title,
+            p.cosine,
+            p.cocited,
+            p.neighbours,
+            if cites.contains(&d) { 1.0 / k } else { 0.0 },
+            if max_in > 0.0 {
+                (1.0 + indeg).ln() / (1.0 + max_in).ln()
+            } else {
+                0.0
+            },
+            pop_co[d],
+            max_co[d],
+            tfidf[d],
+            key[d],
+            bm[d],
+        ];
+        x[d * f..(d + 1) * f].copy_from_slice(&row);
+    }
+    Featured {
+        x,
+        known: known
+            .iter()
+            .filter_map(|id| index.get(id).copied())
+            .collect(),
+        relevant: relevant
+            .iter()
+            .filter_map(|id| index.get(id).copied())
+            .collect(),
+        named: named.cites.clone(),
+    }
+}
+
+/// The retrieval scores of weights `w` over `queries` (what the text cites last when
+/// `new_first`, as the API orders them).
+fn judge(queries: &[Featured], w: &[f32], new_first: bool) -> Retrieval {
+    let f = FEATURES.len();
+    let mut judged = Vec::with_capacity(queries.len());
+    let mut scores = Vec::new();
+    for q in queries {
+        let n = q.x.len() / f;
+        scores.clear();
+        scores.extend((0..n).map(|d| {
+            let row = &q.x[d * f..(d + 1) * f];
+            row.iter().zip(w).map(|(a, b)| a * b).sum::<f32>()
+        }));
+        for &d in &q.known {
+            scores[d] = f32::NEG_INFINITY;
+        }
+        if new_first {
+            for &d in &q.named {
+                if scores[d].is_finite() {
+                    scores[d] -= 100.0;
+                }
+            }
+        }
+        let top: Vec<i64> = crate::model::text::lexical::top(&scores, 10)
+            .into_iter()
+            .map(|(d, _)| d as i64)
+            .collect();
+        judged.push((top, q.relevant.iter().map(|&d| d as i64).collect()));
+    }
+    eval::retrieval(&judged, 10)
+}
+
+impl Protocol<'_> {
+    /// Coordinate ascent over the weights of `FEATURES` on the "missing" view (the API's
+    /// order), keeping the plain "cited" view (by score) at least at `floor`.
+    fn search_weights(&self, model: &Doc2Vec, lex: (&Lexical, &Bm25)) -> Vec<(String, Retrieval)> {
+        use crate::model::query::Weights;
+        let index: HashMap<i64, usize> = model
+            .doc_ids()
+            .iter()
+            .enumerate()
+            .map(|(i, &id)| (id, i))
+            .collect();
+        let mut missing = Vec::new();
+        for (id, _) in &self.queries.texts {
+            if let Some((visible, hidden, text)) = self.missing.get(id) {
+                let known: HashSet<i64> = visible.union(&self.boilerplate).copied().collect();
+                missing.push(featurize(model, lex, text, &index, &known, hidden));
+            }
+        }
+        let mut cited = Vec::new();
+        for (id, text) in &self.queries.texts {
+            let relevant: HashSet<i64> = self.queries.relevant[id]
+                .difference(&self.boilerplate)
+                .copied()
+                .collect();
+            if relevant.is_empty() {
+                continue;
+            }
+            cited.push(featurize(
+                model,
+                lex,
+                text,
+                &index,
+                &self.boilerplate,
+                &relevant,
+            ));
+        }
+        let base = Weights::of(model.config());
+        let mut start = vec![0.0f32; FEATURES.len()];
+        start[..5].copy_from_slice(&[1.0, base.title, base.cosine, base.cocite, base.neighbours]);
+        // The "cited" view may not fall below where the engine's own weights put it.
+        let floor = judge(&cited, &start, false).mrr_at_10;
+        let objective = |w: &[f32]| {
+            let m = judge(&missing, w, true).mrr_at_10;
+            let c = judge(&cited, w, false).mrr_at_10;
+            (m - 10.0 * (floor - c).max(0.0), m, c)
+        };
+        let mut w = start.clone();
+        let mut best = objective(&w);
+        eprintln!(
+            "search: start {:?} -> missing {:.3} cited {:.3}",
+            w, best.1, best.2
+        );
+        let values = [
+            -1.0f32, -0.5, -0.25, -0.1, 0.0, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0,
+        ];
+        for round in 0..4 {
+            let mut moved = false;
+            for i in 1..FEATURES.len() {
+                for &v in &values {
+                    let mut t = w.clone();
+                    t[i] = v;
+                    let o = objective(&t);
+                    if o.0 > best.0 + 1e-4 {
+                        best = o;
+                        w = t;
+                        moved = true;
+                    }
+                }
+                eprintln!(
+                    "search: round {round} {} -> {:?}: missing {:.3} cited {:.3}",
+                    FEATURES[i], w, best.1, best.2
+                );
+            }
+            if !moved {
+                break;
+            }
+        }
+        let mut out = Vec::new();
+        for (name, weights) in [("the engine's", start), ("searched", w)] {
+            let label = FEATURES
+                .iter()
+                .zip(&weights)
+                .filter(|(_, v)| **v != 0.0)
+                .map(|(f, v)| format!("{f} {v}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            out.push((
+                format!("search, {name} weights, missing ({label})"),
+                judge(&missing, &weights, true),
+            ));
+            out.push((
+                format!("search, {name} weights, cited ({label})"),
+                judge(&cited, &weights, false),
+            ));
+        }
+        out
+    }
 }

@@ -44,6 +44,11 @@ pub struct Opts {
     /// Default engine: also score other weights of its title and cosine terms.
     #[arg(long)]
     pub sweep: bool,
+    /// Default engine: search the weights of its terms, and of candidate terms it does not
+    /// use (popularity, lexical scores, other co-citation forms), by coordinate ascent on the
+    /// "missing" view, keeping the "cited" view where the engine's own weights put it.
+    #[arg(long)]
+    pub search: bool,
     /// Query with each held-out document's text without its reference sections: how the
     /// engines do on a draft that has no bibliography (what it cites is still what is scored).
     #[arg(long)]
@@ -88,6 +93,7 @@ impl Opts {
             triples: self.triples,
             compare: self.compare,
             sweep: self.sweep,
+            search: self.search,
             no_references: self.no_references,
             batched: self.batched,
             weights: self.weights,

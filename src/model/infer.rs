@@ -14,6 +14,24 @@ impl Doc2Vec {
 
     /// `infer_vector` on text already turned into vocabulary indices.
     pub fn infer_indices(&self, words: &[u32]) -> Vec<f32> {
+        self.infer_citing(words, &[])
+    }
+
+    /// `infer_indices` for a text that cites the model documents `cites` (model order): like a
+    /// training document, its vector also learns to predict their citation targets
+    /// (`ModelConfig::cites` times each, as training does).
+    pub fn infer_citing(&self, words: &[u32], cites: &[usize]) -> Vec<f32> {
+        let targets: Vec<u32> = if self.config.cites > 0 {
+            cites
+                .iter()
+                .filter_map(|&d| {
+                    self.vocab
+                        .get(&crate::model::text::vocab::cite_token(self.doc_ids[d]))
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         let frozen = Frozen {
             cfg: &self.config,
             keep: &self.keep,
@@ -26,7 +44,7 @@ impl Doc2Vec {
             0 => self.config.epochs,
             n => n,
         };
-        infer(&frozen, words, epochs)
+        infer(&frozen, words, &targets, epochs)
     }
 }
 
@@ -43,10 +61,11 @@ pub(crate) struct Frozen<'a> {
     pub output: &'a crate::model::io::weights::Weights,
 }
 
-/// Infers the vector of a new document from its in-vocabulary word indices, with the trained
-/// tables frozen: the document vector starts from a point seeded by the words themselves and is
-/// trained for `epochs` epochs. The same words always give the same vector.
-pub(crate) fn infer(model: &Frozen, words: &[u32], epochs: usize) -> Vec<f32> {
+/// Infers the vector of a new document from its in-vocabulary word indices (and the citation
+/// targets, vocabulary indices, of what it cites), with the trained tables frozen: the
+/// document vector starts from a point seeded by the words themselves and is trained for
+/// `epochs` epochs. The same words and citations always give the same vector.
+pub(crate) fn infer(model: &Frozen, words: &[u32], cites: &[u32], epochs: usize) -> Vec<f32> {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
         #[expect(
@@ -54,20 +73,20 @@ pub(crate) fn infer(model: &Frozen, words: &[u32], epochs: usize) -> Vec<f32> {
             reason = "calling a function compiled for CPU features; see SAFETY"
         )]
         // SAFETY: `infer_avx2` needs AVX2 and FMA, and the CPU was just checked to have both.
-        return unsafe { infer_avx2(model, words, epochs) };
+        return unsafe { infer_avx2(model, words, cites, epochs) };
     }
-    infer_body(model, words, epochs)
+    infer_body(model, words, cites, epochs)
 }
 
 /// `infer_body` compiled for AVX2 and FMA (see `Trainer::worker`): the same vector, faster.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn infer_avx2(model: &Frozen, words: &[u32], epochs: usize) -> Vec<f32> {
-    infer_body(model, words, epochs)
+fn infer_avx2(model: &Frozen, words: &[u32], cites: &[u32], epochs: usize) -> Vec<f32> {
+    infer_body(model, words, cites, epochs)
 }
 
 #[inline(always)]
-fn infer_body(model: &Frozen, words: &[u32], epochs: usize) -> Vec<f32> {
+fn infer_body(model: &Frozen, words: &[u32], cites: &[u32], epochs: usize) -> Vec<f32> {
     let Frozen {
         cfg,
         keep,
@@ -96,6 +115,7 @@ fn infer_body(model: &Frozen, words: &[u32], epochs: usize) -> Vec<f32> {
     };
     let mut scratch = Scratch::new(cfg.dim, cfg.window, cfg.negative);
     let mut effective = Vec::new();
+    let mut targets = Vec::new();
     let epochs = epochs.max(1);
     // A model trained without a per-document cap still reads at most INFER_MAX_WORDS words of
     // a new text, spread evenly over it (so a long draft's reference list still counts), which
@@ -139,6 +159,28 @@ fn infer_body(model: &Frozen, words: &[u32], epochs: usize) -> Vec<f32> {
                 &mut rng,
                 &mut scratch,
             ),
+        }
+        // The citation targets of what the text cites, as training reads a document's
+        // (`train::Trainer`): `cites` times each, downsampled like words.
+        if !cites.is_empty() {
+            targets.clear();
+            for _ in 0..cfg.cites {
+                for &t in cites {
+                    let k = keep[t as usize];
+                    if k == u32::MAX || (rng.next() as u32) < k {
+                        targets.push(t);
+                    }
+                }
+            }
+            sgd::dbow_document(
+                &ctx,
+                output,
+                &targets,
+                &mut doc,
+                alpha,
+                &mut rng,
+                &mut scratch,
+            );
         }
     }
     doc

@@ -102,7 +102,29 @@ impl Links {
         if named.is_empty() {
             return;
         }
-        let mut count = vec![0u32; out.len()];
+        self.each_cocited(named, |x, d, both, nx, nd| {
+            let c = both / (nx * nd).sqrt();
+            out[d] += c;
+            if let Some(with) = with.as_deref_mut() {
+                if c > strongest[d] {
+                    strongest[d] = c;
+                    with[d] = Some(x);
+                }
+            }
+        });
+        let k = named.len() as f32;
+        out.iter_mut().for_each(|v| *v /= k);
+    }
+
+    /// For each `x` in `named` and each other document `d` cited together with it: `visit(x,
+    /// d, how many documents cite both, how many cite x, how many cite d)`.
+    pub fn each_cocited(
+        &self,
+        named: &[usize],
+        mut visit: impl FnMut(usize, usize, f32, f32, f32),
+    ) {
+        let docs = self.offsets.len().saturating_sub(1);
+        let mut count = vec![0u32; docs];
         let mut touched: Vec<u32> = Vec::new();
         for &x in named {
             let citers = self.cited_by(x);
@@ -122,21 +144,12 @@ impl Links {
                 let d = d as usize;
                 if d != x {
                     let nd = self.cited_by(d).len().max(1) as f32;
-                    let c = count[d] as f32 / (nx * nd).sqrt();
-                    out[d] += c;
-                    if let Some(with) = with.as_deref_mut() {
-                        if c > strongest[d] {
-                            strongest[d] = c;
-                            with[d] = Some(x);
-                        }
-                    }
+                    visit(x, d, count[d] as f32, nx, nd);
                 }
                 count[d] = 0;
             }
             touched.clear();
         }
-        let k = named.len() as f32;
-        out.iter_mut().for_each(|v| *v /= k);
     }
 
     /// What the documents most like a draft cite: for each document `d`, the weighted share of

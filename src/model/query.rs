@@ -443,22 +443,25 @@ impl Doc2Vec {
         named
     }
 
-    /// The engine's score of every document for a new text, the parts it was made of, and
-    /// what the text names (`q`: the text's inferred vector). `all_relations`: every
-    /// relation of the expansion, for the evaluation's sweep; otherwise the ones it uses.
+    /// The engine's score of every document for a new text (`words`: its vocabulary indices),
+    /// the parts it was made of, what the text names, and its vector: inferred, like a
+    /// training document's, from its words and the citation targets of the documents it cites
+    /// (`infer_citing`). `all_relations`: every relation of the expansion, for the
+    /// evaluation's sweep; otherwise the ones it uses.
     pub(crate) fn engine_text(
         &self,
         text: &str,
-        q: &[f32],
+        words: &[u32],
         all_relations: bool,
-    ) -> (Vec<f32>, Vec<Parts>, Named) {
+    ) -> (Vec<f32>, Vec<Parts>, Named, Vec<f32>) {
         let n = self.doc_ids.len();
         let title = match &self.titles {
             Some(t) => t.mentions(&crate::model::text::titles::text_grams(text)),
             None => vec![0.0; n],
         };
         let (docs, cites) = self.named_docs(text, &title);
-        let (citation, cosine) = self.engine_parts(q, None);
+        let q = self.infer_citing(words, &cites);
+        let (citation, cosine) = self.engine_parts(&q, None);
         let mut named = self.relations(docs, cites, all_relations);
         let w = Weights::of(&self.config);
         let links = self.link_terms(&named.cites, &cosine, &w, all_relations);
@@ -485,7 +488,7 @@ impl Doc2Vec {
             parts.push(p);
         }
         named.neighbours = links.near;
-        (scores, parts, named)
+        (scores, parts, named, q)
     }
 
     /// The link terms of a text that cites `cites` (model order) and whose cosine with every
@@ -570,8 +573,7 @@ impl Doc2Vec {
             }
             Query::Text(text) | Query::TextOnMap(text) => {
                 let words = self.vocab.indices(text);
-                let q = self.infer_indices(&words);
-                let matches = self.text_matches(text, &words, &q, limit, min_score, keep);
+                let (matches, q) = self.text_matches(text, &words, limit, min_score, keep);
                 let place = match query {
                     Query::TextOnMap(_) if !words.is_empty() => self.place(&q),
                     _ => None,
@@ -581,30 +583,32 @@ impl Doc2Vec {
         }
     }
 
-    /// `query` for a text whose words (vocabulary indices) and inferred vector `q` are known.
+    /// `query` for a text whose words (vocabulary indices) are known; with the text's
+    /// inferred vector.
     fn text_matches(
         &self,
         text: &str,
         words: &[u32],
-        q: &[f32],
         limit: usize,
         min_score: f32,
         keep: Keep<'_>,
-    ) -> Vec<Match> {
+    ) -> (Vec<Match>, Vec<f32>) {
         // Words as common as "the" explain nothing, even where a short document keeps them.
         let common = crate::model::labels::first_uncommon(&self.vocab);
         let shared: HashSet<u32> = words.iter().copied().filter(|&w| w >= common).collect();
         if !self.is_engine() {
-            return self
-                .nearest(q, limit, min_score, None, keep)
+            let q = self.infer_indices(words);
+            let matches = self
+                .nearest(&q, limit, min_score, None, keep)
                 .into_iter()
                 .map(|s| {
                     let d = self.doc_index[&s.identifier];
                     self.matched(d, s.score, &shared, None)
                 })
                 .collect();
+            return (matches, q);
         }
-        let (mut scores, parts, named) = self.engine_text(text, q, false);
+        let (mut scores, parts, named, q) = self.engine_text(text, words, false);
         if let Some(keep) = keep {
             drop_unkept(&mut scores, &self.doc_ids, keep);
         }
@@ -646,7 +650,7 @@ impl Doc2Vec {
                     m
                 }),
         );
-        new
+        (new, q)
     }
 
     /// How many of `near` cite document `d`, if any do.

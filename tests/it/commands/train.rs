@@ -259,6 +259,7 @@ async fn evaluate_scores_citation_retrieval_far_above_chance() {
         triples: 300,
         compare: true,
         sweep: false,
+        search: false,
         no_references: false,
         batched: false,
         weights: hamlet::model::io::weights::Precision::I8,
@@ -362,6 +363,17 @@ async fn the_default_engine_predicts_citations_names_titles_and_explains() {
             .collect::<Vec<_>>()
     );
 
+    // A text that cites documents is inferred as a training document is read: its vector
+    // also learns to predict their citation targets. Deterministic; citing nothing changes
+    // nothing.
+    let words = model.vocab().indices(draft);
+    let quic = model.doc_ids().iter().position(|&id| id == 9000).unwrap();
+    let plain = model.infer_indices(&words);
+    let citing = model.infer_citing(&words, &[quic]);
+    assert_ne!(plain, citing);
+    assert_eq!(citing, model.infer_citing(&words, &[quic]));
+    assert_eq!(plain, model.infer_citing(&words, &[]));
+
     // A known document: what it cites and what cites it rank high; itself never.
     let near = model
         .query(Query::Document(9001), 10, -1.0)
@@ -402,7 +414,6 @@ async fn the_default_engine_predicts_citations_names_titles_and_explains() {
     // The links it trained on survive too: the QUIC documents cite 9000.
     let links = loaded.links().expect("the engine keeps its links");
     assert_eq!(links, model.links().unwrap());
-    let quic = loaded.doc_ids().iter().position(|&id| id == 9000).unwrap();
     assert!(
         links.cited_by(quic).len() >= 3,
         "{:?}",
@@ -448,6 +459,7 @@ async fn evaluate_compares_the_engine_with_the_compatibility_mode_and_tf_idf() {
         triples: 100,
         compare: true,
         sweep: true,
+        search: true,
         no_references: false,
         batched: false,
         weights: hamlet::model::io::weights::Precision::F32,
@@ -488,6 +500,21 @@ async fn evaluate_compares_the_engine_with_the_compatibility_mode_and_tf_idf() {
         "{missing:?}"
     );
     assert!(!e.missing_sweep.is_empty());
+    // `--search` starts from the engine's own weights and only keeps what scores better on the
+    // "missing" view: its start is the engine's "missing" figure (ties aside), its end no lower.
+    let searched = |name: &str| {
+        e.missing_sweep
+            .iter()
+            .find(|(n, _)| n.starts_with(name))
+            .unwrap_or_else(|| panic!("{name}: {:?}", e.missing_sweep))
+            .1
+    };
+    let start = searched("search, the engine's weights, missing");
+    assert!(
+        (start.mrr_at_10 - missing.engine.mrr_at_10).abs() < 0.01,
+        "{start:?} {missing:?}"
+    );
+    assert!(searched("search, searched weights, missing").mrr_at_10 >= start.mrr_at_10);
     let compat = e.compat.expect("the compatibility mode is trained too");
     let lexical = e.lexical.expect("and TF-IDF");
     assert!(compat.queries == e.retrieval.queries && lexical.queries == e.retrieval.queries);
