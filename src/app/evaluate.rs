@@ -398,6 +398,7 @@ async fn cached_train(
         expand_weight: 0.0,
         cocite_weight: 0.0,
         neighbour_weight: 0.0,
+        coupled_weight: 0.0,
         infer_epochs: 0,
         infer_words: 0,
         ..config
@@ -577,27 +578,31 @@ impl<'a> Protocol<'a> {
                 }
             }
         }
-        // The link terms' weights (co-citation, what the nearest documents cite), with the
-        // default title and expansion.
-        for (co, nb) in [
-            (0.0f32, 0.0f32),
-            (1.0, 0.0),
-            (0.0, 0.5),
-            (0.0, 1.0),
-            (0.5, 0.5),
-            (1.0, 0.5),
-            (0.5, 1.0),
-            (1.0, 1.0),
-            (1.5, 0.75),
-            (2.0, 1.0),
+        // The link terms' weights (co-citation, what the nearest documents cite, what the
+        // documents citing what the text cites also cite), with the default title and
+        // expansion.
+        for (co, nb, cp) in [
+            (0.0f32, 0.0f32, 0.0f32),
+            (1.0, 0.0, 0.0),
+            (0.0, 0.5, 0.0),
+            (0.0, 0.0, 1.0),
+            (1.0, 0.5, 0.0),
+            (1.0, 1.0, 0.0),
+            (2.0, 1.0, 0.0),
+            (1.0, 0.5, 0.5),
+            (1.0, 0.5, 1.0),
+            (1.0, 0.5, 1.5),
+            (0.5, 0.5, 1.0),
+            (1.0, 0.0, 1.0),
         ] {
             let weights = Weights {
                 cocite: co,
                 neighbours: nb,
+                coupled: cp,
                 ..base
             };
             variants.push((
-                format!("links: co-cited {co:.1}, neighbours {nb:.1}"),
+                format!("links: co-cited {co:.1}, neighbours {nb:.1}, coupled {cp:.1}"),
                 weights,
                 MIXES[0].1,
                 Vec::new(),
@@ -826,13 +831,17 @@ fn sweep_weights(model: &Doc2Vec, queries: &Queries) -> Vec<(f32, f32, Retrieval
 /// "co-cited/pop": co-citation over the candidate's citers rather than their square root;
 /// "co-cited max": the strongest co-citation instead of the mean; "key terms": the share of a
 /// document's key-term weight (idf) the text holds; "tf-idf", "bm25": the lexical scores over
-/// their largest.
-const FEATURES: [&str; 12] = [
+/// their largest; "coupled 50^2": the coupling term over 50 peers weighted by their coupling
+/// squared; "peers mixed": what the 20 documents nearest by cosine plus coupling (over 2)
+/// cite, weighted by that cubed; "a*b": products of the engine's terms; "rrf t": 60 / (60 +
+/// rank) under term t; "prf co-cited": co-citation with the engine's 3 best new results.
+const FEATURES: [&str; 22] = [
     "citation",
     "title",
     "cosine",
     "co-cited",
     "neighbours",
+    "coupled",
     "self",
     "popularity",
     "co-cited/pop",
@@ -840,6 +849,15 @@ const FEATURES: [&str; 12] = [
     "tf-idf",
     "key terms",
     "bm25",
+    "coupled 50^2",
+    "peers mixed",
+    "citation*co-cited",
+    "citation*neighbours",
+    "co-cited*neighbours",
+    "rrf citation",
+    "rrf co-cited",
+    "rrf neighbours",
+    "prf co-cited",
 ];
 
 /// One query's features (`[docs * FEATURES]`), what is known, what is relevant, what it names.
@@ -911,6 +929,53 @@ fn featurize(
         });
     }
     let cites: HashSet<usize> = named.cites.iter().copied().collect();
+    let mut coupled50 = vec![0.0f32; n];
+    let mut mixed = vec![0.0f32; n];
+    if let Some(l) = links {
+        let squared: Vec<(usize, f32)> = l
+            .coupled(&named.cites, 50)
+            .into_iter()
+            .map(|(y, c)| (y, c * c))
+            .collect();
+        l.cited_by_neighbours(&squared, &mut coupled50);
+        let mut sim: Vec<f32> = parts.iter().map(|p| p.cosine).collect();
+        for (y, c) in l.coupled(&named.cites, usize::MAX) {
+            sim[y] += c;
+        }
+        let near: Vec<(usize, f32)> = crate::model::text::lexical::top(&sim, 20)
+            .into_iter()
+            .map(|(y, c)| (y, (c / 2.0).max(0.0).powi(3)))
+            .collect();
+        l.cited_by_neighbours(&near, &mut mixed);
+    }
+    // Reciprocal-rank of each document under one part (60 / (60 + rank)), 0 where the part is 0.
+    let rrf = |part: &dyn Fn(&crate::model::query::Parts) -> f32| {
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_unstable_by(|&a, &b| part(&parts[b]).total_cmp(&part(&parts[a])));
+        let mut out = vec![0.0f32; n];
+        for (r, d) in order.into_iter().enumerate() {
+            if part(&parts[d]) > 0.0 {
+                out[d] = 60.0 / (60.0 + r as f32);
+            }
+        }
+        out
+    };
+    let rrf_cit = rrf(&|p| p.citation);
+    let rrf_co = rrf(&|p| p.cocited);
+    let rrf_nb = rrf(&|p| p.neighbours);
+    let mut prf = vec![0.0f32; n];
+    if let Some(l) = links {
+        let w = crate::model::query::Weights::of(model.config());
+        let mut s: Vec<f32> = parts.iter().map(|p| w.score(p)).collect();
+        for &d in &named.cites {
+            s[d] = f32::NEG_INFINITY;
+        }
+        let top: Vec<usize> = crate::model::text::lexical::top(&s, 3)
+            .into_iter()
+            .map(|(d, _)| d)
+            .collect();
+        l.cocited(&top, &mut prf, None);
+    }
     let mut x = vec![0.0f32; n * f];
     for (d, p) in parts.iter().enumerate() {
         let indeg = links.map(|l| l.cited_by(d).len()).unwrap_or(0) as f32;
@@ -920,6 +985,7 @@ fn featurize(
             p.cosine,
             p.cocited,
             p.neighbours,
+            p.coupled,
             if cites.contains(&d) { 1.0 / k } else { 0.0 },
             if max_in > 0.0 {
                 (1.0 + indeg).ln() / (1.0 + max_in).ln()
@@ -931,6 +997,15 @@ fn featurize(
             tfidf[d],
             key[d],
             bm[d],
+            coupled50[d],
+            mixed[d],
+            p.citation * p.cocited,
+            p.citation * p.neighbours,
+            p.cocited * p.neighbours,
+            rrf_cit[d],
+            rrf_co[d],
+            rrf_nb[d],
+            prf[d],
         ];
         x[d * f..(d + 1) * f].copy_from_slice(&row);
     }
@@ -1018,7 +1093,15 @@ impl Protocol<'_> {
         }
         let base = Weights::of(model.config());
         let mut start = vec![0.0f32; FEATURES.len()];
-        start[..5].copy_from_slice(&[1.0, base.title, base.cosine, base.cocite, base.neighbours]);
+        start[..6].copy_from_slice(&[
+            1.0,
+            base.title,
+            base.cosine,
+            base.cocite,
+            base.neighbours,
+            base.coupled,
+        ]);
+        diagnose(model, &missing, &start);
         // The "cited" view may not fall below where the engine's own weights put it.
         let floor = judge(&cited, &start, false).mrr_at_10;
         let objective = |w: &[f32]| {
@@ -1076,5 +1159,98 @@ impl Protocol<'_> {
             ));
         }
         out
+    }
+}
+
+/// `--search`'s error analysis of the "missing" view under weights `w`, on standard error:
+/// the hidden citations by how often the collection cites them (how many there are, how many
+/// reach the top 10, how many have no co-citation, no nearest document citing them, or
+/// neither), where each query's best hidden citation ranks, and MRR@10 by how many citations
+/// the query shows.
+fn diagnose(model: &Doc2Vec, queries: &[Featured], w: &[f32]) {
+    let f = FEATURES.len();
+    let links = model.links();
+    let bucket = |n: usize| match n {
+        0 => 0,
+        1..=2 => 1,
+        3..=9 => 2,
+        10..=49 => 3,
+        _ => 4,
+    };
+    let mut count = [0usize; 5];
+    let mut hit = [0usize; 5];
+    let mut co0 = [0usize; 5];
+    let mut nb0 = [0usize; 5];
+    let mut both0 = [0usize; 5];
+    let mut hit_both0 = [0usize; 5];
+    let mut rank_hist = [0usize; 7];
+    let mut nvis_hit = std::collections::BTreeMap::<usize, (usize, f64)>::new();
+    for q in queries {
+        let n = q.x.len() / f;
+        let mut scores: Vec<f32> = (0..n)
+            .map(|d| {
+                q.x[d * f..(d + 1) * f]
+                    .iter()
+                    .zip(w)
+                    .map(|(a, b)| a * b)
+                    .sum()
+            })
+            .collect();
+        for &d in &q.known {
+            scores[d] = f32::NEG_INFINITY;
+        }
+        for &d in &q.named {
+            if scores[d].is_finite() {
+                scores[d] -= 100.0;
+            }
+        }
+        let top = crate::model::text::lexical::top(&scores, 1000);
+        let rank: HashMap<usize, usize> = top
+            .iter()
+            .enumerate()
+            .map(|(r, (d, _))| (*d, r + 1))
+            .collect();
+        let mut best = usize::MAX;
+        for &h in &q.relevant {
+            let r = rank.get(&h).copied().unwrap_or(10_000);
+            best = best.min(r);
+            let indeg = links.map(|l| l.cited_by(h).len()).unwrap_or(0);
+            let b = bucket(indeg);
+            count[b] += 1;
+            let row = &q.x[h * f..(h + 1) * f];
+            let (co, nb) = (row[3] == 0.0, row[4] == 0.0);
+            if r <= 10 {
+                hit[b] += 1;
+            }
+            co0[b] += co as usize;
+            nb0[b] += nb as usize;
+            if co && nb {
+                both0[b] += 1;
+                if r <= 10 {
+                    hit_both0[b] += 1;
+                }
+            }
+        }
+        let rb = match best {
+            1 => 0,
+            2..=3 => 1,
+            4..=10 => 2,
+            11..=20 => 3,
+            21..=50 => 4,
+            51..=100 => 5,
+            _ => 6,
+        };
+        rank_hist[rb] += 1;
+        let e = nvis_hit.entry(q.named.len().min(10)).or_default();
+        e.0 += 1;
+        e.1 += if best <= 10 { 1.0 / best as f64 } else { 0.0 };
+    }
+    eprintln!("diag: hidden by indegree [0,1-2,3-9,10-49,50+]: count {count:?} hit@10 {hit:?} cocited0 {co0:?} neighbours0 {nb0:?} both0 {both0:?} hit_both0 {hit_both0:?}");
+    eprintln!("diag: best hidden rank [1,2-3,4-10,11-20,21-50,51-100,>100]: {rank_hist:?}");
+    for (k, (c, m)) in nvis_hit {
+        eprintln!(
+            "diag: visible cites {k}: {c} queries, MRR {:.3}",
+            m / c as f64
+        );
     }
 }

@@ -89,6 +89,10 @@ pub struct ModelOpts {
     /// score [0.5].
     #[arg(long)]
     pub neighbour_weight: Option<f32>,
+    /// The default engine's weight of what the 20 documents that share most of the query's
+    /// citations also cite (bibliographic coupling) in its score [1.0].
+    #[arg(long)]
+    pub coupled_weight: Option<f32>,
     /// Inference: passes over a new text [5; --compat: the training epochs].
     #[arg(long)]
     pub infer_epochs: Option<usize>,
@@ -149,6 +153,7 @@ impl ModelOpts {
             expand_weight: self.expand_weight.unwrap_or(p.expand_weight),
             cocite_weight: self.cocite_weight.unwrap_or(p.cocite_weight),
             neighbour_weight: self.neighbour_weight.unwrap_or(p.neighbour_weight),
+            coupled_weight: self.coupled_weight.unwrap_or(p.coupled_weight),
             infer_epochs: self.infer_epochs.unwrap_or(p.infer_epochs),
             infer_words: self.infer_words.unwrap_or(p.infer_words),
             id_mentions: match self.id_mentions {

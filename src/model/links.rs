@@ -1,8 +1,9 @@
 //! The citation links among the collection's documents that the default engine trained on (the
 //! collection's graph, or the links read off its texts when it has none), kept in the model so
 //! that a draft's missing citations can be read off what the collection cites together:
-//! co-citation (documents cited by the same documents as the ones the draft cites) and what
-//! the documents most like the draft cite. Both directions, as compressed rows of model
+//! co-citation (documents cited by the same documents as the ones the draft cites), what the
+//! documents most like the draft cite, and what the documents citing what the draft cites
+//! also cite (bibliographic coupling). Both directions, as compressed rows of model
 //! document indices: a few bytes a link.
 
 /// Links between model documents (indices), both ways.
@@ -166,6 +167,47 @@ impl Links {
             }
         }
     }
+
+    /// The documents that cite what a draft cites (bibliographic coupling): each document
+    /// `y` citing some of `named` (a draft's visible citations), weighted by |cites(y) &
+    /// named| / sqrt(|cites(y)| |named|) (the cosine of the two citation lists), the `k`
+    /// strongest, best first (ties by index).
+    pub fn coupled(&self, named: &[usize], k: usize) -> Vec<(usize, f32)> {
+        let docs = self.offsets.len().saturating_sub(1);
+        if named.is_empty() || docs == 0 {
+            return Vec::new();
+        }
+        let mut count = vec![0u32; docs];
+        let mut touched: Vec<u32> = Vec::new();
+        for &x in named {
+            for &y in self.cited_by(x) {
+                if count[y as usize] == 0 {
+                    touched.push(y);
+                }
+                count[y as usize] += 1;
+            }
+        }
+        let nk = named.len() as f32;
+        let mut peers: Vec<(usize, f32)> = touched
+            .into_iter()
+            .map(|y| {
+                let y = y as usize;
+                let c = count[y] as f32 / (self.cites(y).len().max(1) as f32 * nk).sqrt();
+                (y, c)
+            })
+            .collect();
+        // The k strongest first (a total order: ties by index), without sorting them all.
+        let order = |a: &(usize, f32), b: &(usize, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+        if k == 0 {
+            return Vec::new();
+        }
+        if k < peers.len() {
+            peers.select_nth_unstable_by(k - 1, order);
+            peers.truncate(k);
+        }
+        peers.sort_unstable_by(order);
+        peers
+    }
 }
 
 /// Compressed rows of sorted (row, value) pairs over `docs` rows.
@@ -208,6 +250,11 @@ mod tests {
         assert_eq!(out[3], 0.25);
         assert_eq!(out[4], 1.0);
         assert_eq!(out[5], 0.75);
+        // Who cites what 4 and 5 are cited by: 2 cites both (2 / sqrt(2 x 2)), 0 and 1 one of
+        // the two (1 / sqrt(2 x 2)); the strongest first, ties by index, `k` of them.
+        assert_eq!(links.coupled(&[4, 5], 2), vec![(2, 1.0), (0, 0.5)]);
+        assert_eq!(links.coupled(&[6], 5), vec![]);
+        assert_eq!(links.coupled(&[], 5), vec![]);
         let (offsets, targets) = links.parts();
         let back = Links::from_parts(offsets.to_vec(), targets.to_vec(), 7).unwrap();
         assert_eq!(back, links);

@@ -95,6 +95,10 @@ pub struct ModelConfig {
     /// (`links::Links::cited_by_neighbours`).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub neighbour_weight: f32,
+    /// How the default engine weighs what the documents citing what the query cites also
+    /// cite (bibliographic coupling, `links::Links::coupled`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub coupled_weight: f32,
     /// Inference: passes over a new text (0: `epochs`).
     #[serde(default, skip_serializing_if = "is_zero_count")]
     pub infer_epochs: usize,
@@ -142,6 +146,7 @@ impl Default for ModelConfig {
             expand_weight: 0.0,
             cocite_weight: 0.0,
             neighbour_weight: 0.0,
+            coupled_weight: 0.0,
             infer_epochs: 0,
             infer_words: 0,
             id_mentions: text::mentions::IdForm::None,
@@ -167,6 +172,7 @@ impl ModelConfig {
             expand_weight: 0.0,
             cocite_weight: 1.0,
             neighbour_weight: 0.5,
+            coupled_weight: 1.0,
             infer_epochs: 5,
             infer_words: 5_000,
             id_mentions: text::mentions::IdForm::Rfc,
@@ -209,8 +215,9 @@ impl ModelConfig {
             || !(0.0..=10.0).contains(&self.expand_weight)
             || !(0.0..=10.0).contains(&self.cocite_weight)
             || !(0.0..=10.0).contains(&self.neighbour_weight)
+            || !(0.0..=10.0).contains(&self.coupled_weight)
         {
-            return bad("title_weight, cosine_weight, expand_weight, cocite_weight and neighbour_weight must be between 0 and 10");
+            return bad("title_weight, cosine_weight, expand_weight, cocite_weight, neighbour_weight and coupled_weight must be between 0 and 10");
         }
         Ok(())
     }
@@ -414,6 +421,7 @@ impl Doc2Vec {
         self.config.expand_weight = config.expand_weight;
         self.config.cocite_weight = config.cocite_weight;
         self.config.neighbour_weight = config.neighbour_weight;
+        self.config.coupled_weight = config.coupled_weight;
         self.config.infer_epochs = config.infer_epochs;
         self.config.infer_words = config.infer_words;
         self

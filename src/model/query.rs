@@ -65,6 +65,13 @@ pub struct Why {
     /// Out of how many (`NEIGHBOURS`), with `neighbours_citing`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub neighbours_of: Option<u32>,
+    /// How many of the documents that share most of the query's citations (`PEERS`) also cite
+    /// this one, when some do: "cited by 6 of the 20 documents that cite what you cite".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peers_citing: Option<u32>,
+    /// Out of how many, with `peers_citing`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peers_of: Option<u32>,
 }
 
 /// The terms of the default engine's score, before weighting.
@@ -83,6 +90,10 @@ pub struct Parts {
     /// (`links::Links::cited_by_neighbours`).
     #[serde(default)]
     pub neighbours: f32,
+    /// The weighted share of the documents that share most of the query's citations that cite
+    /// this one too (`links::Links::coupled`).
+    #[serde(default)]
+    pub coupled: f32,
 }
 
 /// What a new text's query knows beyond its vector: the documents it names (model order) and
@@ -106,6 +117,9 @@ pub(crate) struct Named {
     /// The documents most like the text (`NEIGHBOURS`) and their weights, when the link terms
     /// were computed.
     pub neighbours: Vec<(usize, f32)>,
+    /// The documents that share most of the text's citations (`PEERS`) and their weights,
+    /// when the coupling term was computed.
+    pub peers: Vec<(usize, f32)>,
 }
 
 /// A text's link terms (`Doc2Vec::link_terms`), per document in model order; empty vectors
@@ -118,6 +132,9 @@ struct LinkTerms {
     neighbours: Vec<f32>,
     /// The nearest documents and their weights.
     near: Vec<(usize, f32)>,
+    coupled: Vec<f32>,
+    /// The documents that share most of the text's citations, and their weights.
+    peers: Vec<(usize, f32)>,
 }
 
 /// How many of the documents most like a text say what it should cite, and how sharply their
@@ -125,6 +142,11 @@ struct LinkTerms {
 /// (docs/MODEL.md, "What is missing").
 pub(crate) const NEIGHBOURS: usize = 20;
 const NEIGHBOUR_POWER: i32 = 3;
+
+/// How many of the documents that share most of a text's citations (bibliographic coupling)
+/// say what else it should cite, each weighted by the cosine of the two citation lists;
+/// tuned on the validation split (docs/MODEL.md, "What is missing").
+pub(crate) const PEERS: usize = 20;
 
 /// Where `Named::rel` keeps each relation's mean and strongest value.
 pub(crate) const REL_MEAN: usize = 0;
@@ -238,7 +260,7 @@ impl Doc2Vec {
             // The link terms add weight to the mean that a text citing nothing gets none of:
             // the text's bar is lowered by as much, so that such a text keeps its results.
             let w = Weights::of(&self.config);
-            let without_links = w.total() - w.cocite - w.neighbours;
+            let without_links = w.total() - w.cocite - w.neighbours - w.coupled;
             (
                 ENGINE_DOCUMENT_MIN_SCORE,
                 ENGINE_TEXT_MIN_SCORE * without_links / w.total(),
@@ -325,6 +347,7 @@ impl Doc2Vec {
             docs,
             cites,
             neighbours: Vec::new(),
+            peers: Vec::new(),
             via: vec![None; n],
             via_cocited: vec![false; n],
             // Only the relations the score uses, outside the sweep: one `[docs]` row a request.
@@ -475,6 +498,7 @@ impl Doc2Vec {
                 expansion: expansion(&named, d),
                 cocited: links.cocited.get(d).copied().unwrap_or(0.0),
                 neighbours: links.neighbours.get(d).copied().unwrap_or(0.0),
+                coupled: links.coupled.get(d).copied().unwrap_or(0.0),
             };
             // What led to it: the cited work it is most often cited with, where that weighs
             // more than the one it is most like.
@@ -488,12 +512,14 @@ impl Doc2Vec {
             parts.push(p);
         }
         named.neighbours = links.near;
+        named.peers = links.peers;
         (scores, parts, named, q)
     }
 
     /// The link terms of a text that cites `cites` (model order) and whose cosine with every
-    /// document is `cosine`: co-citation with what it cites and what its `NEIGHBOURS` nearest
-    /// documents cite, empty where the model keeps no links or does not weigh them.
+    /// document is `cosine`: co-citation with what it cites, what its `NEIGHBOURS` nearest
+    /// documents cite, and what the `PEERS` documents that share most of its citations cite;
+    /// empty where the model keeps no links or does not weigh them.
     /// `all`: computed whatever the weights (the evaluation's sweep).
     fn link_terms(&self, cites: &[usize], cosine: &[f32], w: &Weights, all: bool) -> LinkTerms {
         let mut terms = LinkTerms::default();
@@ -513,6 +539,11 @@ impl Doc2Vec {
                 .collect();
             terms.neighbours = vec![0.0; n];
             links.cited_by_neighbours(&terms.near, &mut terms.neighbours);
+        }
+        if (w.coupled > 0.0 || all) && !cites.is_empty() {
+            terms.peers = links.coupled(cites, PEERS);
+            terms.coupled = vec![0.0; n];
+            links.cited_by_neighbours(&terms.peers, &mut terms.coupled);
         }
         terms
     }
@@ -628,11 +659,13 @@ impl Doc2Vec {
                     .filter(|_| parts[d].expansion > 0.0 || parts[d].cocited > 0.0)
                     .map(|x| self.doc_ids[x]);
                 m.why.via_cocited = m.why.via.is_some() && named.via_cocited[d];
-                m.why.neighbours_citing = self.neighbours_citing(&named.neighbours, d);
+                m.why.neighbours_citing = self.citing(&named.neighbours, d);
                 m.why.neighbours_of = m
                     .why
                     .neighbours_citing
                     .map(|_| named.neighbours.len() as u32);
+                m.why.peers_citing = self.citing(&named.peers, d);
+                m.why.peers_of = m.why.peers_citing.map(|_| named.peers.len() as u32);
                 new.push(m);
             }
         }
@@ -653,8 +686,8 @@ impl Doc2Vec {
         (new, q)
     }
 
-    /// How many of `near` cite document `d`, if any do.
-    fn neighbours_citing(&self, near: &[(usize, f32)], d: usize) -> Option<u32> {
+    /// How many of `near` (the nearest documents, or the peers) cite document `d`, if any do.
+    fn citing(&self, near: &[(usize, f32)], d: usize) -> Option<u32> {
         let links = self.links.as_ref()?;
         let n = near
             .iter()
@@ -727,6 +760,8 @@ impl Doc2Vec {
                 via_cocited: false,
                 neighbours_citing: None,
                 neighbours_of: None,
+                peers_citing: None,
+                peers_of: None,
             },
             already_cited: false,
         }
@@ -780,6 +815,7 @@ pub(crate) struct Weights {
     pub expansion: f32,
     pub cocite: f32,
     pub neighbours: f32,
+    pub coupled: f32,
 }
 
 impl Weights {
@@ -790,6 +826,7 @@ impl Weights {
             expansion: config.expand_weight,
             cocite: config.cocite_weight,
             neighbours: config.neighbour_weight,
+            coupled: config.coupled_weight,
         }
     }
 
@@ -800,13 +837,19 @@ impl Weights {
             + self.cosine * p.cosine
             + self.expansion * p.expansion
             + self.cocite * p.cocited
-            + self.neighbours * p.neighbours)
+            + self.neighbours * p.neighbours
+            + self.coupled * p.coupled)
             / self.total()
     }
 
     /// The sum of the weights (the citation term's is 1).
     pub(crate) fn total(&self) -> f32 {
-        1.0 + self.title + self.cosine + self.expansion + self.cocite + self.neighbours
+        1.0 + self.title
+            + self.cosine
+            + self.expansion
+            + self.cocite
+            + self.neighbours
+            + self.coupled
     }
 }
 

@@ -572,24 +572,36 @@ async fn the_default_engine_explains_its_results(db: TestDb) {
         assert_eq!(r["why"]["via"], 9000, "{r}");
         assert!(r["via"]["title"].as_str().unwrap().contains("QUIC"), "{r}");
     }
-    // And what the documents most like the draft cite: "cited by 4 of the 20 most like yours".
-    let near: Vec<&Value> = results
-        .iter()
-        .filter(|r| r["why"]["neighbours_citing"].is_u64())
-        .collect();
-    assert!(!near.is_empty(), "{cited}");
-    for r in near {
-        let (k, of) = (&r["why"]["neighbours_citing"], &r["why"]["neighbours_of"]);
-        assert!(k.as_u64().unwrap() >= 1 && k.as_u64() <= of.as_u64(), "{r}");
+    // And what the documents most like the draft cite ("cited by 4 of the 20 most like
+    // yours"), and what the documents that cite what it cites also cite ("cited by 6 of the
+    // 20 documents that cite what you cite").
+    // (A peer shares at least one citation, so its part is never 0; a neighbour's weight is
+    // its cosine cubed, which may be.)
+    for (citing, of, part) in [
+        ("neighbours_citing", "neighbours_of", None),
+        ("peers_citing", "peers_of", Some("coupled")),
+    ] {
+        let told: Vec<&Value> = results
+            .iter()
+            .filter(|r| r["why"][citing].is_u64())
+            .collect();
+        assert!(!told.is_empty(), "{citing}: {cited}");
+        for r in told {
+            let (k, n) = (&r["why"][citing], &r["why"][of]);
+            assert!(k.as_u64().unwrap() >= 1 && k.as_u64() <= n.as_u64(), "{r}");
+            if let Some(part) = part {
+                assert!(r["why"]["parts"][part].as_f64().unwrap() > 0.0, "{r}");
+            }
+        }
     }
     // Unset thresholds are the engine's own (0.2 on the scale of the terms that are not link
-    // terms: 0.2 x 1.4 / 2.9), not the original's 0.65 cosine.
+    // terms: 0.2 x 1.4 / 3.9), not the original's 0.65 cosine.
     assert!(
         body["results"]
             .as_array()
             .unwrap()
             .iter()
-            .all(|r| r["score"].as_f64().unwrap() >= 0.2 * 1.4 / 2.9 - 1e-6),
+            .all(|r| r["score"].as_f64().unwrap() >= 0.2 * 1.4 / 3.9 - 1e-6),
         "{body}"
     );
 
