@@ -868,10 +868,32 @@ struct Featured {
     named: Vec<usize>,
 }
 
+/// What every query's features read of the model, counted once (`Totals::of`).
+struct Totals {
+    /// How many words the training texts held (the key terms' idf).
+    words: f64,
+    /// The most documents citing any one document (the popularity feature's scale).
+    max_cited_by: f32,
+}
+
+impl Totals {
+    fn of(model: &Doc2Vec) -> Totals {
+        let n = model.doc_ids().len();
+        Totals {
+            words: model.vocab().counts.iter().sum::<u64>() as f64,
+            max_cited_by: model
+                .links()
+                .map(|l| (0..n).map(|d| l.cited_by(d).len()).max().unwrap_or(0))
+                .unwrap_or(0) as f32,
+        }
+    }
+}
+
 /// A query's `FEATURES` for every document.
 fn featurize(
     model: &Doc2Vec,
     lex: (&Lexical, &Bm25),
+    totals: &Totals,
     text: &str,
     index: &HashMap<i64, usize>,
     known: &HashSet<i64>,
@@ -893,9 +915,10 @@ fn featurize(
     let tfidf = by_model(lex.0.scores(text), lex.0.doc_ids());
     let bm = by_model(lex.1.scores(text), lex.1.doc_ids());
     let vocab = model.vocab();
-    let total: f64 = vocab.counts.iter().sum::<u64>() as f64;
+    let total = totals.words;
+    let words = vocab.indices(text);
     let mut present = vec![false; vocab.len()];
-    for w in vocab.indices(text) {
+    for &w in &words {
         present[w as usize] = true;
     }
     let mut key = vec![0.0f32; n];
@@ -913,12 +936,9 @@ fn featurize(
         }
     }
     let f = FEATURES.len();
-    let words = model.vocab().indices(text);
     let (_, parts, named, _) = model.engine_text(text, &words, true);
     let links = model.links();
-    let max_in = links
-        .map(|l| (0..n).map(|d| l.cited_by(d).len()).max().unwrap_or(0))
-        .unwrap_or(0) as f32;
+    let max_in = totals.max_cited_by;
     let k = named.cites.len().max(1) as f32;
     let mut pop_co = vec![0.0f32; n];
     let mut max_co = vec![0.0f32; n];
@@ -1066,11 +1086,12 @@ impl Protocol<'_> {
             .enumerate()
             .map(|(i, &id)| (id, i))
             .collect();
+        let totals = Totals::of(model);
         let mut missing = Vec::new();
         for (id, _) in &self.queries.texts {
             if let Some((visible, hidden, text)) = self.missing.get(id) {
                 let known: HashSet<i64> = visible.union(&self.boilerplate).copied().collect();
-                missing.push(featurize(model, lex, text, &index, &known, hidden));
+                missing.push(featurize(model, lex, &totals, text, &index, &known, hidden));
             }
         }
         let mut cited = Vec::new();
@@ -1085,6 +1106,7 @@ impl Protocol<'_> {
             cited.push(featurize(
                 model,
                 lex,
+                &totals,
                 text,
                 &index,
                 &self.boilerplate,
