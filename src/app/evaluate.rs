@@ -33,6 +33,9 @@ pub enum Split {
     Validation,
     /// Report once: trains without the test documents, queries test.
     Test,
+    /// Learn here: trains without the validation and test documents and a quarter of the
+    /// training documents (`eval::in_fold`), queries that quarter.
+    Fold,
 }
 
 /// What to evaluate and how (`cli::evaluate` documents each as a flag).
@@ -65,6 +68,8 @@ pub struct Options {
     pub mention_form: IdForm,
     /// Keep trained models here and reuse them.
     pub cache: Option<std::path::PathBuf>,
+    /// Write the views' candidates, features and judgements here (`Protocol::dump`).
+    pub dump: Option<std::path::PathBuf>,
 }
 
 impl Options {
@@ -86,6 +91,7 @@ impl Options {
             boilerplate: vec![2119, 8174],
             mention_form: IdForm::Rfc,
             cache: None,
+            dump: None,
         }
     }
 }
@@ -203,15 +209,16 @@ pub async fn evaluate(
     let all = collection(store).await?;
     let authors = store.authorships().await?;
     let departments = store.department_links().await?;
-    let query_part = match opts.split {
-        Split::Validation => Part::Validation,
-        Split::Test => Part::Test,
-    };
     let seed = opts.split_seed;
+    let queried = |id: i64| match (opts.split, eval::part_of(id, seed)) {
+        (Split::Validation, Part::Validation) | (Split::Test, Part::Test) => true,
+        (Split::Fold, Part::Train) => eval::in_fold(id, seed),
+        _ => false,
+    };
     let held_out = |id: i64| match eval::part_of(id, seed) {
         Part::Test => true,
-        Part::Validation => query_part == Part::Validation,
-        Part::Train => false,
+        Part::Validation => opts.split != Split::Test,
+        Part::Train => opts.split == Split::Fold && eval::in_fold(id, seed),
     };
     // The held-out documents take no part in training: not their texts, not their titles,
     // not the citations they make or receive.
@@ -223,7 +230,7 @@ pub async fn evaluate(
     let query_texts: Vec<(i64, String)> = all
         .texts
         .iter()
-        .filter(|(id, _)| eval::part_of(*id, seed) == query_part)
+        .filter(|(id, _)| queried(*id))
         .map(|(id, text)| {
             let text = if opts.no_references {
                 crate::ingest::references::without_references(text)
@@ -329,7 +336,7 @@ pub async fn evaluate(
     };
 
     let protocol = Protocol::new(&all, &queries, &trained, opts);
-    let (views, missing_sweep) = tokio::task::block_in_place(|| {
+    let (views, missing_sweep) = tokio::task::block_in_place(|| -> anyhow::Result<_> {
         let tfidf = crate::model::text::lexical::Lexical::build(&training.texts, 2);
         let bm25 = crate::model::text::lexical::Bm25::build(&training.texts);
         let views = protocol.views(&model, &tfidf, &bm25);
@@ -341,8 +348,11 @@ pub async fn evaluate(
         if opts.search && model.is_engine() {
             sweep.extend(protocol.search_weights(&model, (&tfidf, &bm25)));
         }
-        (views, sweep)
-    });
+        if let (Some(path), true) = (&opts.dump, model.is_engine()) {
+            protocol.dump(&model, (&tfidf, &bm25), path)?;
+        }
+        Ok((views, sweep))
+    })?;
 
     let mut groups: HashMap<i64, Vec<i64>> = HashMap::new();
     for (doc, person) in &authors {
@@ -359,7 +369,7 @@ pub async fn evaluate(
     }
     Ok(Evaluation {
         model: super::train::describe(&config),
-        split: format!("{:?}", query_part).to_lowercase(),
+        split: format!("{:?}", opts.split).to_lowercase(),
         no_references: opts.no_references,
         train_documents: training.texts.len(),
         retrieval,
@@ -399,6 +409,7 @@ async fn cached_train(
         cocite_weight: 0.0,
         neighbour_weight: 0.0,
         coupled_weight: 0.0,
+        rerank: false,
         infer_epochs: 0,
         infer_words: 0,
         ..config
@@ -734,10 +745,12 @@ fn rank_model(model: &Doc2Vec, text: &str, k: usize, new_first: bool) -> Vec<i64
             .collect();
     }
     let words = model.vocab().indices(text);
-    let (scores, ..) = model.engine_text(text, &words, false);
+    let (scores, parts, named, _) = model.engine_text(text, &words, false);
     let ids = model.doc_ids();
-    crate::model::text::lexical::top(&scores, k)
+    model
+        .ranked_text(&words, &scores, &parts, &named, k)
         .into_iter()
+        .take(k)
         .map(|(i, _)| ids[i])
         .collect()
 }
@@ -870,21 +883,22 @@ struct Featured {
 
 /// What every query's features read of the model, counted once (`Totals::of`).
 struct Totals {
-    /// How many words the training texts held (the key terms' idf).
-    words: f64,
+    /// Each document's place in the model, by identifier.
+    index: HashMap<i64, usize>,
     /// The most documents citing any one document (the popularity feature's scale).
     max_cited_by: f32,
 }
 
 impl Totals {
     fn of(model: &Doc2Vec) -> Totals {
-        let n = model.doc_ids().len();
         Totals {
-            words: model.vocab().counts.iter().sum::<u64>() as f64,
-            max_cited_by: model
-                .links()
-                .map(|l| (0..n).map(|d| l.cited_by(d).len()).max().unwrap_or(0))
-                .unwrap_or(0) as f32,
+            index: model
+                .doc_ids()
+                .iter()
+                .enumerate()
+                .map(|(i, &id)| (id, i))
+                .collect(),
+            max_cited_by: model.links().map_or(0, |l| l.most_cited()) as f32,
         }
     }
 }
@@ -915,59 +929,26 @@ fn featurize(
     let tfidf = by_model(lex.0.scores(text), lex.0.doc_ids());
     let bm = by_model(lex.1.scores(text), lex.1.doc_ids());
     let vocab = model.vocab();
-    let total = totals.words;
     let words = vocab.indices(text);
     let mut present = vec![false; vocab.len()];
     for &w in &words {
         present[w as usize] = true;
     }
-    let mut key = vec![0.0f32; n];
-    if let Some(kt) = model.key_terms() {
-        for (d, k) in key.iter_mut().enumerate() {
-            let (mut have, mut all) = (0.0f32, 0.0f32);
-            for &w in kt.of(d) {
-                let idf = (total / vocab.counts[w as usize].max(1) as f64).ln() as f32;
-                all += idf;
-                if present[w as usize] {
-                    have += idf;
-                }
-            }
-            *k = if all > 0.0 { have / all } else { 0.0 };
-        }
-    }
+    let key: Vec<f32> = (0..n)
+        .map(|d| model.key_share(d, &|w| present[w as usize]))
+        .collect();
     let f = FEATURES.len();
     let (_, parts, named, _) = model.engine_text(text, &words, true);
     let links = model.links();
     let max_in = totals.max_cited_by;
     let k = named.cites.len().max(1) as f32;
-    let mut pop_co = vec![0.0f32; n];
-    let mut max_co = vec![0.0f32; n];
-    if let Some(l) = links {
-        l.each_cocited(&named.cites, |_, d, both, nx, nd| {
-            pop_co[d] += both / (nx.sqrt() * nd) / k;
-            max_co[d] = max_co[d].max(both / (nx * nd).sqrt());
-        });
-    }
     let cites: HashSet<usize> = named.cites.iter().copied().collect();
-    let mut coupled50 = vec![0.0f32; n];
-    let mut mixed = vec![0.0f32; n];
-    if let Some(l) = links {
-        let squared: Vec<(usize, f32)> = l
-            .coupled(&named.cites, 50)
-            .into_iter()
-            .map(|(y, c)| (y, c * c))
-            .collect();
-        l.cited_by_neighbours(&squared, &mut coupled50);
-        let mut sim: Vec<f32> = parts.iter().map(|p| p.cosine).collect();
-        for (y, c) in l.coupled(&named.cites, usize::MAX) {
-            sim[y] += c;
-        }
-        let near: Vec<(usize, f32)> = crate::model::text::lexical::top(&sim, 20)
-            .into_iter()
-            .map(|(y, c)| (y, (c / 2.0).max(0.0).powi(3)))
-            .collect();
-        l.cited_by_neighbours(&near, &mut mixed);
-    }
+    let crate::model::rerank::LinkFeatures {
+        pop_co,
+        max_co,
+        coupled50,
+        mixed,
+    } = model.link_features(&parts, &named.cites);
     // Reciprocal-rank of each document under one part (60 / (60 + rank)), 0 where the part is 0.
     let rrf = |part: &dyn Fn(&crate::model::query::Parts) -> f32| {
         let mut order: Vec<usize> = (0..n).collect();
@@ -1075,23 +1056,128 @@ fn judge(queries: &[Featured], w: &[f32], new_first: bool) -> Retrieval {
     eval::retrieval(&judged, 10)
 }
 
+/// The engine's own weights over `FEATURES` (its terms; the candidates at 0).
+fn engine_weights(model: &Doc2Vec) -> Vec<f32> {
+    let base = crate::model::query::Weights::of(model.config());
+    let mut w = vec![0.0f32; FEATURES.len()];
+    w[..6].copy_from_slice(&[
+        1.0,
+        base.title,
+        base.cosine,
+        base.cocite,
+        base.neighbours,
+        base.coupled,
+    ]);
+    w
+}
+
+/// How many candidates a query `--dump` writes: the best by the engine's score.
+const DUMP_CANDIDATES: usize = 200;
+
 impl Protocol<'_> {
+    /// `--dump`: for every "missing" and "cited" query, its `DUMP_CANDIDATES` best unknown
+    /// documents by the engine's score, one tab-separated line each: view ("missing" or
+    /// "cited"), query identifier, how many documents the text cites, whether it cites this
+    /// one, whether this one is relevant, the engine's score, then `FEATURES`.
+    fn dump(
+        &self,
+        model: &Doc2Vec,
+        lex: (&Lexical, &Bm25),
+        path: &std::path::Path,
+    ) -> anyhow::Result<()> {
+        use std::fmt::Write as _;
+        let totals = Totals::of(model);
+        let index = &totals.index;
+        let start = engine_weights(model);
+        // (view, query, known, relevant, text)
+        type Job<'t> = (&'static str, i64, HashSet<i64>, HashSet<i64>, &'t str);
+        let mut jobs: Vec<Job> = Vec::new();
+        for (id, text) in &self.queries.texts {
+            if let Some((visible, hidden, hidden_text)) = self.missing.get(id) {
+                let known = visible.union(&self.boilerplate).copied().collect();
+                jobs.push(("missing", *id, known, hidden.clone(), hidden_text));
+            }
+            let relevant: HashSet<i64> = self.queries.relevant[id]
+                .difference(&self.boilerplate)
+                .copied()
+                .collect();
+            if !relevant.is_empty() {
+                jobs.push(("cited", *id, self.boilerplate.clone(), relevant, text));
+            }
+        }
+        let f = FEATURES.len();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let chunk = jobs.len().div_ceil(threads).max(1);
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let parts: Vec<String> = std::thread::scope(|scope| {
+            let handles: Vec<_> = jobs
+                .chunks(chunk)
+                .map(|jobs| {
+                    let (index, totals, start, done) = (&index, &totals, &start, &done);
+                    scope.spawn(move || {
+                        let mut out = String::new();
+                        for (view, id, known, relevant, text) in jobs {
+                            let q = featurize(model, lex, totals, text, index, known, relevant);
+                            let n = q.x.len() / f;
+                            let mut scores: Vec<f32> = (0..n)
+                                .map(|d| {
+                                    let row = &q.x[d * f..(d + 1) * f];
+                                    row.iter().zip(start).map(|(a, b)| a * b).sum()
+                                })
+                                .collect();
+                            for &d in &q.known {
+                                scores[d] = f32::NEG_INFINITY;
+                            }
+                            let named: HashSet<usize> = q.named.iter().copied().collect();
+                            for (d, s) in crate::model::text::lexical::top(&scores, DUMP_CANDIDATES)
+                            {
+                                let _ = write!(
+                                    out,
+                                    "{view}\t{id}\t{}\t{}\t{}\t{s}",
+                                    q.named.len(),
+                                    u8::from(named.contains(&d)),
+                                    u8::from(q.relevant.contains(&d)),
+                                );
+                                for v in &q.x[d * f..(d + 1) * f] {
+                                    let _ = write!(out, "\t{v}");
+                                }
+                                out.push('\n');
+                            }
+                            let k = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            if k % 200 == 0 {
+                                eprintln!("dump: {k} of {} queries", jobs.len() * threads);
+                            }
+                        }
+                        out
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("dump thread"))
+                .collect()
+        });
+        let mut head = String::from("view\tquery\tcites\tnamed\trelevant\tscore");
+        for name in FEATURES {
+            head.push('\t');
+            head.push_str(name);
+        }
+        head.push('\n');
+        std::fs::write(path, head + &parts.concat())
+            .with_context(|| format!("writing {}", path.display()))?;
+        Ok(())
+    }
+
     /// Coordinate ascent over the weights of `FEATURES` on the "missing" view (the API's
     /// order), keeping the plain "cited" view (by score) at least at `floor`.
     fn search_weights(&self, model: &Doc2Vec, lex: (&Lexical, &Bm25)) -> Vec<(String, Retrieval)> {
-        use crate::model::query::Weights;
-        let index: HashMap<i64, usize> = model
-            .doc_ids()
-            .iter()
-            .enumerate()
-            .map(|(i, &id)| (id, i))
-            .collect();
         let totals = Totals::of(model);
+        let index = &totals.index;
         let mut missing = Vec::new();
         for (id, _) in &self.queries.texts {
             if let Some((visible, hidden, text)) = self.missing.get(id) {
                 let known: HashSet<i64> = visible.union(&self.boilerplate).copied().collect();
-                missing.push(featurize(model, lex, &totals, text, &index, &known, hidden));
+                missing.push(featurize(model, lex, &totals, text, index, &known, hidden));
             }
         }
         let mut cited = Vec::new();
@@ -1108,21 +1194,12 @@ impl Protocol<'_> {
                 lex,
                 &totals,
                 text,
-                &index,
+                index,
                 &self.boilerplate,
                 &relevant,
             ));
         }
-        let base = Weights::of(model.config());
-        let mut start = vec![0.0f32; FEATURES.len()];
-        start[..6].copy_from_slice(&[
-            1.0,
-            base.title,
-            base.cosine,
-            base.cocite,
-            base.neighbours,
-            base.coupled,
-        ]);
+        let start = engine_weights(model);
         diagnose(model, &missing, &start);
         // The "cited" view may not fall below where the engine's own weights put it.
         let floor = judge(&cited, &start, false).mrr_at_10;

@@ -19,6 +19,9 @@ pub enum SplitArg {
     Validation,
     /// Report once: trains without the test documents, queries test.
     Test,
+    /// Learn here: trains without the validation and test documents and a quarter of the
+    /// training documents, queries that quarter (a learned re-ranker's training queries).
+    Fold,
 }
 
 #[derive(Debug, clap::Args)]
@@ -77,6 +80,11 @@ pub struct Opts {
     /// when asked again (for trying scoring changes without training again).
     #[arg(long, value_name = "DIR")]
     pub cache: Option<std::path::PathBuf>,
+    /// Default engine: write the "missing" and "cited" views' candidates (the 200 best a
+    /// query, by the engine's score) with the `--search` features and their judgements to
+    /// this file, tab-separated, for learning a re-ranker.
+    #[arg(long, value_name = "FILE")]
+    pub dump: Option<std::path::PathBuf>,
 }
 
 impl Opts {
@@ -88,6 +96,7 @@ impl Opts {
             split: match self.split {
                 SplitArg::Validation => Split::Validation,
                 SplitArg::Test => Split::Test,
+                SplitArg::Fold => Split::Fold,
             },
             split_seed: self.split_seed,
             triples: self.triples,
@@ -104,6 +113,7 @@ impl Opts {
                 super::model_opts::IdFormArg::Rfc => IdForm::Rfc,
             },
             cache: self.cache.clone(),
+            dump: self.dump.clone(),
         }
     }
 }

@@ -109,6 +109,10 @@ pub struct ModelOpts {
     /// title counts as citing it) [--compat: never].
     #[arg(long)]
     pub no_mention_links: bool,
+    /// Default engine: rank a text's best candidates by the score alone, without the learned
+    /// re-ranker (`src/model/rerank.rs`).
+    #[arg(long)]
+    pub no_rerank: bool,
     /// Random seed (with --threads 1 the same seed gives the same model) [1].
     #[arg(long)]
     pub seed: Option<u64>,
@@ -162,6 +166,7 @@ impl ModelOpts {
                 None => p.id_mentions,
             },
             mention_links: p.mention_links && !self.no_mention_links,
+            rerank: p.rerank && !self.no_rerank,
         }
     }
 

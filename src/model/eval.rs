@@ -37,6 +37,12 @@ pub fn part_of(id: i64, seed: u64) -> Part {
     }
 }
 
+/// Whether a training document of a split seeded with `seed` is in the quarter `--split fold`
+/// holds out (a hash independent of `part_of`'s).
+pub fn in_fold(id: i64, seed: u64) -> bool {
+    splitmix(seed ^ 0x5EED_F01D ^ (id as u64).wrapping_mul(0xD1B5_4A32_D192_ED03)) % 4 == 0
+}
+
 /// Retrieval scores over a set of queries.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct Retrieval {

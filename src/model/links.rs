@@ -77,6 +77,15 @@ impl Links {
         self.targets.is_empty()
     }
 
+    /// The most documents citing any one document.
+    pub fn most_cited(&self) -> usize {
+        self.rev_offsets
+            .windows(2)
+            .map(|w| (w[1] - w[0]) as usize)
+            .max()
+            .unwrap_or(0)
+    }
+
     /// The documents `d` cites.
     pub fn cites(&self, d: usize) -> &[u32] {
         slice(&self.offsets, &self.targets, d)

@@ -20,6 +20,7 @@ pub mod labels;
 pub mod layout;
 pub mod links;
 pub mod query;
+pub mod rerank;
 pub mod runtime;
 mod scan;
 pub mod text;
@@ -113,6 +114,11 @@ pub struct ModelConfig {
     /// citing it, beside the collection's citation links (`mentions::derive_links`).
     #[serde(default)]
     pub mention_links: bool,
+    /// The default engine: reorder a text's best candidates with the learned re-ranker
+    /// (`rerank`), on a collection with citation links. Older model files have no such
+    /// setting and rank by the score alone, as before.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rerank: bool,
 }
 
 /// Weights added after files were written leave no trace in a config that does not use them.
@@ -151,6 +157,7 @@ impl Default for ModelConfig {
             infer_words: 0,
             id_mentions: text::mentions::IdForm::None,
             mention_links: false,
+            rerank: false,
         }
     }
 }
@@ -177,6 +184,7 @@ impl ModelConfig {
             infer_words: 5_000,
             id_mentions: text::mentions::IdForm::Rfc,
             mention_links: true,
+            rerank: true,
             ..ModelConfig::default()
         }
     }
@@ -287,6 +295,9 @@ pub struct Doc2Vec {
     cited: Option<Cited>,
     /// The citation links the default engine trained on (`links`), for co-citation.
     links: Option<links::Links>,
+    /// How many words the training texts held (the re-ranker's idf), counted when first
+    /// needed.
+    word_total: std::sync::OnceLock<f64>,
 }
 
 impl std::fmt::Debug for Doc2Vec {
@@ -394,6 +405,7 @@ impl Doc2Vec {
             scanner,
             cited,
             links: None,
+            word_total: std::sync::OnceLock::new(),
             key_terms: None,
             titles: None,
             config,
@@ -424,6 +436,7 @@ impl Doc2Vec {
         self.config.coupled_weight = config.coupled_weight;
         self.config.infer_epochs = config.infer_epochs;
         self.config.infer_words = config.infer_words;
+        self.config.rerank = config.rerank;
         self
     }
 

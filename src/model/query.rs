@@ -644,12 +644,13 @@ impl Doc2Vec {
             drop_unkept(&mut scores, &self.doc_ids, keep);
         }
         let cites: HashSet<usize> = named.cites.iter().copied().collect();
-        let ranked = best(&scores, limit + cites.len(), None);
+        let ranked = self.ranked_text(words, &scores, &parts, &named, limit + cites.len());
         let mut new: Vec<Match> = Vec::new();
         let mut old: Vec<(usize, f32)> = Vec::new();
         for (d, score) in ranked {
+            // Re-ranked candidates are not in score order: each is checked.
             if score < min_score {
-                break;
+                continue;
             }
             if cites.contains(&d) {
                 old.push((d, score));

@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""Learns the default engine's re-ranker (src/model/rerank.rs) from `hamlet evaluate --dump`.
+
+    hamlet evaluate --split fold       --dump fold.tsv     # training queries (a quarter of
+                                                           # the training split, held out)
+    hamlet evaluate --split validation --dump val.tsv      # checked here, never learned from
+    python3 scripts/learn-rerank.py fold.tsv val.tsv src/model/rerank.json
+
+LambdaMART (LightGBM's lambdarank) over the "missing" and "cited" views' candidates, with the
+features `rerank::FEATURES` names, in that order. Research only: needs numpy and lightgbm
+(`pip install numpy lightgbm`); the service reads the JSON it writes and needs neither.
+"""
+import json
+import sys
+
+import lightgbm as lgb
+import numpy as np
+
+# The dump's columns the re-ranker reads, then two it derives per query (rerank::FEATURES).
+COLUMNS = ['cites', 'score', 'citation', 'title', 'cosine', 'co-cited', 'neighbours', 'coupled',
+           'self', 'popularity', 'co-cited/pop', 'co-cited max', 'key terms', 'coupled 50^2',
+           'peers mixed', 'citation*co-cited', 'citation*neighbours', 'co-cited*neighbours']
+DERIVED = ['log rank', 'score / best']
+PARAMS = dict(objective='lambdarank', learning_rate=0.05, num_leaves=7, min_data_in_leaf=50,
+              bagging_fraction=0.8, bagging_freq=1, feature_fraction=0.8,
+              lambdarank_truncation_level=20, verbose=-1, num_threads=2, seed=1)
+ROUNDS = 300
+
+
+def load(path):
+    lines = open(path).read().splitlines()
+    head = lines[0].split('\t')
+    rows = [l.split('\t') for l in lines[1:]]
+    view = np.array([r[0] for r in rows])
+    query = np.array([int(r[1]) for r in rows])
+    num = np.array([[float(x) for x in r[2:]] for r in rows], dtype=np.float32)
+    return head[2:], view, query, num
+
+
+def groups(view, query, name):
+    """Row indices of each query of one view (the dump writes a query's rows together)."""
+    idx = np.where(view == name)[0]
+    q = query[idx]
+    cut = np.r_[0, np.where(q[1:] != q[:-1])[0] + 1, len(q)]
+    return [idx[cut[i]:cut[i + 1]] for i in range(len(cut) - 1)]
+
+
+def features(names, num, gs):
+    x = num[:, [names.index(c) for c in COLUMNS]]
+    rank = np.zeros((len(num), 1), dtype=np.float32)
+    rel = np.zeros((len(num), 1), dtype=np.float32)
+    score = num[:, names.index('score')]
+    for g in gs:
+        rank[g, 0] = np.log1p(np.arange(len(g)))
+        rel[g, 0] = score[g] / max(score[g[0]], 1e-9)
+    return np.hstack([x, rank, rel])
+
+
+def mrr(gs, score, named, relevant, new_first):
+    total = 0.0
+    for g in gs:
+        s = score[g] - (100 * named[g] if new_first else 0)
+        top = relevant[g][np.argsort(-s, kind='stable')[:10]]
+        hit = np.nonzero(top)[0]
+        total += 1 / (hit[0] + 1) if len(hit) else 0
+    return total / max(len(gs), 1)
+
+
+def tree(node):
+    """A LightGBM tree as flat arrays: feature (-1 at a leaf), threshold, left, right, value."""
+    out = dict(feature=[], threshold=[], left=[], right=[], value=[])
+
+    def walk(n):
+        i = len(out['feature'])
+        for k in out:
+            out[k].append(0)
+        if 'leaf_value' in n:
+            out['feature'][i], out['value'][i] = -1, n['leaf_value']
+            return i
+        assert n['decision_type'] == '<=', n
+        out['feature'][i], out['threshold'][i] = n['split_feature'], n['threshold']
+        out['left'][i] = walk(n['left_child'])
+        out['right'][i] = walk(n['right_child'])
+        return i
+
+    walk(node)
+    return out
+
+
+def main(train_path, check_path, out_path):
+    names, view, query, num = load(train_path)
+    gs = groups(view, query, 'missing') + groups(view, query, 'cited')
+    x = features(names, num, gs)
+    rows = np.concatenate(gs)
+    data = lgb.Dataset(x[rows], num[rows, names.index('relevant')], group=[len(g) for g in gs])
+    model = lgb.train(PARAMS, data, num_boost_round=ROUNDS)
+    names_c, view_c, query_c, num_c = load(check_path)
+    named, relevant = num_c[:, names_c.index('named')], num_c[:, names_c.index('relevant')]
+    for v, new_first in [('missing', True), ('cited', False)]:
+        g = groups(view_c, query_c, v)
+        xc = features(names_c, num_c, g)
+        p = np.zeros(len(num_c))
+        p[np.concatenate(g)] = model.predict(xc[np.concatenate(g)])
+        base = mrr(g, num_c[:, names_c.index('score')], named, relevant, new_first)
+        print(f'{check_path}: {v} ({len(g)} queries) MRR@10 {base:.3f} by the score, '
+              f'{mrr(g, p, named, relevant, new_first):.3f} re-ranked')
+    dump = model.dump_model()
+    json.dump(dict(features=COLUMNS + DERIVED, params=PARAMS, rounds=ROUNDS,
+                   trees=[tree(t['tree_structure']) for t in dump['tree_info']]),
+              open(out_path, 'w'), separators=(',', ':'))
+
+
+if __name__ == '__main__':
+    main(*sys.argv[1:4])
