@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
 """Learns the default engine's re-ranker (src/model/rerank.rs) from `hamlet evaluate --dump`.
 
-    hamlet evaluate --split fold       --dump fold.tsv     # training queries (a quarter of
-                                                           # the training split, held out)
+    for k in 0 1 2 3; do                                   # training queries: each quarter
+      hamlet evaluate --split fold --fold $k --dump fold$k.tsv  # of the training split, held
+    done                                                   # out of its own training
     hamlet evaluate --split validation --dump val.tsv      # checked here, never learned from
-    python3 scripts/learn-rerank.py fold.tsv val.tsv src/model/rerank.json
+    python3 scripts/learn-rerank.py fold0.tsv fold1.tsv fold2.tsv fold3.tsv val.tsv \
+        src/model/rerank.json
+
+Any number of training dumps (at least one), then the check dump, then where to write.
 
 LambdaMART (LightGBM's lambdarank) over the "missing" and "cited" views' candidates, with the
 features `rerank::FEATURES` names, in that order. Research only: needs numpy and lightgbm
@@ -87,12 +91,18 @@ def tree(node):
     return out
 
 
-def main(train_path, check_path, out_path):
-    names, view, query, num = load(train_path)
-    gs = groups(view, query, 'missing') + groups(view, query, 'cited')
-    x = features(names, num, gs)
-    rows = np.concatenate(gs)
-    data = lgb.Dataset(x[rows], num[rows, names.index('relevant')], group=[len(g) for g in gs])
+def main(train_paths, check_path, out_path):
+    xs, ys, sizes = [], [], []
+    for path in train_paths:
+        names, view, query, num = load(path)
+        gs = groups(view, query, 'missing') + groups(view, query, 'cited')
+        x = features(names, num, gs)
+        rows = np.concatenate(gs)
+        xs.append(x[rows])
+        ys.append(num[rows, names.index('relevant')])
+        sizes += [len(g) for g in gs]
+        print(f'{path}: {len(gs)} queries, {len(rows)} candidates')
+    data = lgb.Dataset(np.vstack(xs), np.concatenate(ys), group=sizes)
     model = lgb.train(PARAMS, data, num_boost_round=ROUNDS)
     names_c, view_c, query_c, num_c = load(check_path)
     named, relevant = num_c[:, names_c.index('named')], num_c[:, names_c.index('relevant')]
@@ -111,4 +121,6 @@ def main(train_path, check_path, out_path):
 
 
 if __name__ == '__main__':
-    main(*sys.argv[1:4])
+    if len(sys.argv) < 4:
+        sys.exit(__doc__)
+    main(sys.argv[1:-2], sys.argv[-2], sys.argv[-1])

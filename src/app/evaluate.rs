@@ -18,6 +18,7 @@ use super::progress::Progress;
 use super::train::{collection, Plan, TrainStats};
 use crate::model::eval::{self, OddOneOut, Part, Retrieval};
 use crate::model::io::weights::Precision;
+use crate::model::links::popularity;
 use crate::model::query::{Answer, Query};
 use crate::model::text::lexical::{Bm25, Lexical};
 use crate::model::text::mentions::IdForm;
@@ -33,9 +34,20 @@ pub enum Split {
     Validation,
     /// Report once: trains without the test documents, queries test.
     Test,
-    /// Learn here: trains without the validation and test documents and a quarter of the
-    /// training documents (`eval::in_fold`), queries that quarter.
-    Fold,
+    /// Learn here: trains without the validation and test documents and one of the
+    /// `eval::FOLDS` parts of the training documents (`eval::in_fold`), queries that part.
+    Fold(u8),
+}
+
+impl Split {
+    /// As the table and the JSON name it: "validation", "test", "fold 0".
+    pub fn name(&self) -> String {
+        match self {
+            Split::Validation => "validation".into(),
+            Split::Test => "test".into(),
+            Split::Fold(k) => format!("fold {k}"),
+        }
+    }
 }
 
 /// What to evaluate and how (`cli::evaluate` documents each as a flag).
@@ -212,13 +224,16 @@ pub async fn evaluate(
     let seed = opts.split_seed;
     let queried = |id: i64| match (opts.split, eval::part_of(id, seed)) {
         (Split::Validation, Part::Validation) | (Split::Test, Part::Test) => true,
-        (Split::Fold, Part::Train) => eval::in_fold(id, seed),
+        (Split::Fold(k), Part::Train) => eval::in_fold(id, seed, k),
         _ => false,
     };
     let held_out = |id: i64| match eval::part_of(id, seed) {
         Part::Test => true,
         Part::Validation => opts.split != Split::Test,
-        Part::Train => opts.split == Split::Fold && eval::in_fold(id, seed),
+        Part::Train => match opts.split {
+            Split::Fold(k) => eval::in_fold(id, seed, k),
+            _ => false,
+        },
     };
     // The held-out documents take no part in training: not their texts, not their titles,
     // not the citations they make or receive.
@@ -369,7 +384,7 @@ pub async fn evaluate(
     }
     Ok(Evaluation {
         model: super::train::describe(&config),
-        split: format!("{:?}", opts.split).to_lowercase(),
+        split: opts.split.name(),
         no_references: opts.no_references,
         train_documents: training.texts.len(),
         retrieval,
@@ -988,11 +1003,7 @@ fn featurize(
             p.neighbours,
             p.coupled,
             if cites.contains(&d) { 1.0 / k } else { 0.0 },
-            if max_in > 0.0 {
-                (1.0 + indeg).ln() / (1.0 + max_in).ln()
-            } else {
-                0.0
-            },
+            popularity(indeg, max_in),
             pop_co[d],
             max_co[d],
             tfidf[d],

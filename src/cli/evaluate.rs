@@ -9,7 +9,7 @@ use super::model_opts::ModelOpts;
 use super::progress::Bars;
 use crate::app::evaluate::{evaluate, Evaluation, Options, Split};
 use crate::config::AppConfig;
-use crate::model::eval::Retrieval;
+use crate::model::eval::{self, Retrieval};
 use crate::model::text::mentions::IdForm;
 use crate::store::Store;
 
@@ -20,7 +20,8 @@ pub enum SplitArg {
     /// Report once: trains without the test documents, queries test.
     Test,
     /// Learn here: trains without the validation and test documents and a quarter of the
-    /// training documents, queries that quarter (a learned re-ranker's training queries).
+    /// training documents (the one `--fold` names), queries that quarter (a learned
+    /// re-ranker's training queries).
     Fold,
 }
 
@@ -34,6 +35,10 @@ pub struct Opts {
     /// Seed of the fixed split (5% test, 5% validation).
     #[arg(long, default_value_t = 1)]
     pub split_seed: u64,
+    /// With `--split fold`: which quarter of the training documents to hold out and query
+    /// (0 to 3; learning on all four cross-fits the re-ranker over the whole training split).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..eval::FOLDS as i64))]
+    pub fold: u8,
     /// Odd-one-out triples to score.
     #[arg(long, default_value_t = 2000)]
     pub triples: usize,
@@ -96,7 +101,7 @@ impl Opts {
             split: match self.split {
                 SplitArg::Validation => Split::Validation,
                 SplitArg::Test => Split::Test,
-                SplitArg::Fold => Split::Fold,
+                SplitArg::Fold => Split::Fold(self.fold),
             },
             split_seed: self.split_seed,
             triples: self.triples,

@@ -37,10 +37,14 @@ pub fn part_of(id: i64, seed: u64) -> Part {
     }
 }
 
-/// Whether a training document of a split seeded with `seed` is in the quarter `--split fold`
-/// holds out (a hash independent of `part_of`'s).
-pub fn in_fold(id: i64, seed: u64) -> bool {
-    splitmix(seed ^ 0x5EED_F01D ^ (id as u64).wrapping_mul(0xD1B5_4A32_D192_ED03)) % 4 == 0
+/// How many parts `--split fold` cuts the training documents into.
+pub const FOLDS: u8 = 4;
+
+/// Whether a training document of a split seeded with `seed` is in part `fold` (of `FOLDS`),
+/// the part `--split fold --fold N` holds out (a hash independent of `part_of`'s).
+pub fn in_fold(id: i64, seed: u64, fold: u8) -> bool {
+    splitmix(seed ^ 0x5EED_F01D ^ (id as u64).wrapping_mul(0xD1B5_4A32_D192_ED03)) % FOLDS as u64
+        == fold as u64
 }
 
 /// Retrieval scores over a set of queries.
@@ -272,6 +276,20 @@ mod tests {
         assert_ne!(
             (0..100).map(|i| part_of(i, 1)).collect::<Vec<_>>(),
             (0..100).map(|i| part_of(i, 2)).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn folds_cut_the_documents_into_four_near_equal_parts() {
+        let mut sizes = [0usize; FOLDS as usize];
+        for id in 0..20_000 {
+            let of: Vec<u8> = (0..FOLDS).filter(|&k| in_fold(id, 1, k)).collect();
+            assert_eq!(of.len(), 1, "document {id} is in folds {of:?}");
+            sizes[of[0] as usize] += 1;
+        }
+        assert!(
+            sizes.iter().all(|s| (4_700..5_300).contains(s)),
+            "{sizes:?}"
         );
     }
 }

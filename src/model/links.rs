@@ -219,6 +219,16 @@ impl Links {
     }
 }
 
+/// A document's popularity from 0 to 1: ln(1 + its citers) / ln(1 + the most citers any
+/// document has); 0 in a collection without links.
+pub fn popularity(cited_by: f32, most_cited: f32) -> f32 {
+    if most_cited > 0.0 {
+        (1.0 + cited_by).ln() / (1.0 + most_cited).ln()
+    } else {
+        0.0
+    }
+}
+
 /// Compressed rows of sorted (row, value) pairs over `docs` rows.
 fn rows(docs: usize, pairs: &[(u32, u32)]) -> (Vec<u32>, Vec<u32>) {
     let mut offsets = vec![0u32; docs + 1];

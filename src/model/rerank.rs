@@ -13,6 +13,7 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
+use crate::model::links::popularity;
 use crate::model::query::{Named, Parts, Weights};
 use crate::model::Doc2Vec;
 
@@ -210,14 +211,13 @@ impl Doc2Vec {
             f.pop_co[d] += both / (nx.sqrt() * nd) / k;
             f.max_co[d] = f.max_co[d].max(both / (nx * nd).sqrt());
         });
-        let squared: Vec<(usize, f32)> = links
-            .coupled(cites, 50)
-            .into_iter()
-            .map(|(y, c)| (y, c * c))
-            .collect();
+        // Every coupled document, strongest first: its first 50 are `coupled(cites, 50)`.
+        let coupled = links.coupled(cites, usize::MAX);
+        let squared: Vec<(usize, f32)> =
+            coupled.iter().take(50).map(|&(y, c)| (y, c * c)).collect();
         links.cited_by_neighbours(&squared, &mut f.coupled50);
         let mut sim: Vec<f32> = parts.iter().map(|p| p.cosine).collect();
-        for (y, c) in links.coupled(cites, usize::MAX) {
+        for (y, c) in coupled {
             sim[y] += c;
         }
         let near: Vec<(usize, f32)> = crate::model::text::lexical::top(&sim, 20)
@@ -325,11 +325,7 @@ impl Doc2Vec {
                 p.neighbours,
                 p.coupled,
                 if cited.contains(&d) { 1.0 / k } else { 0.0 },
-                if max_in > 0.0 {
-                    (1.0 + indeg).ln() / (1.0 + max_in).ln()
-                } else {
-                    0.0
-                },
+                popularity(indeg, max_in),
                 pop_co[d],
                 max_co[d],
                 key,
