@@ -11,7 +11,10 @@
 Any number of training dumps (at least one), then the check dump, then where to write.
 
 LambdaMART (LightGBM's lambdarank) over the "missing" and "cited" views' candidates, with the
-features `rerank::FEATURES` names, in that order. Research only: needs numpy and lightgbm
+features `rerank::FEATURES` names, in that order. A dump holds a query's 200 best candidates
+as the server sees them, known ones too (the visible half, boilerplate): they count in the
+per-query features (rank, score over the best, "X / most") but are neither learned from nor
+judged. Research only: needs numpy and lightgbm
 (`pip install numpy lightgbm`); the service reads the JSON it writes and needs neither.
 """
 import json
@@ -25,6 +28,9 @@ COLUMNS = ['cites', 'score', 'citation', 'title', 'cosine', 'co-cited', 'neighbo
            'self', 'popularity', 'co-cited/pop', 'co-cited max', 'key terms', 'coupled 50^2',
            'peers mixed', 'citation*co-cited', 'citation*neighbours', 'co-cited*neighbours']
 DERIVED = ['log rank', 'score / best']
+# Then these columns over their largest value among the query's candidates ("X / most").
+RELATIVE = ['citation', 'title', 'cosine', 'co-cited', 'neighbours', 'coupled', 'co-cited/pop',
+            'co-cited max', 'key terms', 'coupled 50^2', 'peers mixed']
 PARAMS = dict(objective='lambdarank', learning_rate=0.05, num_leaves=7, min_data_in_leaf=50,
               bagging_fraction=0.8, bagging_freq=1, feature_fraction=0.8,
               lambdarank_truncation_level=20, verbose=-1, num_threads=2, seed=1)
@@ -53,11 +59,25 @@ def features(names, num, gs):
     x = num[:, [names.index(c) for c in COLUMNS]]
     rank = np.zeros((len(num), 1), dtype=np.float32)
     rel = np.zeros((len(num), 1), dtype=np.float32)
+    most = np.zeros((len(num), len(RELATIVE)), dtype=np.float32)
     score = num[:, names.index('score')]
+    cols = [names.index(c) for c in RELATIVE]
     for g in gs:
         rank[g, 0] = np.log1p(np.arange(len(g)))
         rel[g, 0] = score[g] / max(score[g[0]], 1e-9)
-    return np.hstack([x, rank, rel])
+        v = num[np.ix_(g, cols)]
+        most[g] = v / np.maximum(v.max(0), np.float32(1e-9))
+    return np.hstack([x, rank, rel, most])
+
+
+def unknown(num, names, gs):
+    """Each query's rows less those the reader knows (the visible half, boilerplate): they
+    take part in the per-query features, as they do in the server, but are neither learned
+    from nor judged."""
+    if 'known' not in names:
+        return gs
+    known = num[:, names.index('known')]
+    return [g[known[g] == 0] for g in gs]
 
 
 def mrr(gs, score, named, relevant, new_first):
@@ -97,6 +117,7 @@ def main(train_paths, check_path, out_path):
         names, view, query, num = load(path)
         gs = groups(view, query, 'missing') + groups(view, query, 'cited')
         x = features(names, num, gs)
+        gs = [g for g in unknown(num, names, gs) if len(g)]
         rows = np.concatenate(gs)
         xs.append(x[rows])
         ys.append(num[rows, names.index('relevant')])
@@ -111,12 +132,13 @@ def main(train_paths, check_path, out_path):
         xc = features(names_c, num_c, g)
         p = np.zeros(len(num_c))
         p[np.concatenate(g)] = model.predict(xc[np.concatenate(g)])
+        g = unknown(num_c, names_c, g)
         base = mrr(g, num_c[:, names_c.index('score')], named, relevant, new_first)
         print(f'{check_path}: {v} ({len(g)} queries) MRR@10 {base:.3f} by the score, '
               f'{mrr(g, p, named, relevant, new_first):.3f} re-ranked')
     dump = model.dump_model()
-    json.dump(dict(features=COLUMNS + DERIVED, params=PARAMS, rounds=ROUNDS,
-                   trees=[tree(t['tree_structure']) for t in dump['tree_info']]),
+    json.dump(dict(features=COLUMNS + DERIVED + [c + ' / most' for c in RELATIVE], params=PARAMS,
+                   rounds=ROUNDS, trees=[tree(t['tree_structure']) for t in dump['tree_info']]),
               open(out_path, 'w'), separators=(',', ':'))
 
 

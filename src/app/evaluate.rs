@@ -1086,10 +1086,12 @@ fn engine_weights(model: &Doc2Vec) -> Vec<f32> {
 const DUMP_CANDIDATES: usize = 200;
 
 impl Protocol<'_> {
-    /// `--dump`: for every "missing" and "cited" query, its `DUMP_CANDIDATES` best unknown
-    /// documents by the engine's score, one tab-separated line each: view ("missing" or
-    /// "cited"), query identifier, how many documents the text cites, whether it cites this
-    /// one, whether this one is relevant, the engine's score, then `FEATURES`.
+    /// `--dump`: for every "missing" and "cited" query, its `DUMP_CANDIDATES` best documents
+    /// by the engine's score (what the server re-ranks), one tab-separated line each: view
+    /// ("missing" or "cited"), query identifier, how many documents the text cites, whether
+    /// it cites this one, whether the reader knows this one (the visible half, boilerplate:
+    /// left out of the judgement), whether this one is relevant, the engine's score, then
+    /// `FEATURES`.
     fn dump(
         &self,
         model: &Doc2Vec,
@@ -1130,23 +1132,24 @@ impl Protocol<'_> {
                         for (view, id, known, relevant, text) in jobs {
                             let q = featurize(model, lex, totals, text, index, known, relevant);
                             let n = q.x.len() / f;
-                            let mut scores: Vec<f32> = (0..n)
+                            // The server's candidates: the best by the score, known or not
+                            // (the known ones are marked, for the learner to leave out).
+                            let scores: Vec<f32> = (0..n)
                                 .map(|d| {
                                     let row = &q.x[d * f..(d + 1) * f];
                                     row.iter().zip(start).map(|(a, b)| a * b).sum()
                                 })
                                 .collect();
-                            for &d in &q.known {
-                                scores[d] = f32::NEG_INFINITY;
-                            }
+                            let known: HashSet<usize> = q.known.iter().copied().collect();
                             let named: HashSet<usize> = q.named.iter().copied().collect();
                             for (d, s) in crate::model::text::lexical::top(&scores, DUMP_CANDIDATES)
                             {
                                 let _ = write!(
                                     out,
-                                    "{view}\t{id}\t{}\t{}\t{}\t{s}",
+                                    "{view}\t{id}\t{}\t{}\t{}\t{}\t{s}",
                                     q.named.len(),
                                     u8::from(named.contains(&d)),
+                                    u8::from(known.contains(&d)),
                                     u8::from(q.relevant.contains(&d)),
                                 );
                                 for v in &q.x[d * f..(d + 1) * f] {
@@ -1168,7 +1171,7 @@ impl Protocol<'_> {
                 .map(|h| h.join().expect("dump thread"))
                 .collect()
         });
-        let mut head = String::from("view\tquery\tcites\tnamed\trelevant\tscore");
+        let mut head = String::from("view\tquery\tcites\tnamed\tknown\trelevant\tscore");
         for name in FEATURES {
             head.push('\t');
             head.push_str(name);

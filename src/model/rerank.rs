@@ -3,10 +3,11 @@
 //! from the score's parts and what the collection's links say about each candidate.
 //!
 //! The trees (`rerank.json`) were learned with `scripts/learn-rerank.py` from
-//! `hamlet evaluate --split fold --dump`: queries drawn from a quarter of the RFC training split,
-//! held out of the model they were asked of, judged on the "missing" and "cited" views
-//! (docs/MODEL.md, "The re-ranker"). The service reads them once; the score a result shows is
-//! still the engine's, only the order of the candidates changes.
+//! `hamlet evaluate --split fold --fold 0..3 --dump`: queries drawn from each quarter of the RFC
+//! training split, held out of the model they were asked of, judged on the "missing" and
+//! "cited" views over the candidates the server sees (docs/MODEL.md, "The re-ranker"). The
+//! service reads them once; the score a result shows is still the engine's, only the order of
+//! the candidates changes.
 
 use std::collections::HashSet;
 use std::sync::OnceLock;
@@ -22,7 +23,7 @@ pub(crate) const CANDIDATES: usize = 200;
 
 /// What the trees read of each candidate, in their order (`scripts/learn-rerank.py`'s
 /// columns; `evaluate`'s `FEATURES` say what each is).
-pub const FEATURES: [&str; 20] = [
+pub const FEATURES: [&str; 31] = [
     "cites",
     "score",
     "citation",
@@ -43,7 +44,26 @@ pub const FEATURES: [&str; 20] = [
     "co-cited*neighbours",
     "log rank",
     "score / best",
+    "citation / most",
+    "title / most",
+    "cosine / most",
+    "co-cited / most",
+    "neighbours / most",
+    "coupled / most",
+    "co-cited/pop / most",
+    "co-cited max / most",
+    "key terms / most",
+    "coupled 50^2 / most",
+    "peers mixed / most",
 ];
+
+/// The features read a second time over their largest value among the candidates ("X /
+/// most"): how a candidate stands against the rest of this text's list, not against every
+/// text's (by position in `FEATURES`: citation to coupled, then co-cited/pop to peers mixed).
+const RELATIVE: [usize; 11] = [2, 3, 4, 5, 6, 7, 10, 11, 12, 13, 14];
+
+/// Where the candidate's own features end and the relative ones begin.
+const OWN: usize = FEATURES.len() - RELATIVE.len();
 
 /// One tree, as flat arrays: at node `i`, a leaf with `value[i]` where `feature[i]` is -1,
 /// else `left[i]` when the feature is at most `threshold[i]`, `right[i]` otherwise.
@@ -159,6 +179,17 @@ fn ensemble() -> &'static Nodes {
         }
         nodes
     })
+}
+
+/// Fills each candidate's "X / most" features: its `RELATIVE` features over their largest
+/// among `rows` (at least 1e-9), as `scripts/learn-rerank.py` computes them.
+fn relative(rows: &mut [[f32; FEATURES.len()]]) {
+    for (j, &c) in RELATIVE.iter().enumerate() {
+        let most = rows.iter().map(|x| x[c]).fold(f32::MIN, f32::max).max(1e-9);
+        for x in rows.iter_mut() {
+            x[OWN + j] = x[c] / most;
+        }
+    }
 }
 
 /// The re-ranker's value of one candidate's features: higher ranks first.
@@ -310,12 +341,12 @@ impl Doc2Vec {
         let max_in = links.most_cited() as f32;
         let present: HashSet<u32> = words.iter().copied().collect();
         let best = ranked[0].1 * total;
-        let mut order: Vec<(f64, usize)> = Vec::with_capacity(head);
+        let mut rows: Vec<[f32; FEATURES.len()]> = Vec::with_capacity(head);
         for (i, &(d, score)) in ranked[..head].iter().enumerate() {
             let p = &parts[d];
             let indeg = links.cited_by(d).len() as f32;
             let key = self.key_share(d, &|t| present.contains(&t));
-            let x = [
+            let own = [
                 cites.len() as f32,
                 score * total,
                 p.citation,
@@ -337,8 +368,16 @@ impl Doc2Vec {
                 (1.0 + i as f32).ln(),
                 score * total / best.max(1e-9),
             ];
-            order.push((predict(&x), i));
+            let mut x = [0.0f32; FEATURES.len()];
+            x[..OWN].copy_from_slice(&own);
+            rows.push(x);
         }
+        relative(&mut rows);
+        let mut order: Vec<(f64, usize)> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (predict(x), i))
+            .collect();
         order.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         let reordered: Vec<(usize, f32)> = order.iter().map(|&(_, i)| ranked[i]).collect();
         ranked.splice(..head, reordered);
@@ -368,10 +407,31 @@ mod tests {
         x[5] = 0.8; // co-cited
         x[7] = 0.5; // coupled
         x[19] = 1.0; // score / best
+        x[OWN + 3] = 1.0; // co-cited / most
+        x[OWN + 5] = 1.0; // coupled / most
         let high = predict(&x);
         assert!(low.is_finite() && high.is_finite());
         // A candidate with a high score and strong links outranks one with nothing.
         assert!(high > low, "{high} <= {low}");
+    }
+
+    #[test]
+    fn relative_features_are_over_the_lists_largest() {
+        assert_eq!(FEATURES[OWN], "citation / most");
+        for (j, &c) in RELATIVE.iter().enumerate() {
+            assert_eq!(FEATURES[OWN + j], format!("{} / most", FEATURES[c]));
+        }
+        let mut rows = [[0.0f32; FEATURES.len()]; 3];
+        rows[0][5] = 0.2;
+        rows[1][5] = 0.8;
+        rows[2][5] = 0.4;
+        rows[0][4] = -0.5; // a column with nothing above 0 divides by 1e-9, not by its largest
+        relative(&mut rows);
+        let co = OWN + 3;
+        assert_eq!([rows[0][co], rows[1][co], rows[2][co]], [0.25, 1.0, 0.5]);
+        assert_eq!(rows[0][OWN + 2], -0.5 / 1e-9);
+        assert_eq!(rows[1][OWN + 2], 0.0);
+        assert!(rows.iter().all(|x| x[OWN] == 0.0), "all zeros stay zeros");
     }
 
     #[test]

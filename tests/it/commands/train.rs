@@ -520,19 +520,22 @@ async fn evaluate_compares_the_engine_with_the_compatibility_mode_and_tf_idf() {
         "{start:?} {missing:?}"
     );
     // `--dump`: every view's candidates, with their features and judgements, for learning the
-    // re-ranker: 200 lines a query at most, and some of the hidden half among them.
+    // re-ranker: 200 lines a query at most, some of the hidden half among them, and (as the
+    // server sees them) the visible half too, marked as known and never as relevant.
     let dump = std::fs::read_to_string(dir.path().join("dump.tsv")).unwrap();
     let mut lines = dump.lines();
     assert!(lines
         .next()
         .unwrap()
-        .starts_with("view\tquery\tcites\tnamed\trelevant\tscore\tcitation"));
+        .starts_with("view\tquery\tcites\tnamed\tknown\trelevant\tscore\tcitation"));
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split('\t').collect()).collect();
     let missing_rows: Vec<&Vec<&str>> = rows.iter().filter(|r| r[0] == "missing").collect();
     let queries: std::collections::HashSet<&str> = missing_rows.iter().map(|r| r[1]).collect();
     assert_eq!(queries.len(), missing.engine.queries);
     assert!(missing_rows.len() <= 200 * queries.len());
+    assert!(missing_rows.iter().any(|r| r[5] == "1"));
     assert!(missing_rows.iter().any(|r| r[4] == "1"));
+    assert!(!rows.iter().any(|r| r[4] == "1" && r[5] == "1"));
     assert!(rows.iter().any(|r| r[0] == "cited"));
     assert!(searched("search, searched weights, missing").mrr_at_10 >= start.mrr_at_10);
     let compat = e.compat.expect("the compatibility mode is trained too");
