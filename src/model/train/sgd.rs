@@ -610,6 +610,13 @@ pub(crate) fn dbow_document<O: Rows + ?Sized>(
         std::mem::swap(&mut s.targets_repeat, &mut s.next_repeat);
         if let Some(&w) = words.get(i + 1) {
             draw_ahead(ctx, out, w, rng, s);
+            // Nothing else draws from `rng` here, so the word after that will draw the next
+            // `negative` numbers: their noise slots are asked for now, a step ahead, as its
+            // rows will be. (A copy of the generator: the draws themselves are unchanged.)
+            let mut peek = rng.clone();
+            for _ in 0..ctx.negative {
+                ctx.noise.prefetch(peek.next());
+            }
         }
         s.work[..ctx.dim].fill(0.0);
         negative_sampling(ctx, out, doc, alpha, s);
