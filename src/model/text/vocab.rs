@@ -202,13 +202,11 @@ impl AliasTable {
         (((random >> 32) * self.slots.len() as u64) >> 32) as usize
     }
 
-    /// Hints that `sample(random)` will be called soon: its slot is a cache miss on a large
+    /// Where `sample(random)` will read, for a prefetch: its slot is a cache miss on a large
     /// vocabulary (8 MB for 1,000,000 words), and the step that waits for it cannot go on.
     #[inline(always)]
-    pub(crate) fn prefetch(&self, random: u64) {
-        if let Some(slot) = self.slots.get(self.slot(random)) {
-            crate::model::train::prefetch::prefetch(slot);
-        }
+    pub(crate) fn slot_for(&self, random: u64) -> Option<&(u32, u32)> {
+        self.slots.get(self.slot(random))
     }
 
     /// A word index from one 64-bit random draw.

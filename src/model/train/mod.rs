@@ -10,7 +10,7 @@
 //! survive downsampling and the per-document cap.
 
 pub mod batched;
-pub(crate) mod prefetch;
+mod prefetch;
 pub(crate) mod sgd;
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};

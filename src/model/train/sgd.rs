@@ -615,7 +615,9 @@ pub(crate) fn dbow_document<O: Rows + ?Sized>(
             // rows will be. (A copy of the generator: the draws themselves are unchanged.)
             let mut peek = rng.clone();
             for _ in 0..ctx.negative {
-                ctx.noise.prefetch(peek.next());
+                if let Some(slot) = ctx.noise.slot_for(peek.next()) {
+                    crate::model::train::prefetch::prefetch(slot);
+                }
             }
         }
         s.work[..ctx.dim].fill(0.0);
