@@ -15,6 +15,9 @@ pub struct Links {
     /// The same, reversed: the documents citing `d`.
     rev_offsets: Vec<u32>,
     sources: Vec<u32>,
+    /// The most documents citing any one document, counted once (the re-ranker reads it for
+    /// every text).
+    most_cited: usize,
 }
 
 impl Links {
@@ -32,11 +35,17 @@ impl Links {
         let mut reversed: Vec<(u32, u32)> = pairs.iter().map(|&(a, b)| (b, a)).collect();
         reversed.sort_unstable();
         let (rev_offsets, sources) = rows(docs, &reversed);
+        let most_cited = rev_offsets
+            .windows(2)
+            .map(|w| (w[1] - w[0]) as usize)
+            .max()
+            .unwrap_or(0);
         Links {
             offsets,
             targets,
             rev_offsets,
             sources,
+            most_cited,
         }
     }
 
@@ -79,11 +88,7 @@ impl Links {
 
     /// The most documents citing any one document.
     pub fn most_cited(&self) -> usize {
-        self.rev_offsets
-            .windows(2)
-            .map(|w| (w[1] - w[0]) as usize)
-            .max()
-            .unwrap_or(0)
+        self.most_cited
     }
 
     /// The documents `d` cites.
@@ -258,6 +263,8 @@ mod tests {
         let links = Links::from_pairs(7, &[(0, 3), (0, 4), (1, 3), (1, 4), (2, 4), (2, 5), (2, 2)]);
         assert_eq!(links.len(), 6, "the self-citation is dropped");
         assert_eq!(links.cited_by(4), &[0, 1, 2]);
+        assert_eq!(links.most_cited(), 3, "4 is cited by three");
+        assert_eq!(Links::from_pairs(3, &[]).most_cited(), 0);
         let mut out = vec![0.0; 7];
         let mut with = vec![None; 7];
         links.cocited(&[3], &mut out, Some(&mut with));
