@@ -67,6 +67,34 @@ pub enum Error {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
+impl Error {
+    /// Whether the database is unavailable for now rather than the statement being wrong: the
+    /// pool could not get a connection, the connection broke (I/O, TLS, a protocol exchange cut
+    /// off mid-message), or the server said it is shutting down or starting (SQLSTATE 57P*),
+    /// lost the connection (class 08), ran out of resources (class 53: too many connections, a
+    /// full disk) or failed in its own system (class 58). The web layer answers these with 503
+    /// and a `Retry-After`; anything else is a bug (500).
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Error::Database(
+                sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::Protocol(_)
+                | sqlx::Error::WorkerCrashed,
+            ) => true,
+            Error::Database(sqlx::Error::Database(db)) => db.code().is_some_and(|c| {
+                c.starts_with("57P")
+                    || c.starts_with("08")
+                    || c.starts_with("53")
+                    || c.starts_with("58")
+            }),
+            _ => false,
+        }
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// The database backend, picked from the URL scheme.
@@ -292,6 +320,18 @@ mod tests {
         let err = Backend::from_url("mysql://u@h/db").unwrap_err().to_string();
         assert!(err.contains("\"mysql\""), "{err}");
         assert!(Backend::from_url("data/hamlet.db").is_err());
+    }
+
+    #[test]
+    fn broken_connections_are_unavailable_and_bad_statements_are_not() {
+        let db = |e: sqlx::Error| Error::Database(e);
+        assert!(db(sqlx::Error::PoolTimedOut).is_unavailable());
+        assert!(db(sqlx::Error::Protocol("execute: unexpected message".into())).is_unavailable());
+        let eof = std::io::Error::from(std::io::ErrorKind::UnexpectedEof);
+        assert!(db(sqlx::Error::Io(eof)).is_unavailable());
+        assert!(!db(sqlx::Error::RowNotFound).is_unavailable());
+        assert!(!db(sqlx::Error::ColumnNotFound("x".into())).is_unavailable());
+        assert!(!Error::NotFound(DocId(1)).is_unavailable());
     }
 
     #[test]

@@ -59,21 +59,7 @@ impl From<store::Error> for Error {
             store::Error::NotFound(id) => {
                 Error::NotFound(format!("no document with identifier {id}"))
             }
-            store::Error::Database(
-                sqlx::Error::PoolTimedOut
-                | sqlx::Error::Io(_)
-                | sqlx::Error::PoolClosed
-                | sqlx::Error::Tls(_),
-            ) => Error::Unavailable(e.into()),
-            // The server going away under a query: shutdown (57P01-57P03) or a broken
-            // connection (class 08) is the database being unavailable, not a bug.
-            store::Error::Database(sqlx::Error::Database(ref db))
-                if db
-                    .code()
-                    .is_some_and(|c| c.starts_with("57P") || c.starts_with("08")) =>
-            {
-                Error::Unavailable(e.into())
-            }
+            e if e.is_unavailable() => Error::Unavailable(e.into()),
             other => Error::Internal(other.into()),
         }
     }

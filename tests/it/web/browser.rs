@@ -654,20 +654,41 @@ async fn every_page_passes_axe_at_desktop_and_phone_widths() {
     link.send_keys("\u{E007}").await.unwrap(); // Enter
     let downloads = profile.path().join("downloads");
     let deadline = Instant::now() + Duration::from_secs(20);
+    // Chromium writes `NAME.crdownload` and renames it when done, but the `.bib` can show
+    // up before its bytes are all on disk (issue 38: read once while still empty): wait until
+    // no partial download is left and the file's size has held, non-zero, for 300 ms.
+    let mut last: Option<(PathBuf, u64, Instant)> = None;
     let saved = loop {
-        let done: Vec<PathBuf> = std::fs::read_dir(&downloads)
+        let entries: Vec<PathBuf> = std::fs::read_dir(&downloads)
             .into_iter()
             .flatten()
             .flatten()
             .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "bib"))
             .collect();
-        if let Some(path) = done.into_iter().next() {
-            break path;
+        let partial = entries
+            .iter()
+            .any(|p| p.extension().is_some_and(|x| x == "crdownload"));
+        let bib = entries
+            .into_iter()
+            .find(|p| p.extension().is_some_and(|x| x == "bib"));
+        if let (Some(path), false) = (bib, partial) {
+            let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+            match &last {
+                Some((p, s, since))
+                    if *p == path
+                        && *s == size
+                        && size > 0
+                        && since.elapsed() >= Duration::from_millis(300) =>
+                {
+                    break path;
+                }
+                Some((p, s, _)) if *p == path && *s == size => {}
+                _ => last = Some((path, size, Instant::now())),
+            }
         }
         assert!(
             Instant::now() < deadline,
-            "no .bib in {}",
+            "no complete .bib in {} (last seen: {last:?})",
             downloads.display()
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
