@@ -13,7 +13,7 @@
 
 use std::time::Instant;
 
-use hamlet::model::query::Query;
+use hamlet::model::engine::Query;
 use hamlet::model::{io::file, io::synth};
 use rand::{Rng, SeedableRng};
 

@@ -10,11 +10,14 @@
 
 Any number of training dumps (at least one), then the check dump, then where to write.
 
-LambdaMART (LightGBM's lambdarank) over the "missing" and "cited" views' candidates, with the
-features `rerank::FEATURES` names, in that order. A dump holds a query's 200 best candidates
-as the server sees them, known ones too (the visible half, boilerplate): they count in the
-per-query features (rank, score over the best, "X / most") but are neither learned from nor
-judged. Research only: needs numpy and lightgbm
+LambdaMART (LightGBM's lambdarank) over the "missing" and "cited" views' candidates. The dump
+(built with `cargo build --release --features lab`) writes, after its fixed columns (view,
+query, named, known, relevant), the features `rerank::FEATURES` names, computed by the same
+code the server runs; this script learns on those columns as the header names them and writes
+the names into the JSON, which a unit test checks against `rerank::FEATURES`. A dump holds a
+query's 200 best candidates as the server sees them, known ones too (the visible half,
+boilerplate): they count in the per-query features (rank, score over the best, "X / most") but
+are neither learned from nor judged. Research only: needs numpy and lightgbm
 (`pip install numpy lightgbm`); the service reads the JSON it writes and needs neither.
 """
 import json
@@ -23,14 +26,8 @@ import sys
 import lightgbm as lgb
 import numpy as np
 
-# The dump's columns the re-ranker reads, then two it derives per query (rerank::FEATURES).
-COLUMNS = ['cites', 'score', 'citation', 'title', 'cosine', 'co-cited', 'neighbours', 'coupled',
-           'self', 'popularity', 'co-cited/pop', 'co-cited max', 'key terms', 'coupled 50^2',
-           'peers mixed', 'citation*co-cited', 'citation*neighbours', 'co-cited*neighbours']
-DERIVED = ['log rank', 'score / best']
-# Then these columns over their largest value among the query's candidates ("X / most").
-RELATIVE = ['citation', 'title', 'cosine', 'co-cited', 'neighbours', 'coupled', 'co-cited/pop',
-            'co-cited max', 'key terms', 'coupled 50^2', 'peers mixed']
+# The dump's columns before the features (src/app/evaluate/dump.rs, FIXED).
+FIXED = ['view', 'query', 'named', 'known', 'relevant']
 PARAMS = dict(objective='lambdarank', learning_rate=0.05, num_leaves=7, min_data_in_leaf=50,
               bagging_fraction=0.8, bagging_freq=1, feature_fraction=0.8,
               lambdarank_truncation_level=20, verbose=-1, num_threads=2, seed=1)
@@ -55,19 +52,14 @@ def groups(view, query, name):
     return [idx[cut[i]:cut[i + 1]] for i in range(len(cut) - 1)]
 
 
-def features(names, num, gs):
-    x = num[:, [names.index(c) for c in COLUMNS]]
-    rank = np.zeros((len(num), 1), dtype=np.float32)
-    rel = np.zeros((len(num), 1), dtype=np.float32)
-    most = np.zeros((len(num), len(RELATIVE)), dtype=np.float32)
-    score = num[:, names.index('score')]
-    cols = [names.index(c) for c in RELATIVE]
-    for g in gs:
-        rank[g, 0] = np.log1p(np.arange(len(g)))
-        rel[g, 0] = score[g] / max(score[g[0]], 1e-9)
-        v = num[np.ix_(g, cols)]
-        most[g] = v / np.maximum(v.max(0), np.float32(1e-9))
-    return np.hstack([x, rank, rel, most])
+def feature_names(names):
+    """The feature columns, as the dump's header names them (`rerank::FEATURES`)."""
+    assert names[:len(FIXED) - 2] == FIXED[2:], f'not a dump of this version: {names[:5]}'
+    return names[len(FIXED) - 2:]
+
+
+def features(names, num):
+    return num[:, len(FIXED) - 2:]
 
 
 def unknown(num, names, gs):
@@ -116,7 +108,7 @@ def main(train_paths, check_path, out_path):
     for path in train_paths:
         names, view, query, num = load(path)
         gs = groups(view, query, 'missing') + groups(view, query, 'cited')
-        x = features(names, num, gs)
+        x = features(names, num)
         gs = [g for g in unknown(num, names, gs) if len(g)]
         rows = np.concatenate(gs)
         xs.append(x[rows])
@@ -129,7 +121,7 @@ def main(train_paths, check_path, out_path):
     named, relevant = num_c[:, names_c.index('named')], num_c[:, names_c.index('relevant')]
     for v, new_first in [('missing', True), ('cited', False)]:
         g = groups(view_c, query_c, v)
-        xc = features(names_c, num_c, g)
+        xc = features(names_c, num_c)
         p = np.zeros(len(num_c))
         p[np.concatenate(g)] = model.predict(xc[np.concatenate(g)])
         g = unknown(num_c, names_c, g)
@@ -137,7 +129,7 @@ def main(train_paths, check_path, out_path):
         print(f'{check_path}: {v} ({len(g)} queries) MRR@10 {base:.3f} by the score, '
               f'{mrr(g, p, named, relevant, new_first):.3f} re-ranked')
     dump = model.dump_model()
-    json.dump(dict(features=COLUMNS + DERIVED + [c + ' / most' for c in RELATIVE], params=PARAMS,
+    json.dump(dict(features=feature_names(names), params=PARAMS,
                    rounds=ROUNDS, trees=[tree(t['tree_structure']) for t in dump['tree_info']]),
               open(out_path, 'w'), separators=(',', ':'))
 

@@ -33,8 +33,11 @@ echo "test.sh: Postgres tests use ${TEST_DATABASE_URL%%@*}@… (a fresh database
 [ -d ../shared/corpora/rfc ] || { echo "test.sh: ../shared/corpora/rfc is missing (the tests read the RFC corpus there)" >&2; exit 1; }
 
 cargo fmt --check
+# Linted as the server's image builds it (no features) and with the research bench (`lab`);
+# tested with the bench, so its dump is tested too.
 cargo clippy --release --all-targets --quiet -- -D warnings
-cargo test --release --no-fail-fast "$@"
+cargo clippy --release --all-targets --all-features --quiet -- -D warnings
+cargo test --release --all-features --no-fail-fast "$@"
 # The first day of a Heroku deployment with heroku local, moto and Postgres (docs/OPERATIONS.md: "Day one");
 # a filtered run (arguments for cargo test) leaves it out.
 [ $# -gt 0 ] || bash scripts/day-one.sh

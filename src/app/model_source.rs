@@ -103,6 +103,11 @@ impl ModelUpdater {
         }
     }
 
+    /// The slot this updater fills.
+    pub fn slot(&self) -> &ModelSlot {
+        &self.slot
+    }
+
     /// Forgets the refused model, so the next check tries it again (SIGHUP: the operator
     /// says the source changed).
     pub fn forget_refused(&self) {

@@ -49,14 +49,6 @@ pub struct Opts {
     /// (TF-IDF) on the same split, in one table.
     #[arg(long, alias = "lexical")]
     pub compare: bool,
-    /// Default engine: also score other weights of its title and cosine terms.
-    #[arg(long)]
-    pub sweep: bool,
-    /// Default engine: search the weights of its terms, and of candidate terms it does not
-    /// use (popularity, lexical scores, other co-citation forms), by coordinate ascent on the
-    /// "missing" view, keeping the "cited" view where the engine's own weights put it.
-    #[arg(long)]
-    pub search: bool,
     /// Query with each held-out document's text without its reference sections: how the
     /// engines do on a draft that has no bibliography (what it cites is still what is scored).
     #[arg(long)]
@@ -86,8 +78,10 @@ pub struct Opts {
     #[arg(long, value_name = "DIR")]
     pub cache: Option<std::path::PathBuf>,
     /// Default engine: write the "missing" and "cited" views' candidates (the 200 best a
-    /// query, by the engine's score) with the `--search` features and their judgements to
-    /// this file, tab-separated, for learning a re-ranker.
+    /// query, by the engine's score) with the re-ranker's features and their judgements to
+    /// this file, tab-separated, for `scripts/learn-rerank.py`. Research only: built with
+    /// `--features lab`.
+    #[cfg(feature = "lab")]
     #[arg(long, value_name = "FILE")]
     pub dump: Option<std::path::PathBuf>,
 }
@@ -106,8 +100,6 @@ impl Opts {
             split_seed: self.split_seed,
             triples: self.triples,
             compare: self.compare,
-            sweep: self.sweep,
-            search: self.search,
             no_references: self.no_references,
             batched: self.batched,
             weights: self.weights,
@@ -118,6 +110,7 @@ impl Opts {
                 super::model_opts::IdFormArg::Rfc => IdForm::Rfc,
             },
             cache: self.cache.clone(),
+            #[cfg(feature = "lab")]
             dump: self.dump.clone(),
         }
     }
@@ -186,7 +179,7 @@ fn print_table(e: &Evaluation) {
             name, r.hit_at_10, r.recall_at_10, r.mrr_at_10
         );
     };
-    if e.lexical.is_some() || !e.sweep.is_empty() {
+    if e.lexical.is_some() {
         println!();
         println!(
             "{:<44} {:>8} {:>10} {:>8}",
@@ -199,9 +192,6 @@ fn print_table(e: &Evaluation) {
         }
         row(&e.model, &e.retrieval);
         row("lexical baseline (TF-IDF)", lexical);
-    }
-    for (wt, wc, r) in &e.sweep {
-        row(&format!("engine, title weight {wt:.1}, cosine {wc:.1}"), r);
     }
     if !e.views.is_empty() {
         println!();
@@ -232,9 +222,6 @@ fn print_table(e: &Evaluation) {
                 cell(&v.bm25)
             );
         }
-    }
-    for (name, r) in &e.missing_sweep {
-        row(&format!("missing: {name}"), r);
     }
     println!("{:<28} {:>8.1}", "seconds in all", e.seconds);
 }

@@ -171,7 +171,7 @@ pub async fn run(command: Command, cfg: &AppConfig) -> anyhow::Result<()> {
                 if info.config.is_engine() {
                     format!(
                         "the default engine: citation targets (x{}), title mentions (weight {}), cosine (weight {})",
-                        info.config.cites, info.config.title_weight, info.config.cosine_weight
+                        info.config.cites, info.config.scoring.title_weight, info.config.scoring.cosine_weight
                     )
                 } else {
                     "compatibility mode: cosine of document vectors".to_string()

@@ -3,6 +3,7 @@
 //! Hamlet's production settings (`ModelConfig::compat()`, PV-DM). Any flag given overrides
 //! what the chosen preset says.
 
+use crate::model::engine::Scoring;
 use crate::model::text::mentions::IdForm;
 use crate::model::{Mode, ModelConfig};
 
@@ -77,10 +78,6 @@ pub struct ModelOpts {
     /// The default engine's weight of the document vectors' cosine in its score [0.1].
     #[arg(long)]
     pub cosine_weight: Option<f32>,
-    /// The default engine's weight of its expansion term (how like the documents the query
-    /// cites a result is) in its score [0; co-citation took its place].
-    #[arg(long)]
-    pub expand_weight: Option<f32>,
     /// The default engine's weight of co-citation (how often the collection cites a result
     /// together with the documents the query cites) in its score [1.0].
     #[arg(long)]
@@ -152,14 +149,16 @@ impl ModelOpts {
             dbow_words: self.dbow_words || p.dbow_words,
             seed: self.seed.unwrap_or(p.seed),
             cites: self.cites.unwrap_or(p.cites),
-            title_weight: self.title_weight.unwrap_or(p.title_weight),
-            cosine_weight: self.cosine_weight.unwrap_or(p.cosine_weight),
-            expand_weight: self.expand_weight.unwrap_or(p.expand_weight),
-            cocite_weight: self.cocite_weight.unwrap_or(p.cocite_weight),
-            neighbour_weight: self.neighbour_weight.unwrap_or(p.neighbour_weight),
-            coupled_weight: self.coupled_weight.unwrap_or(p.coupled_weight),
-            infer_epochs: self.infer_epochs.unwrap_or(p.infer_epochs),
-            infer_words: self.infer_words.unwrap_or(p.infer_words),
+            scoring: Scoring {
+                title_weight: self.title_weight.unwrap_or(p.scoring.title_weight),
+                cosine_weight: self.cosine_weight.unwrap_or(p.scoring.cosine_weight),
+                cocite_weight: self.cocite_weight.unwrap_or(p.scoring.cocite_weight),
+                neighbour_weight: self.neighbour_weight.unwrap_or(p.scoring.neighbour_weight),
+                coupled_weight: self.coupled_weight.unwrap_or(p.scoring.coupled_weight),
+                infer_epochs: self.infer_epochs.unwrap_or(p.scoring.infer_epochs),
+                infer_words: self.infer_words.unwrap_or(p.scoring.infer_words),
+                ..p.scoring
+            },
             id_mentions: match self.id_mentions {
                 Some(IdFormArg::None) => IdForm::None,
                 Some(IdFormArg::Rfc) => IdForm::Rfc,

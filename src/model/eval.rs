@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
-use crate::model::train::sgd::{splitmix, Rng};
+use crate::model::kernel::{splitmix, Rng};
 use crate::model::Doc2Vec;
 
 /// Which held-out part a document falls in.

@@ -1,8 +1,8 @@
 //! Inference: a vector for a new text, learnt against the trained tables, which stay frozen.
 //! Deterministic: the same words always give the same vector.
 
+use crate::model::kernel::{self, Ctx, Learn, Rng, Scratch, Sigmoid};
 use crate::model::text::vocab::AliasTable;
-use crate::model::train::sgd::{self, Ctx, Learn, Rng, Scratch, Sigmoid};
 use crate::model::{Doc2Vec, Mode, ModelConfig};
 
 impl Doc2Vec {
@@ -40,7 +40,7 @@ impl Doc2Vec {
             word_vectors: &self.word_vectors,
             output: &self.output_weights,
         };
-        let epochs = match self.config.infer_epochs {
+        let epochs = match self.config.scoring.infer_epochs {
             0 => self.config.epochs,
             n => n,
         };
@@ -96,7 +96,7 @@ fn infer_body(model: &Frozen, words: &[u32], cites: &[u32], epochs: usize) -> Ve
         output,
     } = *model;
     let seed = words.iter().fold(cfg.seed ^ 0x1F3D_5B79, |h, &w| {
-        sgd::splitmix(h ^ u64::from(w))
+        kernel::splitmix(h ^ u64::from(w))
     });
     let mut init = Rng::new(seed);
     let mut doc: Vec<f32> = (0..cfg.dim)
@@ -121,7 +121,7 @@ fn infer_body(model: &Frozen, words: &[u32], cites: &[u32], epochs: usize) -> Ve
     // a new text, spread evenly over it (so a long draft's reference list still counts), which
     // bounds the cost of a 4 MB upload.
     let spread: Vec<u32>;
-    let most = match cfg.infer_words {
+    let most = match cfg.scoring.infer_words {
         0 => INFER_MAX_WORDS,
         n => n,
     };
@@ -137,9 +137,9 @@ fn infer_body(model: &Frozen, words: &[u32], cites: &[u32], epochs: usize) -> Ve
     for epoch in 0..epochs {
         let alpha = cfg.alpha - (cfg.alpha - cfg.min_alpha) * epoch as f32 / epochs as f32;
         let mut rng = Rng::new(seed ^ ((epoch as u64 + 1) << 48));
-        sgd::effective_words(words, keep, cfg.max_doc_words, &mut rng, &mut effective);
+        kernel::effective_words(words, keep, cfg.max_doc_words, &mut rng, &mut effective);
         match cfg.mode {
-            Mode::Dbow => sgd::dbow_document(
+            Mode::Dbow => kernel::dbow_document(
                 &ctx,
                 output,
                 &effective,
@@ -148,7 +148,7 @@ fn infer_body(model: &Frozen, words: &[u32], cites: &[u32], epochs: usize) -> Ve
                 &mut rng,
                 &mut scratch,
             ),
-            Mode::Dm => sgd::dm_document(
+            Mode::Dm => kernel::dm_document(
                 &ctx,
                 word_vectors,
                 output,
@@ -172,7 +172,7 @@ fn infer_body(model: &Frozen, words: &[u32], cites: &[u32], epochs: usize) -> Ve
                     }
                 }
             }
-            sgd::dbow_document(
+            kernel::dbow_document(
                 &ctx,
                 output,
                 &targets,

@@ -138,12 +138,12 @@ pub fn place(layout: &[f32], hits: &[(usize, f32)]) -> Option<[f32; 2]> {
 }
 
 fn dot(a: &[f32], b: &[f32]) -> f32 {
-    crate::model::train::sgd::dot(a, b)
+    crate::model::kernel::dot(a, b)
 }
 
 fn normalised(vectors: &[f32], dim: usize) -> Vec<f32> {
     let mut unit = vectors.to_vec();
-    crate::model::train::sgd::normalise_rows(&mut unit, dim);
+    crate::model::kernel::normalise_rows(&mut unit, dim);
     unit
 }
 

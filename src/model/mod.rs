@@ -13,14 +13,13 @@
 //! f32. Similarity is the cosine of document vectors; the scan over all documents runs in
 //! libtorch (`scan`), which holds the normalised document matrix.
 
+pub mod engine;
 pub mod eval;
 pub mod infer;
 pub mod io;
+pub(crate) mod kernel;
 pub mod labels;
 pub mod layout;
-pub mod links;
-pub mod query;
-pub mod rerank;
 pub mod runtime;
 mod scan;
 pub mod text;
@@ -32,13 +31,14 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use self::engine::links;
+use self::engine::score::{self as query, Cited, Keep, Scoring};
 use self::io::weights::{Precision, Weights};
-use self::query::{Cited, Keep};
+use self::kernel::Sigmoid;
 use self::scan::Scanner;
 use self::text::keyterms::KeyTerms;
 use self::text::titles::Titles;
 use self::text::vocab::{AliasTable, Vocab};
-use self::train::sgd::Sigmoid;
 
 /// Which paragraph-vector architecture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,40 +73,16 @@ pub struct ModelConfig {
     /// PV-DBOW: also train word vectors (skip-gram) alongside.
     pub dbow_words: bool,
     pub seed: u64,
-    /// Citation targets (the default engine, `engine`): each pass, a document's vector also
+    /// Citation targets (the default engine, `engine::score`): each pass, a document's vector also
     /// predicts each collection document it cites, this many times. 0: none, as the original.
     #[serde(default)]
     pub cites: usize,
-    /// How the default engine weighs a title named in the query (`titles`) against the
-    /// predicted citation, in its score.
-    #[serde(default)]
-    pub title_weight: f32,
-    /// How the default engine weighs the cosine of document vectors in its score.
-    #[serde(default)]
-    pub cosine_weight: f32,
-    /// How the default engine weighs its expansion term: how like the documents the query
-    /// names (cites) a document is (`engine::expansion`).
-    #[serde(default)]
-    pub expand_weight: f32,
-    /// How the default engine weighs co-citation: how often the collection cites a document
-    /// together with the ones the query cites (`links::Links::cocited`).
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub cocite_weight: f32,
-    /// How the default engine weighs what the documents most like the query cite
-    /// (`links::Links::cited_by_neighbours`).
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub neighbour_weight: f32,
-    /// How the default engine weighs what the documents citing what the query cites also
-    /// cite (bibliographic coupling, `links::Links::coupled`).
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub coupled_weight: f32,
-    /// Inference: passes over a new text (0: `epochs`).
-    #[serde(default, skip_serializing_if = "is_zero_count")]
-    pub infer_epochs: usize,
-    /// Inference: the most words of a new text read, spread evenly over it, for a model
-    /// without a per-document cap (0: `infer::INFER_MAX_WORDS`).
-    #[serde(default, skip_serializing_if = "is_zero_count")]
-    pub infer_words: usize,
+    /// How the default engine scores (its terms' weights) and reads a new text (inference):
+    /// `engine::score::Scoring`, apart from the training hyper-parameters above, though stored
+    /// in the same object of the file's header (its fields in their old places: the same
+    /// bytes). `Doc2Vec::with_scoring` changes it on a trained model.
+    #[serde(flatten)]
+    pub scoring: Scoring,
     /// How the collection's documents are named by identifier in running text (`mentions`).
     #[serde(default)]
     pub id_mentions: text::mentions::IdForm,
@@ -119,15 +95,6 @@ pub struct ModelConfig {
     /// setting and rank by the score alone, as before.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub rerank: bool,
-}
-
-/// Weights added after files were written leave no trace in a config that does not use them.
-fn is_zero(w: &f32) -> bool {
-    *w == 0.0
-}
-
-fn is_zero_count(n: &usize) -> bool {
-    *n == 0
 }
 
 impl Default for ModelConfig {
@@ -147,14 +114,7 @@ impl Default for ModelConfig {
             dbow_words: false,
             seed: 1,
             cites: 0,
-            title_weight: 0.0,
-            cosine_weight: 0.0,
-            expand_weight: 0.0,
-            cocite_weight: 0.0,
-            neighbour_weight: 0.0,
-            coupled_weight: 0.0,
-            infer_epochs: 0,
-            infer_words: 0,
+            scoring: Scoring::default(),
             id_mentions: text::mentions::IdForm::None,
             mention_links: false,
             rerank: false,
@@ -163,7 +123,7 @@ impl Default for ModelConfig {
 }
 
 impl ModelConfig {
-    /// The default engine (`engine`): PV-DBOW of 100 dimensions whose document vectors also
+    /// The default engine (`engine::score`): PV-DBOW of 100 dimensions whose document vectors also
     /// predict the collection documents they cite, fused with title mentions. Tuned on the
     /// validation split of the RFC collection (docs/MODEL.md, "The default engine").
     pub fn engine() -> ModelConfig {
@@ -174,14 +134,7 @@ impl ModelConfig {
             epochs: 10,
             max_doc_words: 0,
             cites: 3,
-            title_weight: 0.3,
-            cosine_weight: 0.1,
-            expand_weight: 0.0,
-            cocite_weight: 1.0,
-            neighbour_weight: 0.5,
-            coupled_weight: 1.0,
-            infer_epochs: 5,
-            infer_words: 5_000,
+            scoring: Scoring::engine(),
             id_mentions: text::mentions::IdForm::Rfc,
             mention_links: true,
             rerank: true,
@@ -218,15 +171,7 @@ impl ModelConfig {
         if self.cites > 100 {
             return bad("cites must be at most 100");
         }
-        if !(0.0..=10.0).contains(&self.title_weight)
-            || !(0.0..=10.0).contains(&self.cosine_weight)
-            || !(0.0..=10.0).contains(&self.expand_weight)
-            || !(0.0..=10.0).contains(&self.cocite_weight)
-            || !(0.0..=10.0).contains(&self.neighbour_weight)
-            || !(0.0..=10.0).contains(&self.coupled_weight)
-        {
-            return bad("title_weight, cosine_weight, expand_weight, cocite_weight, neighbour_weight and coupled_weight must be between 0 and 10");
-        }
+        self.scoring.validate().map_err(Error::Config)?;
         Ok(())
     }
 }
@@ -291,7 +236,7 @@ pub struct Doc2Vec {
     key_terms: Option<KeyTerms>,
     /// The default engine's title mentions (`titles`).
     titles: Option<Titles>,
-    /// The default engine's citation targets (`engine`).
+    /// The default engine's citation targets (`engine::score`).
     cited: Option<Cited>,
     /// The citation links the default engine trained on (`links`), for co-citation.
     links: Option<links::Links>,
@@ -425,17 +370,10 @@ impl Doc2Vec {
         &self.config
     }
 
-    /// The model scoring with `config`'s weights and inference settings (title, cosine and
-    /// expansion weights), which do not change what was trained.
+    /// The model scoring with `config`'s scoring (`Scoring`: the weights of its terms,
+    /// inference) and re-ranker setting, which do not change what was trained.
     pub fn with_scoring(mut self, config: &ModelConfig) -> Doc2Vec {
-        self.config.title_weight = config.title_weight;
-        self.config.cosine_weight = config.cosine_weight;
-        self.config.expand_weight = config.expand_weight;
-        self.config.cocite_weight = config.cocite_weight;
-        self.config.neighbour_weight = config.neighbour_weight;
-        self.config.coupled_weight = config.coupled_weight;
-        self.config.infer_epochs = config.infer_epochs;
-        self.config.infer_words = config.infer_words;
+        self.config.scoring = config.scoring;
         self.config.rerank = config.rerank;
         self
     }
@@ -500,7 +438,7 @@ impl Doc2Vec {
             None => self.scanner.top(v, limit + usize::from(exclude.is_some())),
             Some(keep) => {
                 // Every document's cosine, those not kept left out before the cut.
-                let norm = train::sgd::dot(v, v).sqrt().max(f32::MIN_POSITIVE);
+                let norm = kernel::dot(v, v).sqrt().max(f32::MIN_POSITIVE);
                 let products = self.scanner.products(v);
                 let mut cosines: Vec<f32> = products[..self.doc_ids.len()]
                     .iter()
@@ -527,11 +465,7 @@ impl Doc2Vec {
 
     /// Cosine similarity of two vectors.
     pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
-        let (ab, aa, bb) = (
-            train::sgd::dot(a, b),
-            train::sgd::dot(a, a),
-            train::sgd::dot(b, b),
-        );
+        let (ab, aa, bb) = (kernel::dot(a, b), kernel::dot(a, a), kernel::dot(b, b));
         if aa == 0.0 || bb == 0.0 {
             0.0
         } else {
@@ -693,5 +627,32 @@ mod tests {
         let err = build(vec![u64::MAX, 1]).unwrap_err().to_string();
         assert!(err.contains("overflow"), "{err}");
         assert!(build(vec![u64::MAX - 1, 1]).is_ok());
+    }
+
+    #[test]
+    fn the_retired_expansion_weight_is_written_as_before_and_refused_when_set() {
+        let json = serde_json::to_string(&ModelConfig::engine()).unwrap();
+        assert!(
+            json.contains(r#""cosine_weight":0.1,"expand_weight":0.0,"cocite_weight":1.0"#),
+            "{json}"
+        );
+        // The scoring's fields stand where they stood before they had a struct of their own.
+        assert!(
+            json.contains(r#""cites":3,"title_weight":0.3,"#)
+                && json.contains(r#""infer_words":5000,"id_mentions":"rfc","#),
+            "{json}"
+        );
+        let back: ModelConfig = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, ModelConfig::engine());
+        let old = json.replace(r#""expand_weight":0.0"#, r#""expand_weight":0.5"#);
+        let err = serde_json::from_str::<ModelConfig>(&old)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("expansion term") && err.contains("retrain"),
+            "{err}"
+        );
+        let older = json.replace(r#""expand_weight":0.0,"#, "");
+        assert_eq!(serde_json::from_str::<ModelConfig>(&older).unwrap(), back);
     }
 }

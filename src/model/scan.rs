@@ -35,7 +35,7 @@ impl Scanner {
         let rows = vectors.len() / dim.max(1);
         let mut stacked = Vec::with_capacity(vectors.len() + targets.len());
         stacked.extend_from_slice(vectors);
-        crate::model::train::sgd::normalise_rows(&mut stacked, dim);
+        crate::model::kernel::normalise_rows(&mut stacked, dim);
         stacked.extend_from_slice(targets);
         let total_rows = stacked.len() / dim.max(1);
         let master = Tensor::from_slice(&stacked).view([total_rows as i64, dim as i64]);
@@ -61,50 +61,13 @@ impl Scanner {
         out
     }
 
-    /// `products` for `k` queries at once (`queries` holds `k * dim` values): one matrix
-    /// product, `[rows, k]` row-major (row `r`'s products with every query are together).
-    pub(crate) fn products_many(&self, queries: &[f32], k: usize) -> Vec<f32> {
-        self.products_many_of(queries, k, 0..self.total_rows, false)
-    }
-
-    /// The logistic sigmoid of `products_many` against the target rows alone (the rows after
-    /// the documents): `[targets, k]`, "x cites d" for each query x. The sigmoid runs in
-    /// libtorch's vectorised loop (a scalar `exp` per value was most of the expansion's cost).
-    pub(crate) fn target_sigmoids_many(&self, queries: &[f32], k: usize) -> Vec<f32> {
-        self.products_many_of(queries, k, self.rows..self.total_rows, true)
-    }
-
-    fn products_many_of(
-        &self,
-        queries: &[f32],
-        k: usize,
-        rows: std::ops::Range<usize>,
-        sigmoid: bool,
-    ) -> Vec<f32> {
-        if k == 0 || queries.len() != k * self.dim || rows.is_empty() {
-            return vec![0.0; rows.len() * k];
-        }
-        let m = self.take();
-        let out = tch::no_grad(|| {
-            let q = Tensor::from_slice(queries).view([k as i64, self.dim as i64]);
-            let part = m.narrow(0, rows.start as i64, rows.len() as i64);
-            let mut products = part.mm(&q.tr());
-            if sigmoid {
-                products = products.sigmoid();
-            }
-            Vec::<f32>::try_from(&products.contiguous().view([-1])).unwrap_or_default()
-        });
-        self.give_back(m);
-        out
-    }
-
     /// The `k` rows most similar to `query` as (row, cosine), best first.
     pub(crate) fn top(&self, query: &[f32], k: usize) -> Vec<(usize, f32)> {
         let k = k.min(self.rows);
         if k == 0 || query.len() != self.dim {
             return Vec::new();
         }
-        let norm = crate::model::train::sgd::dot(query, query).sqrt();
+        let norm = crate::model::kernel::dot(query, query).sqrt();
         if norm == 0.0 {
             return Vec::new();
         }
@@ -178,14 +141,6 @@ mod tests {
     fn targets_stack_under_the_documents() {
         let s = Scanner::with_targets(&[2.0, 0.0, 0.0, 3.0], 2, &[1.0, 1.0]);
         assert_eq!(s.products(&[1.0, 2.0]), [1.0, 2.0, 3.0]);
-        let many = s.products_many(&[1.0, 2.0, 0.0, 1.0], 2);
-        assert_eq!(many, [1.0, 0.0, 2.0, 1.0, 3.0, 1.0]);
-        let sig = s.target_sigmoids_many(&[1.0, 2.0, 0.0, 1.0], 2);
-        let want = [3.0f32, 1.0].map(|x| 1.0 / (1.0 + (-x).exp()));
-        assert!(
-            sig.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-6),
-            "{sig:?}"
-        );
         // top only ever sees the document rows.
         assert_eq!(s.top(&[1.0, 1.0], 5).len(), 2);
     }

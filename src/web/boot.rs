@@ -116,6 +116,7 @@ impl Boot {
             self.readiness.model.store(true, Ordering::Release);
         };
         tokio::join!(database, model);
+        self.warn_if_not_held();
         crate::memory::trim();
         tracing::info!("hamlet is ready");
         tokio::spawn(keep_trimmed());
@@ -158,6 +159,24 @@ impl Boot {
         Ok(())
     }
 
+    /// One warning when the model in service holds documents the collection does not (a model
+    /// of another collection, or documents deleted since it was trained): their results are
+    /// left out of every list, and `/health` counts them.
+    fn warn_if_not_held(&self) {
+        let Some(s) = self.models.slot().current() else {
+            return;
+        };
+        let missing = self.catalog.not_held(s.model.doc_ids());
+        if missing > 0 {
+            tracing::warn!(
+                documents_not_in_collection = missing,
+                model_documents = s.model.doc_ids().len(),
+                model.sha256 = %s.sha256,
+                "the model in service knows documents the collection does not hold; their results are left out (retrain on this collection)"
+            );
+        }
+    }
+
     /// Looks for a new model on SIGHUP and every `check_every`.
     async fn watch(self) {
         #[cfg(unix)]
@@ -190,7 +209,10 @@ impl Boot {
                 self.models.forget_refused();
             }
             match self.models.check().await {
-                Ok(true) => tracing::info!(why, "a new model is in service"),
+                Ok(true) => {
+                    tracing::info!(why, "a new model is in service");
+                    self.warn_if_not_held();
+                }
                 Ok(false) => {}
                 Err(e) => tracing::error!(
                     why,

@@ -76,6 +76,15 @@ impl Catalog {
         f(&self.snapshot().docs)
     }
 
+    /// How many of `ids` (a model's documents) the collection does not hold, as of the last
+    /// refresh: results for them are left out (`discover::hydrate_matches`).
+    pub(crate) fn not_held(&self, ids: &[i64]) -> usize {
+        let snapshot = self.snapshot();
+        ids.iter()
+            .filter(|id| !snapshot.docs.contains_key(id))
+            .count()
+    }
+
     /// The collection's counts as of the last refresh.
     pub(crate) fn stats(&self) -> CollectionStats {
         self.snapshot().stats.clone()

@@ -17,7 +17,7 @@ use super::catalog::Catalog;
 use super::error::{Error, Result};
 use super::served::{run_blocking, Ask, Served};
 use super::views::{CitationView, PersonView, ResultView};
-use crate::model::query::{Match, Query};
+use crate::model::engine::{Match, Query};
 use crate::model::Similar;
 use crate::store::{DocId, DocumentRow};
 
@@ -53,15 +53,40 @@ pub(crate) async fn for_text(
     text: String,
     ask: Ask,
 ) -> Result<Vec<ResultView>> {
+    Ok(for_text_counted(catalog, served, text, ask, 0).await?.0)
+}
+
+/// `for_text`, and the identifiers of the text's first `pool` matches above the threshold
+/// with no filter applied (what a page counts its facets over), from the one inference.
+pub(crate) async fn for_text_counted(
+    catalog: &Catalog,
+    served: &Served,
+    text: String,
+    ask: Ask,
+    pool: usize,
+) -> Result<(Vec<ResultView>, Vec<i64>)> {
     let model = served.model()?;
     let engine = model.is_engine();
-    let hits = run_blocking(move || ask.query(&model, Query::Text(&text), ask.limit))
-        .await?
-        .map_err(|e| Error::Internal(e.into()))?
-        .matches;
-    let flags: Vec<(bool, Option<i64>)> =
-        hits.iter().map(|m| (m.already_cited, m.why.via)).collect();
-    let mut via_ids: Vec<i64> = flags.iter().filter_map(|(_, v)| *v).collect();
+    let (hits, pool) = run_blocking(move || {
+        let prepared = model.prepare(&text);
+        let pool: Vec<i64> = if pool == 0 {
+            Vec::new()
+        } else {
+            prepared
+                .matches(pool, ask.min_score, None)
+                .iter()
+                .map(|m| m.similar.identifier)
+                .collect()
+        };
+        (ask.matches(&prepared, ask.limit), pool)
+    })
+    .await?;
+    // By identifier: a result the collection does not hold is left out of `views`.
+    let flags: HashMap<i64, (bool, Option<i64>)> = hits
+        .iter()
+        .map(|m| (m.similar.identifier, (m.already_cited, m.why.via)))
+        .collect();
+    let mut via_ids: Vec<i64> = flags.values().filter_map(|(_, v)| *v).collect();
     via_ids.sort_unstable();
     via_ids.dedup();
     let vias: Vec<Similar> = via_ids
@@ -77,19 +102,19 @@ pub(crate) async fn for_text(
         .map(|v| (v.identifier.0, v.title))
         .collect();
     let mut views = hydrate_matches(catalog, hits).await?;
-    for (view, (cited, via)) in views.iter_mut().zip(flags) {
+    for view in &mut views {
+        let (cited, via) = flags[&view.identifier.0];
         if engine {
             view.already_cited = Some(cited);
         }
-        view.via = via.map(|id| crate::web::views::TitleView {
-            identifier: DocId(id),
-            title: titles
-                .get(&id)
-                .cloned()
-                .unwrap_or_else(|| format!("Document {id}")),
+        view.via = via.and_then(|id| {
+            Some(crate::web::views::TitleView {
+                identifier: DocId(id),
+                title: titles.get(&id)?.clone(),
+            })
         });
     }
-    Ok(views)
+    Ok((views, pool))
 }
 
 /// One of an author's documents and the documents similar to it.
@@ -115,6 +140,21 @@ pub(crate) async fn for_author(
     person: i64,
     ask: Ask,
 ) -> Result<AuthorResults> {
+    Ok(for_author_counted(catalog, served, person, ask, None)
+        .await?
+        .0)
+}
+
+/// `for_author`, and the identifiers of the merged list that `pool` asks for (the page's
+/// facets count them: unfiltered, as many as a page may show), from one reading of the
+/// author's documents.
+pub(crate) async fn for_author_counted(
+    catalog: &Catalog,
+    served: &Served,
+    person: i64,
+    ask: Ask,
+    pool: Option<Ask>,
+) -> Result<(AuthorResults, Vec<i64>)> {
     let store = catalog.store();
     let name = store
         .person(person)
@@ -130,28 +170,58 @@ pub(crate) async fn for_author(
         .collect();
     let limit = ask.limit;
     // One blocking task for every document: a prolific author costs one hop, not many.
-    let hit_lists = run_blocking(move || {
-        queries
-            .into_iter()
-            .map(|(id, unextractable)| {
-                if unextractable {
-                    return Vec::new();
-                }
-                ask.query(&model, Query::Document(id), ask.limit + own.len())
-                    .map(|a| a.matches)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter(|m| !own.contains(&m.similar.identifier))
-                    .take(ask.limit)
-                    .collect()
-            })
-            .collect::<Vec<Vec<Match>>>()
+    let (hit_lists, merged, pool) = run_blocking(move || {
+        let lists = |ask: &Ask| -> Vec<Vec<Match>> {
+            queries
+                .iter()
+                .map(|&(id, unextractable)| {
+                    if unextractable {
+                        return Vec::new();
+                    }
+                    ask.query(&model, Query::Document(id), ask.limit + own.len())
+                        .map(|a| a.matches)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter(|m| !own.contains(&m.similar.identifier))
+                        .take(ask.limit)
+                        .collect()
+                })
+                .collect()
+        };
+        let hit_lists = lists(&ask);
+        let merged = merge(&hit_lists, limit);
+        let pool: Vec<i64> = pool.map_or_else(Vec::new, |p| {
+            merge(&lists(&p), p.limit)
+                .iter()
+                .map(|m| m.similar.identifier)
+                .collect()
+        });
+        (hit_lists, merged, pool)
     })
     .await?;
 
-    // Each similar document once, as it matched the author's document it is most like.
+    let mut documents = Vec::with_capacity(docs.len());
+    for (doc, hits) in docs.into_iter().zip(hit_lists) {
+        let unextractable = doc.unextractable;
+        documents.push(AuthoredDocument {
+            document: ResultView::new(1.0, doc),
+            unextractable,
+            results: hydrate_matches(catalog, hits).await?,
+        });
+    }
+    let found = AuthorResults {
+        author: PersonView { id: person, name },
+        results: hydrate_matches(catalog, merged).await?,
+        documents,
+    };
+    Ok((found, pool))
+}
+
+/// Each similar document once, as it matched the author's document it is most like; the best
+/// `limit`.
+fn merge(lists: &[Vec<Match>], limit: usize) -> Vec<Match> {
     let mut best: HashMap<i64, &Match> = HashMap::new();
-    for hit in hit_lists.iter().flatten() {
+    for hit in lists.iter().flatten() {
         let kept = best.entry(hit.similar.identifier).or_insert(hit);
         if hit.similar.score > kept.similar.score {
             *kept = hit;
@@ -165,25 +235,7 @@ pub(crate) async fn for_author(
             .then(a.similar.identifier.cmp(&b.similar.identifier))
     });
     merged.truncate(limit);
-
-    let mut documents = Vec::with_capacity(docs.len());
-    for (doc, hits) in docs.into_iter().zip(hit_lists) {
-        let unextractable = doc.unextractable;
-        let hit = Similar {
-            identifier: doc.identifier.0,
-            score: 1.0,
-        };
-        documents.push(AuthoredDocument {
-            document: ResultView::new(hit, Some(doc)),
-            unextractable,
-            results: hydrate_matches(catalog, hits).await?,
-        });
-    }
-    Ok(AuthorResults {
-        author: PersonView { id: person, name },
-        results: hydrate_matches(catalog, merged).await?,
-        documents,
-    })
+    merged
 }
 
 /// A work cited by several of the similar documents.
@@ -324,40 +376,50 @@ fn work_key(target: Option<DocId>, doi: Option<&str>, raw: &str) -> String {
     key
 }
 
-/// Result items with their metadata, from the in-memory catalog; a document the model knows but
-/// the database lost is shown by identifier alone rather than dropped.
-/// `hydrate`, each result with why it matched.
+/// Result items with their metadata, from the in-memory catalog (the database for documents
+/// imported since its last refresh), each with why it matched. A document the model holds but
+/// the collection does not (a model trained on another collection, or a document deleted
+/// since) is left out rather than shown as a bare number: `/health` counts them
+/// (`model.documents_not_in_collection`) and the start-up task logs it once per model.
 pub(crate) async fn hydrate_matches(
     catalog: &Catalog,
-    matches: Vec<crate::model::query::Match>,
+    matches: Vec<crate::model::engine::Match>,
 ) -> Result<Vec<ResultView>> {
-    let (hits, whys): (Vec<Similar>, Vec<_>) =
-        matches.into_iter().map(|m| (m.similar, m.why)).unzip();
-    Ok(hydrate(catalog, hits)
-        .await?
+    let ids: Vec<DocId> = matches
+        .iter()
+        .map(|m| DocId(m.similar.identifier))
+        .collect();
+    let mut docs = rows_by_id(catalog, &ids).await?;
+    Ok(matches
         .into_iter()
-        .zip(whys)
-        .map(|(mut view, why)| {
-            view.why = Some(why);
-            view
+        .filter_map(|m| {
+            let doc = docs.remove(&DocId(m.similar.identifier))?;
+            let mut view = ResultView::new(m.similar.score, doc);
+            view.why = Some(m.why);
+            Some(view)
         })
         .collect())
 }
 
+/// `hydrate_matches` without the explanations.
 pub(crate) async fn hydrate(catalog: &Catalog, hits: Vec<Similar>) -> Result<Vec<ResultView>> {
     let ids: Vec<DocId> = hits.iter().map(|h| DocId(h.identifier)).collect();
-    let mut docs: HashMap<DocId, DocumentRow> = catalog
-        .documents(&ids)
+    let mut docs = rows_by_id(catalog, &ids).await?;
+    Ok(hits
+        .into_iter()
+        .filter_map(|hit| {
+            let doc = docs.remove(&DocId(hit.identifier))?;
+            Some(ResultView::new(hit.score, doc))
+        })
+        .collect())
+}
+
+async fn rows_by_id(catalog: &Catalog, ids: &[DocId]) -> Result<HashMap<DocId, DocumentRow>> {
+    Ok(catalog
+        .documents(ids)
         .await?
         .into_iter()
         .map(|d| (d.identifier, d))
-        .collect();
-    Ok(hits
-        .into_iter()
-        .map(|hit| {
-            let doc = docs.remove(&DocId(hit.identifier));
-            ResultView::new(hit, doc)
-        })
         .collect())
 }
 

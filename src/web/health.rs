@@ -1,7 +1,8 @@
 //! Health: `/health/live` (the process answers: 200 at once, for restarts), `/health/ready`
 //! (start-up is done and the database answers now: 200, else 503 with what is missing; for
 //! load balancers and Docker's HEALTHCHECK) and `/health` (details for people: the database
-//! answering now, the collection's size, the model in service, libtorch's setup).
+//! answering now, the collection's size, the model in service and how many of its documents
+//! the collection does not hold, libtorch's setup).
 
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use rocket::serde::json::Json;
 use rocket::State;
 
 use super::boot::Readiness;
+use super::catalog::Catalog;
 use super::served::Served;
 use crate::model::runtime::RuntimeInfo;
 use crate::store::Store;
@@ -85,6 +87,7 @@ pub(crate) async fn health(
     store: &State<Store>,
     torch: &State<RuntimeInfo>,
     served: &State<Served>,
+    catalog: &State<Arc<Catalog>>,
 ) -> (Status, Json<serde_json::Value>) {
     let stats = store.stats().await;
     let (status, database) = match &stats {
@@ -100,12 +103,16 @@ pub(crate) async fn health(
             )
         }
     };
-    let body = serde_json::json!({
+    let mut body = serde_json::json!({
         "status": if status == Status::Ok { "ok" } else { "unavailable" },
         "database": database,
         "documents": stats.as_ref().map(|s| s.documents).ok(),
         "torch": torch.inner(),
         "model": model_json(served),
     });
+    if let (Some(s), Some(model)) = (served.current(), body.get_mut("model")) {
+        // Results for these are left out of every list (`discover::hydrate_matches`).
+        model["documents_not_in_collection"] = catalog.not_held(s.model.doc_ids()).into();
+    }
     (status, Json(body))
 }

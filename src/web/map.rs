@@ -25,7 +25,7 @@ use super::error::{Error, Result};
 use super::served::{run_blocking, Served};
 use super::upload::Submission;
 use super::views::ResultView;
-use crate::model::query::Query;
+use crate::model::engine::Query;
 
 /// `/map/`: the page; the points arrive from `/api/map`.
 #[rocket::get("/map?<focus>")]

@@ -18,10 +18,10 @@ use super::error::{Error, Result};
 use super::filter::{Facets, Filter, FilterQuery};
 use super::guard::Shield;
 use super::page_cache::{Generation, Page, PageCache, PageKey};
-use super::served::{run_blocking, Ask, Served};
+use super::served::{Ask, Served, MAX_LIMIT};
 use super::upload::Submission;
 use super::views::ResultView;
-use crate::model::query::Query;
+use crate::model::engine::Query;
 use std::sync::Arc;
 
 use super::catalog::Catalog;
@@ -143,16 +143,12 @@ pub(crate) async fn similar_to(
     let on_map = served
         .model()
         .is_ok_and(|m| m.layout().is_some() && m.contains(id.0));
-    let subject = crate::model::Similar {
-        identifier: id.0,
-        score: 1.0,
-    };
     let query = format!("limit={}{}", ask.limit, filter.query_string());
     let (_, html) = templates
         .render(
             "similar",
             context! {
-                doc: ResultView::new(subject, Some(doc)),
+                doc: ResultView::new(1.0, doc),
                 unextractable,
                 on_map,
                 results,
@@ -189,14 +185,13 @@ pub(crate) async fn similar_to_author(
         .map_err(|_| Error::NotFound(format!("no person with id {id:?}")))?;
     let filter = filter.filter()?;
     let ask = served.ask_document(None, None);
-    // Counts: the merged unfiltered list, as many as a page may show.
-    let pool = discover::for_author(catalog, served, person, served.ask_document(Some(50), None))
-        .await
-        .map(|f| f.results.iter().map(|r| r.identifier.0).collect::<Vec<_>>())
-        .unwrap_or_default();
+    // Counts: the merged unfiltered list, as many as a page may show; one reading of the
+    // author's documents serves both.
+    let counted = Some(served.ask_document(Some(MAX_LIMIT), None));
+    let within = ask.within(filter.allowed(catalog));
+    let (found, pool) =
+        discover::for_author_counted(catalog, served, person, within, counted).await?;
     let facets = (!pool.is_empty()).then(|| Facets::of(catalog, &pool));
-    let found =
-        discover::for_author(catalog, served, person, ask.within(filter.allowed(catalog))).await?;
     Ok(Template::render(
         "author",
         context! {
@@ -400,33 +395,21 @@ async fn answer(
         Ok(t) => t,
         Err((e, pasted)) => return form.failed(pasted, e),
     };
-    // The counts beside the filters: the text's results above the threshold, unfiltered.
-    if let Ok(model) = form.forms.served.model() {
-        let unfiltered = ask.clone().within(None);
-        let probe = text.clone();
-        let pool = run_blocking(move || {
-            unfiltered
-                .query(&model, Query::Text(&probe), FACET_POOL)
-                .map(|a| {
-                    a.matches
-                        .iter()
-                        .map(|m| m.similar.identifier)
-                        .collect::<Vec<_>>()
-                })
-                .unwrap_or_default()
-        })
-        .await
-        .unwrap_or_default();
-        form.facets = Some(Facets::of(catalog, &pool));
-    }
     form.exported = Some(text.clone());
-    let rendered = match discover::for_text(catalog, form.forms.served, text, ask).await {
-        Ok(results) => match form.tool {
-            Tool::Recommend => Ok(form.render(None, None, Some(results))),
-            Tool::LitReview => discover::lit_review(catalog, results)
-                .await
-                .map(|review| form.render(None, None, Some(review))),
-        },
+    // The counts beside the filters (the text's results above the threshold, unfiltered) and
+    // the results come from one inference of the text.
+    let answered =
+        discover::for_text_counted(catalog, form.forms.served, text, ask, FACET_POOL).await;
+    let rendered = match answered {
+        Ok((results, pool)) => {
+            form.facets = Some(Facets::of(catalog, &pool));
+            match form.tool {
+                Tool::Recommend => Ok(form.render(None, None, Some(results))),
+                Tool::LitReview => discover::lit_review(catalog, results)
+                    .await
+                    .map(|review| form.render(None, None, Some(review))),
+            }
+        }
         Err(e) => Err(e),
     };
     match rendered {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use super::error::{Error, Result};
 use crate::app::model_source::{InService, ModelSlot};
-use crate::model::query::{Answer, Query};
+use crate::model::engine::{Answer, Match, Prepared, Query};
 use crate::model::Doc2Vec;
 
 #[derive(Clone)]
@@ -125,6 +125,19 @@ impl Ask {
     }
 }
 
+impl Ask {
+    /// The matches of a prepared text (`Doc2Vec::prepare`) within the allowed documents.
+    pub(crate) fn matches(&self, prepared: &Prepared<'_>, limit: usize) -> Vec<Match> {
+        match &self.allowed {
+            None => prepared.matches(limit, self.min_score, None),
+            Some(allowed) => {
+                let keep = |id: i64| allowed.contains(&id);
+                prepared.matches(limit, self.min_score, Some(&keep))
+            }
+        }
+    }
+}
+
 /// Runs CPU work on the blocking pool; a panic there becomes a 500, not a dead worker.
 pub(crate) async fn run_blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
@@ -137,7 +150,7 @@ pub(crate) async fn run_blocking<T: Send + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::query::Query;
+    use crate::model::engine::Query;
 
     #[test]
     fn asks_are_clamped() {

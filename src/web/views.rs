@@ -55,9 +55,9 @@ pub(crate) struct ResultView {
     /// The score, rounded to 4 decimals: the cosine for a compatibility-mode model, the
     /// default engine's fused score in [0, 1] otherwise (`model::query`).
     pub score: f32,
-    /// Why it matched, where the model can say (`model::query::Why`).
+    /// Why it matched, where the model can say (`model::engine::Why`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub why: Option<crate::model::query::Why>,
+    pub why: Option<crate::model::engine::Why>,
     /// For results about a text: whether the text already cites this document (names it by
     /// identifier or title). Results it does not cite come first.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -81,38 +81,22 @@ pub(crate) struct Results {
 }
 
 impl ResultView {
-    /// A result, with its document's metadata when the collection still has it.
-    pub(crate) fn new(hit: crate::model::Similar, doc: Option<DocumentRow>) -> ResultView {
-        let score = (hit.score * 10_000.0).round() / 10_000.0;
-        match doc {
-            Some(d) => ResultView {
-                identifier: d.identifier,
-                title: d.title,
-                year: d.year,
-                degree: d.degree,
-                authors: d.authors.into_iter().map(PersonView::from).collect(),
-                advisors: d.advisors.into_iter().map(PersonView::from).collect(),
-                departments: d.departments,
-                url: d.url,
-                score,
-                why: None,
-                already_cited: None,
-                via: None,
-            },
-            None => ResultView {
-                identifier: DocId(hit.identifier),
-                title: format!("Document {}", hit.identifier),
-                year: None,
-                degree: None,
-                authors: Vec::new(),
-                advisors: Vec::new(),
-                departments: Vec::new(),
-                url: None,
-                score,
-                why: None,
-                already_cited: None,
-                via: None,
-            },
+    /// A result with its document's metadata (a result the collection does not hold is never
+    /// shown: `discover::hydrate_matches`).
+    pub(crate) fn new(score: f32, d: DocumentRow) -> ResultView {
+        ResultView {
+            identifier: d.identifier,
+            title: d.title,
+            year: d.year,
+            degree: d.degree,
+            authors: d.authors.into_iter().map(PersonView::from).collect(),
+            advisors: d.advisors.into_iter().map(PersonView::from).collect(),
+            departments: d.departments,
+            url: d.url,
+            score: (score * 10_000.0).round() / 10_000.0,
+            why: None,
+            already_cited: None,
+            via: None,
         }
     }
 }

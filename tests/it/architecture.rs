@@ -1,7 +1,9 @@
 //! The import rules of docs/ARCHITECTURE.md that a reading of the source can check: layers
-//! point one way (no module imports another that imports it back), `model/` and `store/`
-//! know nothing of the web or the command line, only `cli/` and the binaries parse flags, and
-//! the tests drive `app`, not `cli`.
+//! point one way (no module imports another that imports it back), inside `model/` too, room
+//! by room (and inside `model::engine`, file by file), counting the calls of methods that a
+//! type's `impl` blocks spread over several files define; `model/` and `store/` know nothing
+//! of the web or the command line, only `cli/` and the binaries parse flags, and the tests
+//! drive `app`, not `cli`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -41,8 +43,13 @@ fn code(path: &Path) -> String {
         .join("\n")
 }
 
-/// The unit a file belongs to: its top-level module under src/, and for `model` its room
-/// (`model::train`, `model::io`, ...; `model` itself for model/mod.rs).
+/// The rooms whose files are units of their own (each file of `model/engine/` is checked
+/// against the others: the ranking's parts must not import each other back).
+const ROOMS_BY_FILE: [&str; 1] = ["model::engine"];
+
+/// The unit a file belongs to: its top-level module under src/, for `model` its room
+/// (`model::train`, `model::io`, ...; `model` itself for model/mod.rs), and for the rooms of
+/// `ROOMS_BY_FILE` each file (`model::engine::query`; the room itself for its mod.rs).
 fn unit_of(path: &Path) -> Option<String> {
     let rel = path.strip_prefix(root().join("src")).ok()?;
     let parts: Vec<String> = rel
@@ -53,23 +60,135 @@ fn unit_of(path: &Path) -> Option<String> {
         [one] if one == "lib" || one == "main" => None,
         [dir, ..] if dir == "bin" => None,
         [one] => Some(one.clone()),
+        [m, room, file, ..]
+            if m == "model" && ROOMS_BY_FILE.contains(&format!("model::{room}").as_str()) =>
+        {
+            Some(if file == "mod" {
+                format!("model::{room}")
+            } else {
+                format!("model::{room}::{file}")
+            })
+        }
         [m, room, ..] if m == "model" && room != "mod" => Some(format!("model::{room}")),
         [top, ..] => Some(top.clone()),
         [] => None,
     }
 }
 
-/// The units a piece of code names through `crate::` paths (and `use crate::{a, b}` groups).
-fn named_units(code: &str, units: &BTreeSet<String>) -> BTreeSet<String> {
+/// The module path of a file (`model::engine::query` for src/model/engine/query.rs), for
+/// reading its `super::` paths.
+fn module_of(path: &Path) -> Vec<String> {
+    let rel = path.strip_prefix(root().join("src")).unwrap();
+    let mut parts: Vec<String> = rel
+        .iter()
+        .map(|p| p.to_string_lossy().trim_end_matches(".rs").to_string())
+        .collect();
+    if parts.last().is_some_and(|l| l == "mod") {
+        parts.pop();
+    }
+    parts
+}
+
+/// Whether `inner` is `outer` or lies inside it (`model::engine::query` inside `model`).
+fn within(inner: &str, outer: &str) -> bool {
+    inner == outer || inner.starts_with(&format!("{outer}::"))
+}
+
+/// The methods each unit defines for types whose inherent `impl` blocks are spread over
+/// several units (`impl Doc2Vec` in model/, the engine's files, infer, train): name -> the
+/// units that define a method of that name. A call `.name(` elsewhere is an import of that
+/// unit that no `use` line shows. Types are told apart by name within a top-level module
+/// (`store::Error` is not `web::Error`).
+fn spread_methods(files: &[PathBuf]) -> BTreeMap<String, BTreeSet<String>> {
+    // (type, unit, methods) of every inherent impl block.
+    let mut blocks: Vec<(String, String, Vec<String>)> = Vec::new();
+    for f in files {
+        let Some(unit) = unit_of(f) else { continue };
+        let code = code(f);
+        let mut current: Option<(String, Vec<String>)> = None;
+        for line in code.lines() {
+            if let Some(head) = line.strip_prefix("impl") {
+                if head.ends_with('{') && !head.contains(" for ") {
+                    let ty = head
+                        .trim_start_matches(|c: char| c != ' ')
+                        .trim()
+                        .trim_end_matches('{')
+                        .trim();
+                    let ty = ty.split('<').next().unwrap_or(ty).to_string();
+                    current = Some((ty, Vec::new()));
+                }
+            } else if line == "}" {
+                if let Some((ty, methods)) = current.take() {
+                    blocks.push((ty, unit.clone(), methods));
+                }
+            } else if let Some((_, methods)) = current.as_mut() {
+                let l = line.trim_start();
+                if line.starts_with("    ") && !line.starts_with("     ") {
+                    for lead in ["pub fn ", "pub(crate) fn ", "fn ", "pub(super) fn "] {
+                        if let Some(rest) = l.strip_prefix(lead) {
+                            let name: String = rest
+                                .chars()
+                                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                                .collect();
+                            methods.push(name);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let top = |unit: &str| unit.split("::").next().unwrap_or("").to_string();
+    let mut units_of: BTreeMap<(String, &str), BTreeSet<&str>> = BTreeMap::new();
+    for (ty, unit, _) in &blocks {
+        units_of.entry((top(unit), ty)).or_default().insert(unit);
+    }
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (ty, unit, methods) in &blocks {
+        if units_of[&(top(unit), ty.as_str())].len() < 2 {
+            continue;
+        }
+        for m in methods {
+            out.entry(m.clone()).or_default().insert(unit.clone());
+        }
+    }
+    out
+}
+
+/// The units whose spread methods `code` calls (`.name(` or `Self::name(`), where one unit
+/// alone defines that name.
+fn called_units(code: &str, methods: &BTreeMap<String, BTreeSet<String>>) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for (name, units) in methods {
+        if units.len() != 1 {
+            continue;
+        }
+        let called = [".", "Self::"]
+            .iter()
+            .any(|lead| code.contains(&format!("{lead}{name}(")));
+        if called {
+            out.extend(units.iter().cloned());
+        }
+    }
+    out
+}
+
+/// The units a piece of code names through `crate::` paths (and `use crate::{a, b}` groups),
+/// and through `super::` paths from the module `module`.
+fn named_units(code: &str, units: &BTreeSet<String>, module: &[String]) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     let mut add = |path: &str| {
-        let segs: Vec<&str> = path.split("::").collect();
-        if segs.len() >= 2 && segs[0] == "model" && units.contains(&format!("model::{}", segs[1])) {
-            out.insert(format!("model::{}", segs[1]));
-        } else if units.contains(segs[0]) {
-            out.insert(segs[0].to_string());
+        // The deepest unit the path lies in.
+        let segs: Vec<&str> = path.split("::").filter(|s| !s.is_empty()).collect();
+        for n in (1..=segs.len()).rev() {
+            let unit = segs[..n].join("::");
+            if units.contains(&unit) {
+                out.insert(unit);
+                return;
+            }
         }
     };
+    let parent = module[..module.len().saturating_sub(1)].join("::");
+    let code = code.replace("super::", &format!("crate::{parent}::"));
     for (i, _) in code.match_indices("crate::") {
         let rest = &code[i + 7..];
         if let Some(group) = rest.strip_prefix('{') {
@@ -99,14 +218,18 @@ fn named_units(code: &str, units: &BTreeSet<String>) -> BTreeSet<String> {
 fn layers_point_one_way() {
     let files = rust_files(&root().join("src"));
     let units: BTreeSet<String> = files.iter().filter_map(|f| unit_of(f)).collect();
+    let methods = spread_methods(&files);
     let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for f in &files {
         let Some(unit) = unit_of(f) else { continue };
-        let names = named_units(&code(f), &units);
+        let code = code(f);
+        let mut names = named_units(&code, &units, &module_of(f));
+        names.extend(called_units(&code, &methods));
         let edges = graph.entry(unit.clone()).or_default();
         for n in names {
-            // A room may use what its parent module defines (`model` for `model::io`).
-            if n != unit && !(unit.starts_with("model::") && n == "model") {
+            // A room may use what the modules around it define (`model` for `model::io`,
+            // `model::engine` and `model` for `model::engine::query`).
+            if !within(&unit, &n) {
                 edges.insert(n);
             }
         }
@@ -122,6 +245,18 @@ fn layers_point_one_way() {
     assert!(
         cycles.is_empty(),
         "modules that import each other: {cycles:?}\n{graph:#?}"
+    );
+    // The reading sees what it must: the ranking's files call each other's `impl Doc2Vec`
+    // methods without a `use` line (`query` asks `rerank` for `ranked_text`), and the method
+    // reading finds that edge; were `rerank` to call back into `query` the same way, the
+    // cycle check above would fail.
+    assert!(
+        graph["model::engine::query"].contains("model::engine::rerank"),
+        "{graph:#?}"
+    );
+    assert!(
+        graph["model::engine::rerank"].contains("model::engine::score"),
+        "{graph:#?}"
     );
     // And no longer cycle: a topological order exists.
     let mut left = graph.clone();

@@ -624,7 +624,7 @@ fn build(src: &mut dyn TensorSource, precision: Precision, serve: bool) -> Resul
         let offsets = u32s(&bytes(src, "link_offsets", Dtype::U32)?);
         let targets = u32s(&bytes(src, "link_targets", Dtype::U32)?);
         let docs = model.doc_ids().len();
-        let l = crate::model::links::Links::from_parts(offsets, targets, docs)?;
+        let l = crate::model::engine::links::Links::from_parts(offsets, targets, docs)?;
         model.with_links(l).map_err(|e| e.to_string())?
     } else {
         model

@@ -71,7 +71,7 @@ pub fn synth_engine(docs: usize, dim: usize, vocab: usize, seed: u64) -> Result<
         .collect();
     assemble(config, docs, vocab, true)?
         .with_titles(Some(crate::model::text::titles::Titles::build(&titles)))?
-        .with_links(crate::model::links::Links::from_pairs(docs, &pairs))
+        .with_links(crate::model::engine::links::Links::from_pairs(docs, &pairs))
 }
 
 /// The random tables of a synthetic model; with `targets`, a citation target per document.
@@ -163,7 +163,7 @@ pub fn zipf_text(n: usize, vocab: usize, seed: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::query::Query;
+    use crate::model::engine::Query;
 
     #[test]
     fn words_are_distinct_letters() {

@@ -2,7 +2,7 @@
 //! the memory for the million-word vocabularies of OCR'd collections (benches/scale.sh), or i8
 //! (`HAMLET_MODEL_WEIGHTS=i8`): each row scaled to its largest value and rounded to 8 bits, in
 //! one 64-byte cache line (52 dimensions: 64 bytes a row instead of 104 in f16 and 208 in f32).
-//! Inference reads rows through `sgd::Rows`, converting them to f32, and learns only its own
+//! Inference reads rows through `kernel::Rows`, converting them to f32, and learns only its own
 //! vector, so the tables are never written. Document vectors stay f32: most-similar for known
 //! documents is exact at every precision.
 
@@ -307,7 +307,7 @@ fn widen(h: u16) -> f32 {
     f32::from_bits(magnitude.to_bits() | ((h & 0x8000) << 16))
 }
 
-impl crate::model::train::sgd::Rows for Weights {
+impl crate::model::kernel::Rows for Weights {
     #[inline(always)]
     fn read(&self, row: usize, dim: usize, out: &mut [f32]) {
         match self {
@@ -339,7 +339,7 @@ impl crate::model::train::sgd::Rows for Weights {
             Weights::F32(v) => v.prefetch(row, dim),
             Weights::F16(v) => {
                 if let Some(r) = v.get(row * dim..(row + 1) * dim) {
-                    crate::model::train::sgd::prefetch_slice(r);
+                    crate::model::kernel::prefetch_slice(r);
                 }
             }
             Weights::I8(q) => {
@@ -347,7 +347,7 @@ impl crate::model::train::sgd::Rows for Weights {
                     .lines
                     .get(row * q.lines_per_row..(row + 1) * q.lines_per_row)
                 {
-                    crate::model::train::sgd::prefetch_slice(r);
+                    crate::model::kernel::prefetch_slice(r);
                 }
             }
         }
@@ -357,7 +357,7 @@ impl crate::model::train::sgd::Rows for Weights {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::train::sgd::Rows;
+    use crate::model::kernel::Rows;
 
     #[test]
     fn f16_rows_read_back_close_to_f32() {

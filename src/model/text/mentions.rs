@@ -3,8 +3,8 @@
 //! what it already cites; the default engine uses that three ways ([missing], issue 21):
 //!
 //! - results the draft names are flagged `already_cited` and put after the new ones;
-//! - the documents it names are the seeds of the engine's expansion term (`engine`: the
-//!   documents most like the ones you cite);
+//! - the documents it cites seed the link terms (co-citation, coupling: `engine::score`) and
+//!   its inference (`infer_citing`);
 //! - at training, a document that names another one counts as citing it (`derive_links`), so
 //!   a collection imported without any citation links still gets citation targets.
 //!
@@ -79,38 +79,33 @@ const MIN_TITLE_GRAMS_FOR_LINKS: usize = 3;
 /// that do not cite the document to flag it as already cited.
 pub(crate) const MIN_TITLE_GRAMS_NAMED: usize = 2;
 
-/// The documents (model order) a text names: by identifier through `index` (identifier ->
-/// model position), or by a title mention of at least `NAMES_TITLE` of a title `specific`
-/// accepts. Returns (all of them, the ones it cites): where the collection has an identifier
-/// form, what a text cites is what it names by identifier, since a title named in full may be
-/// a sibling's ("... TLS Protocol Version 1.2" in a text citing version 1.3: on the RFC
-/// validation split 15% of the citations hidden from a query were still "named" by title);
-/// without one, what it names by title.
-pub(crate) fn named(
+/// The documents (model order) a text cites: where the collection has an identifier form,
+/// those it names by identifier through `index` (identifier -> model position), since a title
+/// named in full may be a sibling's ("... TLS Protocol Version 1.2" in a text citing version
+/// 1.3: on the RFC validation split 15% of the citations hidden from a query were still
+/// "named" by title); without one, those whose title it mentions (at least `NAMES_TITLE` of a
+/// title `specific` accepts).
+pub(crate) fn cited(
     form: IdForm,
     text: &str,
     index: &HashMap<i64, usize>,
     title_mentions: &[f32],
     specific: impl Fn(usize) -> bool,
-) -> (Vec<usize>, Vec<usize>) {
-    let by_id: Vec<usize> = form
+) -> Vec<usize> {
+    let mut cites: Vec<usize> = form
         .identifiers(text)
         .into_iter()
         .filter_map(|id| index.get(&id).copied())
         .collect();
-    let mut all = by_id.clone();
-    let mut seen: HashSet<usize> = all.iter().copied().collect();
-    for (d, &m) in title_mentions.iter().enumerate() {
-        if m >= NAMES_TITLE && specific(d) && seen.insert(d) {
-            all.push(d);
+    if form == IdForm::None {
+        let mut seen: HashSet<usize> = cites.iter().copied().collect();
+        for (d, &m) in title_mentions.iter().enumerate() {
+            if m >= NAMES_TITLE && specific(d) && seen.insert(d) {
+                cites.push(d);
+            }
         }
     }
-    let cites = if form == IdForm::None {
-        all.clone()
-    } else {
-        by_id
-    };
-    (all, cites)
+    cites
 }
 
 /// Citation links read off the texts themselves: (citing, cited) for every document whose text

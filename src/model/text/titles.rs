@@ -1,6 +1,6 @@
 //! Title mentions: how much of a collection document's title a text names. A draft that
 //! discusses or cites a document usually writes its title (in a reference list, or in the
-//! prose), so this is the default engine's lexical signal beside the neural one (`engine`).
+//! prose), so this is the default engine's lexical signal beside the neural one (`engine::score`).
 //!
 //! A title is cut into grams: its consecutive token pairs ("loss detection", "detection and",
 //! ...), or its one token when it has only one. Each gram weighs its idf over the collection's

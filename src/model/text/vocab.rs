@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 /// What a citation target is called in the vocabulary: `@cites:` and the cited document's
 /// identifier. No token of a text can look like it (tokens are runs of word characters), so
-/// no text ever names one; the default engine reads them only as output rows (`engine`).
+/// no text ever names one; the default engine reads them only as output rows (`engine::score`).
 pub const CITE_PREFIX: &str = "@cites:";
 
 /// The vocabulary entry of a citation of document `id`.
@@ -254,7 +254,7 @@ mod tests {
         let counts = [1000u64, 100, 10, 1];
         let table = AliasTable::new(&counts, 0.75);
         let mut hist = [0u32; 4];
-        let mut rng = crate::model::train::sgd::Rng::new(1);
+        let mut rng = crate::model::kernel::Rng::new(1);
         for _ in 0..400_000 {
             hist[table.sample(rng.next()) as usize] += 1;
         }

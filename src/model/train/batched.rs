@@ -1,4 +1,4 @@
-//! The batched trainer: the paragraph-vector updates of `sgd` as tensor operations over
+//! The batched trainer: the paragraph-vector updates of `kernel` as tensor operations over
 //! minibatches, for a CUDA device. On the CPU it is slower than the Hogwild trainer (`train`),
 //! which stays the default there; `hamlet train --batched` runs it on the CPU too, to check it
 //! against the Hogwild trainer (tests/it/commands/train.rs does).
@@ -29,8 +29,8 @@ use std::time::Instant;
 
 use tch::{Device, Kind, Tensor};
 
+use crate::model::kernel::{self, Rng};
 use crate::model::text::vocab::AliasTable;
-use crate::model::train::sgd::{self, Rng};
 use crate::model::train::{initial_rows, Prepared, Trained, DOC_ROWS, WORD_ROWS};
 use crate::model::{Error, Mode, ModelConfig};
 
@@ -189,7 +189,7 @@ impl<'a> BatchedTrainer<'a> {
                             ^ ((epoch as u64) << 40)
                             ^ (d as u64).wrapping_mul(0xA24BAED4963EE407),
                     );
-                    sgd::effective_words(
+                    kernel::effective_words(
                         &self.prepared.docs[d],
                         &self.keep,
                         cfg.max_doc_words,

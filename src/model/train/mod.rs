@@ -10,8 +10,6 @@
 //! survive downsampling and the per-document cap.
 
 pub mod batched;
-mod prefetch;
-pub(crate) mod sgd;
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
@@ -20,9 +18,9 @@ use std::collections::HashMap;
 
 use sha2::{Digest, Sha256};
 
+use crate::model::kernel::{self, Ctx, Learn, Rng, Rows, Scratch, SharedTable, Sigmoid};
 use crate::model::text::vocab::{AliasTable, Vocab};
 use crate::model::{CorpusInfo, Doc2Vec, Error, Mode, ModelConfig};
-use sgd::{Ctx, Learn, Rng, Rows, Scratch, SharedTable, Sigmoid};
 
 /// What a model is trained on: the documents' texts, which of them cite which (used by the
 /// default engine's citation targets), and their titles (its title mentions).
@@ -246,8 +244,9 @@ impl Doc2Vec {
             crate::model::text::keyterms::KeyTerms::build(&prepared.docs, &prepared.vocab);
         let titles = (config.is_engine())
             .then(|| crate::model::text::titles::Titles::build(&prepared.titles));
-        let links = (config.is_engine())
-            .then(|| crate::model::links::Links::from_pairs(prepared.ids.len(), &prepared.links));
+        let links = (config.is_engine()).then(|| {
+            crate::model::engine::links::Links::from_pairs(prepared.ids.len(), &prepared.links)
+        });
         let model = Doc2Vec::from_parts(
             config,
             prepared.vocab,
@@ -469,7 +468,7 @@ impl<'a> Trainer<'a> {
                 let mut rng = Rng::new(
                     cfg.seed ^ ((epoch as u64) << 40) ^ (d as u64).wrapping_mul(0xA24BAED4963EE407),
                 );
-                sgd::effective_words(
+                kernel::effective_words(
                     &self.docs[d],
                     &self.keep,
                     cfg.max_doc_words,
@@ -480,7 +479,7 @@ impl<'a> Trainer<'a> {
                 let before = doc.clone();
                 match cfg.mode {
                     Mode::Dbow => {
-                        sgd::dbow_document(
+                        kernel::dbow_document(
                             &ctx,
                             &self.out,
                             &words,
@@ -490,7 +489,7 @@ impl<'a> Trainer<'a> {
                             &mut scratch,
                         );
                         if cfg.dbow_words {
-                            sgd::skipgram_document(
+                            kernel::skipgram_document(
                                 &ctx,
                                 &self.words,
                                 &self.out,
@@ -501,7 +500,7 @@ impl<'a> Trainer<'a> {
                             );
                         }
                     }
-                    Mode::Dm => sgd::dm_document(
+                    Mode::Dm => kernel::dm_document(
                         &ctx,
                         &self.words,
                         &self.out,
@@ -525,7 +524,7 @@ impl<'a> Trainer<'a> {
                             }
                         }
                     }
-                    sgd::dbow_document(
+                    kernel::dbow_document(
                         &ctx,
                         &self.out,
                         &targets,

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use hamlet::model::query::Query;
+use hamlet::model::engine::Query;
 use hamlet::model::{io::file, io::gensim, Mode};
 
 /// gensim's venv python: HAMLET_GENSIM_PYTHON (scripts/test.sh sets it), or the default venv.

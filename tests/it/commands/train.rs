@@ -8,8 +8,7 @@ use common::{import_rfc, rfc_dir, small_dbow_config, Kind, TestDb, QUIC};
 use hamlet::app::evaluate::{evaluate, Options as EvalOpts, Split};
 use hamlet::app::progress::Quiet;
 use hamlet::app::train::{train, Plan};
-use hamlet::model::query::Query;
-use hamlet::model::text::mentions::IdForm;
+use hamlet::model::engine::Query;
 use hamlet::model::train::batched::Backend;
 use hamlet::model::train::TrainingSet;
 use hamlet::model::{io::file, Doc2Vec, Mode, ModelConfig};
@@ -258,16 +257,8 @@ async fn evaluate_scores_citation_retrieval_far_above_chance() {
         split_seed: 1,
         triples: 300,
         compare: true,
-        sweep: false,
-        search: false,
-        no_references: false,
-        batched: false,
         weights: hamlet::model::io::weights::Precision::I8,
-        no_graph: false,
-        boilerplate: vec![2119, 8174],
-        mention_form: IdForm::Rfc,
-        cache: None,
-        dump: None,
+        ..EvalOpts::new(ModelConfig::engine(), 2)
     };
     let e = evaluate(&store, &opts, std::sync::Arc::new(Quiet))
         .await
@@ -290,7 +281,7 @@ async fn evaluate_scores_citation_retrieval_far_above_chance() {
     let lexical = e.lexical.expect("--compare");
     assert_eq!(lexical.queries, e.retrieval.queries);
     assert!(lexical.hit_at_10 > 0.4, "{lexical:?}");
-    assert!(e.compat.is_none() && e.sweep.is_empty(), "{e:?}");
+    assert!(e.compat.is_none(), "{e:?}");
 }
 
 #[test]
@@ -440,37 +431,32 @@ async fn the_default_engine_predicts_citations_names_titles_and_explains() {
     );
 }
 
-/// `hamlet evaluate --compare --sweep` on the default engine: one table with the
-/// compatibility mode, the engine and TF-IDF on the same queries, and the weight sweep.
+/// `hamlet evaluate --compare --dump` on the default engine: one table with the
+/// compatibility mode, the engine and TF-IDF on the same queries, and the re-ranker's dump.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn evaluate_compares_the_engine_with_the_compatibility_mode_and_tf_idf() {
     let db = TestDb::new(Kind::Sqlite).await.unwrap();
+    #[cfg_attr(not(feature = "lab"), allow(unused_variables))]
     let dir = tempfile::tempdir().unwrap();
     let store = db.store().await;
     import_rfc(&store, rfc_dir(), "8000-9400").await.unwrap();
-    let opts = EvalOpts {
+    #[cfg_attr(not(feature = "lab"), allow(unused_mut))]
+    let mut opts = EvalOpts {
         config: ModelConfig {
             dim: 32,
             epochs: 5,
             min_count: 5,
             ..ModelConfig::engine()
         },
-        threads: 2,
         split: Split::Validation,
-        split_seed: 1,
         triples: 100,
         compare: true,
-        sweep: true,
-        search: true,
-        no_references: false,
-        batched: false,
-        weights: hamlet::model::io::weights::Precision::F32,
-        no_graph: false,
-        boilerplate: vec![2119, 8174],
-        mention_form: IdForm::Rfc,
-        cache: None,
-        dump: Some(dir.path().join("dump.tsv")),
+        ..EvalOpts::new(ModelConfig::engine(), 2)
     };
+    #[cfg(feature = "lab")]
+    {
+        opts.dump = Some(dir.path().join("dump.tsv"));
+    }
     let e = evaluate(&store, &opts, std::sync::Arc::new(Quiet))
         .await
         .unwrap();
@@ -502,50 +488,35 @@ async fn evaluate_compares_the_engine_with_the_compatibility_mode_and_tf_idf() {
         missing.engine.hit_at_10 > 0.5 && missing.engine.mrr_at_10 > missing.bm25.mrr_at_10,
         "{missing:?}"
     );
-    assert!(!e.missing_sweep.is_empty());
-    // `--search` starts from the engine's own weights and only keeps what scores better on the
-    // "missing" view: its start is the engine's "missing" figure (ties aside), its end no lower.
-    let searched = |name: &str| {
-        e.missing_sweep
-            .iter()
-            .find(|(n, _)| n.starts_with(name))
-            .unwrap_or_else(|| panic!("{name}: {:?}", e.missing_sweep))
-            .1
-    };
-    // (The engine's own figure above is after its re-ranker, which the search does not
-    // weigh: the two start from the same queries.)
-    let start = searched("search, the engine's weights, missing");
-    assert_eq!(
-        start.queries, missing.engine.queries,
-        "{start:?} {missing:?}"
-    );
-    // `--dump`: every view's candidates, with their features and judgements, for learning the
-    // re-ranker: 200 lines a query at most, some of the hidden half among them, and (as the
-    // server sees them) the visible half too, marked as known and never as relevant.
-    let dump = std::fs::read_to_string(dir.path().join("dump.tsv")).unwrap();
-    let mut lines = dump.lines();
-    assert!(lines
-        .next()
-        .unwrap()
-        .starts_with("view\tquery\tcites\tnamed\tknown\trelevant\tscore\tcitation"));
-    let rows: Vec<Vec<&str>> = lines.map(|l| l.split('\t').collect()).collect();
-    let missing_rows: Vec<&Vec<&str>> = rows.iter().filter(|r| r[0] == "missing").collect();
-    let queries: std::collections::HashSet<&str> = missing_rows.iter().map(|r| r[1]).collect();
-    assert_eq!(queries.len(), missing.engine.queries);
-    assert!(missing_rows.len() <= 200 * queries.len());
-    assert!(missing_rows.iter().any(|r| r[5] == "1"));
-    assert!(missing_rows.iter().any(|r| r[4] == "1"));
-    assert!(!rows.iter().any(|r| r[4] == "1" && r[5] == "1"));
-    assert!(rows.iter().any(|r| r[0] == "cited"));
-    assert!(searched("search, searched weights, missing").mrr_at_10 >= start.mrr_at_10);
+    // `--dump` (the `lab` feature): every view's candidates, with the re-ranker's features as
+    // the server computes them and their judgements, for learning the re-ranker: the header
+    // names `rerank::FEATURES` after the fixed columns, 200 lines a query at most, some of
+    // the hidden half among them, and (as the server sees them) the visible half too, marked
+    // as known and never as relevant.
+    #[cfg(feature = "lab")]
+    {
+        let dump = std::fs::read_to_string(dir.path().join("dump.tsv")).unwrap();
+        let mut lines = dump.lines();
+        let head: Vec<&str> = lines.next().unwrap().split('\t').collect();
+        assert_eq!(head[..5], ["view", "query", "named", "known", "relevant"]);
+        assert_eq!(head[5..], hamlet::model::engine::rerank::FEATURES);
+        let rows: Vec<Vec<&str>> = lines.map(|l| l.split('\t').collect()).collect();
+        assert!(rows.iter().all(|r| r.len() == head.len()));
+        let missing_rows: Vec<&Vec<&str>> = rows.iter().filter(|r| r[0] == "missing").collect();
+        let queries: std::collections::HashSet<&str> = missing_rows.iter().map(|r| r[1]).collect();
+        assert_eq!(queries.len(), missing.engine.queries);
+        assert!(missing_rows.len() <= 200 * queries.len());
+        assert!(missing_rows.iter().any(|r| r[4] == "1"));
+        assert!(missing_rows.iter().any(|r| r[3] == "1"));
+        assert!(!rows.iter().any(|r| r[3] == "1" && r[4] == "1"));
+        assert!(rows.iter().any(|r| r[0] == "cited"));
+        // Each query's first candidate is its best by the score: "score / best" is 1 there.
+        let best = head.iter().position(|c| *c == "score / best").unwrap();
+        assert_eq!(missing_rows[0][best], "1");
+    }
     let compat = e.compat.expect("the compatibility mode is trained too");
     let lexical = e.lexical.expect("and TF-IDF");
     assert!(compat.queries == e.retrieval.queries && lexical.queries == e.retrieval.queries);
-    assert_eq!(e.sweep.len(), 15);
-    // The sweep's (0.3, 0.1) is the engine's own weighting, ranked by the score alone (the
-    // engine's figure is after its re-ranker): the same queries.
-    let own = e.sweep.iter().find(|s| s.0 == 0.3 && s.1 == 0.1).unwrap().2;
-    assert_eq!(own.queries, e.retrieval.queries, "{e:?}");
     // Far above the original's model on the same queries.
     assert!(
         e.retrieval.hit_at_10 > compat.hit_at_10 + 0.1

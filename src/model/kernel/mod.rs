@@ -1,6 +1,10 @@
-//! The paragraph-vector update rules (Le & Mikolov 2014, "Distributed Representations of
-//! Sentences and Documents"; negative sampling from Mikolov et al. 2013), as gensim's
-//! `doc2vec_inner.pyx` applies them, shared by training and by inference.
+//! The math kernels both training (`train/`) and inference (`infer`, `query`, `scan`, `layout`,
+//! `eval`) use: vector arithmetic (`dot`, `axpy`, `normalise_rows`), the sigmoid table, the
+//! random stream (`Rng`, `splitmix`), the tables' row access (`Rows`, the Hogwild
+//! `SharedTable`, `prefetch`), and the paragraph-vector update rules (Le & Mikolov 2014,
+//! "Distributed Representations of Sentences and Documents"; negative sampling from Mikolov
+//! et al. 2013), as gensim's `doc2vec_inner.pyx` applies them. Nothing here knows a model,
+//! a collection or a query.
 //!
 //! Shapes: every table is a flat `[rows * dim]` array of f32. Training shares the tables
 //! between threads without locks (Hogwild, Recht et al. 2011): rows live in relaxed atomics
@@ -8,6 +12,8 @@
 //! but there is no undefined behaviour. Each step copies the
 //! rows it needs into local buffers, computes there (vectorisable), and writes back deltas.
 //! Inference reads plain `[f32]` tables and updates only its own document vector.
+
+pub(crate) mod prefetch;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -38,7 +44,7 @@ fn prefetch_bytes<T>(p: *const T, bytes: usize) {
     let p = p.cast::<u8>();
     let mut offset = 0;
     while offset < bytes {
-        crate::model::train::prefetch::prefetch(p.wrapping_add(offset));
+        crate::model::kernel::prefetch::prefetch(p.wrapping_add(offset));
         offset += 64;
     }
 }
@@ -616,7 +622,7 @@ pub(crate) fn dbow_document<O: Rows + ?Sized>(
             let mut peek = rng.clone();
             for _ in 0..ctx.negative {
                 if let Some(slot) = ctx.noise.slot_for(peek.next()) {
-                    crate::model::train::prefetch::prefetch(slot);
+                    crate::model::kernel::prefetch::prefetch(slot);
                 }
             }
         }

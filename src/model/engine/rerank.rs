@@ -14,15 +14,24 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
-use crate::model::links::popularity;
-use crate::model::query::{Named, Parts, Weights};
+use crate::model::engine::links::popularity;
+use crate::model::engine::score::{Named, Parts};
 use crate::model::Doc2Vec;
 
 /// How many of a text's best documents by the score the re-ranker reorders.
 pub(crate) const CANDIDATES: usize = 200;
 
-/// What the trees read of each candidate, in their order (`scripts/learn-rerank.py`'s
-/// columns; `evaluate`'s `FEATURES` say what each is).
+/// What the trees read of each candidate, in their order: the one list, computed by
+/// `Doc2Vec::features` for serving and for the research bench's dump, whose header names them
+/// for `scripts/learn-rerank.py`, which writes them into `rerank.json`. "cites": how many
+/// documents the text cites; "score": the engine's score times its weights' total; the parts;
+/// "self": 1 / k for each of the k documents the text cites; "popularity": ln(1 + cited by)
+/// over its largest; "co-cited/pop": co-citation over the candidate's citers rather than their
+/// square root; "co-cited max": the strongest co-citation; "key terms": the share of the
+/// candidate's key-term weight (idf) the text holds; "coupled 50^2": what the 50 documents
+/// coupled most with the text cite, weighted by the coupling squared; "peers mixed": what the
+/// 20 documents nearest by cosine plus coupling cite; "a*b": products of the parts; "log
+/// rank": ln(1 + place by the score); "score / best"; then "X / most" (`RELATIVE`).
 pub const FEATURES: [&str; 31] = [
     "cites",
     "score",
@@ -295,12 +304,13 @@ impl Doc2Vec {
         k: usize,
     ) -> Vec<(usize, f32)> {
         if !self.reranks() {
-            return crate::model::query::best(scores, k, None);
+            return crate::model::engine::score::best(scores, k, None);
         }
-        let ranked: Vec<(usize, f32)> = crate::model::query::best(scores, k.max(CANDIDATES), None)
-            .into_iter()
-            .filter(|(_, s)| s.is_finite())
-            .collect();
+        let ranked: Vec<(usize, f32)> =
+            crate::model::engine::score::best(scores, k.max(CANDIDATES), None)
+                .into_iter()
+                .filter(|(_, s)| s.is_finite())
+                .collect();
         self.rerank(words, parts, named, ranked)
     }
 
@@ -320,18 +330,39 @@ impl Doc2Vec {
         named: &Named,
         mut ranked: Vec<(usize, f32)>,
     ) -> Vec<(usize, f32)> {
-        let Some(links) = self.links.as_ref() else {
-            return ranked;
-        };
         let head = ranked.len().min(CANDIDATES);
-        if head < 2 {
+        if head < 2 || self.links.is_none() {
             return ranked;
         }
+        let rows = self.features(words, parts, named, &ranked[..head]);
+        let mut order: Vec<(f64, usize)> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (predict(x), i))
+            .collect();
+        order.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let reordered: Vec<(usize, f32)> = order.iter().map(|&(_, i)| ranked[i]).collect();
+        ranked.splice(..head, reordered);
+        ranked
+    }
+
+    /// The `FEATURES` of a text's candidates `ranked` (best first by the score, as (index,
+    /// score)), one row each: what the trees read, and what the research bench's dump writes
+    /// for learning them, so the two can never disagree. Empty without links.
+    pub(crate) fn features(
+        &self,
+        words: &[u32],
+        parts: &[Parts],
+        named: &Named,
+        ranked: &[(usize, f32)],
+    ) -> Vec<[f32; FEATURES.len()]> {
+        let (Some(links), Some(&(_, first))) = (self.links.as_ref(), ranked.first()) else {
+            return Vec::new();
+        };
         let cites = &named.cites;
         let k = cites.len().max(1) as f32;
         let cited: HashSet<usize> = cites.iter().copied().collect();
-        let w = Weights::of(&self.config);
-        let total = w.total();
+        let total = self.config.scoring.total();
         let LinkFeatures {
             pop_co,
             max_co,
@@ -340,9 +371,9 @@ impl Doc2Vec {
         } = self.link_features(parts, cites);
         let max_in = links.most_cited() as f32;
         let present: HashSet<u32> = words.iter().copied().collect();
-        let best = ranked[0].1 * total;
-        let mut rows: Vec<[f32; FEATURES.len()]> = Vec::with_capacity(head);
-        for (i, &(d, score)) in ranked[..head].iter().enumerate() {
+        let best = first * total;
+        let mut rows: Vec<[f32; FEATURES.len()]> = Vec::with_capacity(ranked.len());
+        for (i, &(d, score)) in ranked.iter().enumerate() {
             let p = &parts[d];
             let indeg = links.cited_by(d).len() as f32;
             let key = self.key_share(d, &|t| present.contains(&t));
@@ -373,15 +404,7 @@ impl Doc2Vec {
             rows.push(x);
         }
         relative(&mut rows);
-        let mut order: Vec<(f64, usize)> = rows
-            .iter()
-            .enumerate()
-            .map(|(i, x)| (predict(x), i))
-            .collect();
-        order.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        let reordered: Vec<(usize, f32)> = order.iter().map(|&(_, i)| ranked[i]).collect();
-        ranked.splice(..head, reordered);
-        ranked
+        rows
     }
 }
 
@@ -413,6 +436,21 @@ mod tests {
         assert!(low.is_finite() && high.is_finite());
         // A candidate with a high score and strong links outranks one with nothing.
         assert!(high > low, "{high} <= {low}");
+    }
+
+    #[test]
+    fn the_shipped_trees_name_the_features_the_server_computes() {
+        // scripts/learn-rerank.py writes the dump's feature columns into rerank.json; the dump
+        // writes `FEATURES` (what `Doc2Vec::features` computes). Relearned trees that read
+        // other columns, or the same in another order, fail here rather than at first use.
+        let e: Ensemble = serde_json::from_str(include_str!("rerank.json")).unwrap();
+        assert_eq!(e.features, FEATURES);
+        assert!(e.trees.iter().all(Tree::valid));
+        assert!(e
+            .trees
+            .iter()
+            .flat_map(|t| &t.feature)
+            .all(|&f| f < FEATURES.len() as i32));
     }
 
     #[test]
