@@ -34,6 +34,7 @@ COPY . .
 # The line tables the release profile keeps for tests' backtraces are 170 MB of the binary:
 # stripped here (function names stay in the symbol table). libtorch.so is only a link to
 # libtorch_cpu.so, which the binary loads by name: copying both would store 438 MB twice.
+# No `--features lab`: the research bench (`hamlet evaluate --dump`) stays out of the image.
 RUN cargo build --release --locked --bin hamlet --bin hamlet-extract \
  && mkdir -p /out/bin /out/lib/hamlet \
  && cp target/release/hamlet target/release/hamlet-extract /out/bin/ \
