@@ -13,8 +13,9 @@ bash scripts/setup-libtorch.sh >/dev/null
 cargo build --release --quiet --bin hamlet --bin hamlet-extract
 model=data/scale/map-43000x52.safetensors
 mkdir -p data/scale
-if [ ! -f "$model" ]; then
-  ./target/release/hamlet model synth --docs 43000 --dim 52 --vocab 20000 --output "$model.tmp" >/dev/null
+catalog=data/scale/map-43000x52.catalog.jsonl
+if [ ! -f "$model" ] || [ ! -f "$catalog" ]; then
+  ./target/release/hamlet model synth --docs 43000 --dim 52 --vocab 20000 --output "$model.tmp" --catalog "$catalog" >/dev/null
   echo "== layout of 43,000 documents (hamlet model layout)"
   ./target/release/hamlet model layout "$model.tmp" --output "$model" 2>/dev/null
   rm -f "$model.tmp" "$model.tmp.sha256"
@@ -28,6 +29,9 @@ fi
 echo "== /map/ in headless Chromium, 1280x1000, the 43,000-document model"
 work=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# The synthetic model's own catalogue, so the page carries real titles as it would in service.
+DATABASE_URL="sqlite://$work/map.sqlite3" ./target/release/hamlet migrate >/dev/null
+DATABASE_URL="sqlite://$work/map.sqlite3" ./target/release/hamlet import jsonl "$catalog" >/dev/null
 DATABASE_URL="sqlite://$work/map.sqlite3" HAMLET_MODEL_PATH="$model" PORT=$port \
   ./target/release/hamlet serve >"$work/serve.log" 2>&1 &
 server=$!

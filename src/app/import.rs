@@ -38,6 +38,39 @@ pub struct JsonlOpts {
     pub dry_run: bool,
 }
 
+/// Writes a JSON-lines catalogue (`hamlet import jsonl`) for a synthetic model of `docs`
+/// documents and `vocab` words (`hamlet model synth --catalog`): identifiers 1..=docs, each
+/// with the model's made-up title, a year, a degree, a department and two authors drawn from
+/// pools the size a library's would be, and marked as having text (the model holds them), so
+/// that a server or a benchmark serving the synthetic model lists real catalogue rows.
+pub fn write_synthetic_catalogue(
+    path: &std::path::Path,
+    docs: usize,
+    vocab: usize,
+) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let file =
+        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    let people = (docs / 3).max(1);
+    const DEGREES: [&str; 4] = ["Ph.D.", "S.M.", "S.B.", "M.Eng."];
+    for d in 0..docs {
+        let record = serde_json::json!({
+            "identifier": d + 1,
+            "title": crate::model::io::synth::title(d, vocab),
+            "year": 1950 + (d * 7) % 76,
+            "degree": DEGREES[d % 4],
+            "departments": [format!("Department {}", (d * 13) % 40 + 1)],
+            "authors": [format!("Author {}", (d * 31) % people + 1), format!("Author {}", (d * 17 + 5) % people + 1)],
+            "unextractable": false,
+        });
+        writeln!(out, "{record}")?;
+    }
+    out.flush()
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
 /// Imports the RFC collection in `opts.dir`; public so the benchmark and tests drive it.
 pub async fn import_rfc(
     store: &Store,

@@ -43,8 +43,8 @@ pub enum Command {
     },
     /// Write a model of a given shape with random weights, labelled synthetic (scale tests)
     ///
-    /// Documents are 1..=DOCS; the server shows those missing from the database by
-    /// identifier.
+    /// Documents are 1..=DOCS; results for documents the database does not hold are left out,
+    /// so serve it with the catalogue `--catalog` writes (`hamlet import jsonl FILE`).
     Synth {
         #[arg(long, default_value_t = 43_000)]
         docs: usize,
@@ -59,6 +59,10 @@ pub enum Command {
         engine: bool,
         #[arg(long, value_name = "FILE")]
         output: PathBuf,
+        /// Also write a JSON-lines catalogue of the model's documents here, for `hamlet import
+        /// jsonl` (titles, years, degrees, departments, authors).
+        #[arg(long, value_name = "FILE")]
+        catalog: Option<PathBuf>,
     },
 }
 
@@ -130,6 +134,7 @@ pub async fn run(command: Command, cfg: &AppConfig) -> anyhow::Result<()> {
             seed,
             engine,
             output,
+            catalog,
         } => {
             let started = std::time::Instant::now();
             let out = output.clone();
@@ -147,6 +152,10 @@ pub async fn run(command: Command, cfg: &AppConfig) -> anyhow::Result<()> {
                 output.display(),
                 started.elapsed().as_secs_f64()
             );
+            if let Some(path) = catalog {
+                crate::app::import::write_synthetic_catalogue(&path, docs, vocab)?;
+                println!("wrote {} (catalogue of {docs} documents)", path.display());
+            }
             Ok(())
         }
         Command::Info { file: path, json } => {

@@ -40,10 +40,20 @@ pub fn synth(docs: usize, dim: usize, vocab: usize, seed: u64) -> Result<Doc2Vec
     Ok(model)
 }
 
+/// The title of synthetic document `d` (identifier `d + 1`) in a model of `vocab` words: six
+/// made-up words, the same the engine's kind keeps as its title grams.
+pub fn title(d: usize, vocab: usize) -> String {
+    (0..6)
+        .map(|k| word(1_000 + (d * 7 + k * 13) % vocab.saturating_sub(1_000).max(1)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// `synth` of the default engine's kind ([missing] budgets): every document has a citation
 /// target (`@cites:ID`, a random row in the output table), a made-up title of six words, ten
-/// citation links (skewed towards a few much-cited documents), and the engine's scoring settings, so that a text naming documents by identifier ("RFC 123")
-/// runs the expansion as a real one does.
+/// citation links (skewed towards a few much-cited documents), and the engine's scoring
+/// settings, so that a text naming documents by identifier ("RFC 123") runs the link terms as
+/// a real one does.
 pub fn synth_engine(docs: usize, dim: usize, vocab: usize, seed: u64) -> Result<Doc2Vec, Error> {
     let config = ModelConfig {
         dim,
@@ -51,14 +61,7 @@ pub fn synth_engine(docs: usize, dim: usize, vocab: usize, seed: u64) -> Result<
         seed,
         ..ModelConfig::engine()
     };
-    let titles: Vec<String> = (0..docs)
-        .map(|d| {
-            (0..6)
-                .map(|k| word(1_000 + (d * 7 + k * 13) % vocab.saturating_sub(1_000).max(1)))
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .collect();
+    let titles: Vec<String> = (0..docs).map(|d| title(d, vocab)).collect();
     // Ten citations a document, skewed towards a few much-cited documents as real collections
     // are (the co-citation term's cost grows with them).
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0x11CC);

@@ -293,22 +293,49 @@ fn serve_start_up_errors_are_one_line() {
     }
 }
 
-/// `hamlet model synth` writes a model labelled synthetic, and the server serves it: the
-/// documents it knows that the database lacks are listed by identifier.
+/// The results of an API list, after checking it answered 200.
+async fn similar(
+    client: &rocket::local::asynchronous::Client,
+    uri: &str,
+) -> Vec<serde_json::Value> {
+    let res = client.get(uri).dispatch().await;
+    assert_eq!(res.status().code, 200);
+    let body: serde_json::Value = serde_json::from_str(&res.into_string().await.unwrap()).unwrap();
+    body["results"].as_array().unwrap().clone()
+}
+
+/// `hamlet model synth` writes a model labelled synthetic, and the server serves it. Results
+/// for documents the model knows and the database lacks are left out, never shown as a bare
+/// number; `/health` counts them and start-up says so once in the log (issue 38). With the
+/// catalogue `--catalog` writes, imported, every result is a catalogue row.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_synthetic_model_is_labelled_and_served() {
+async fn a_synthetic_model_is_labelled_and_served_with_its_catalogue() {
+    let log = common::server_log::mark();
     let db = common::TestDb::new(common::Kind::Sqlite).await.unwrap();
     let store = db.store().await;
-    common::import_rfc(&store, common::rfc_dir(), "791,793")
+    let held = common::import_rfc(&store, common::rfc_dir(), "1-200")
         .await
-        .unwrap();
+        .unwrap()
+        .documents;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("synth.safetensors");
-    let p = path.display().to_string();
+    let catalog = dir.path().join("synth.jsonl");
+    let (p, c) = (path.display().to_string(), catalog.display().to_string());
     let out = hamlet(
         &db.url,
         &[
-            "model", "synth", "--docs", "1000", "--dim", "8", "--vocab", "5000", "--output", &p,
+            "model",
+            "synth",
+            "--docs",
+            "1000",
+            "--dim",
+            "8",
+            "--vocab",
+            "5000",
+            "--output",
+            &p,
+            "--catalog",
+            &c,
         ],
         &[],
     );
@@ -316,28 +343,62 @@ async fn a_synthetic_model_is_labelled_and_served() {
     let info = hamlet(&db.url, &["model", "info", &p], &[]);
     assert!(text(&info).contains("SYNTHETIC"), "{}", text(&info));
 
+    // The RFC collection holds some of the model's 1,000 documents (RFCs 1 to 200).
     let mut cfg = hamlet::config::AppConfig::for_tests(&db.url);
+    cfg.model_path = path.clone();
+    let client = common::ready_client(cfg.clone()).await;
+    let results = similar(&client, "/api/documents/3/similar?min_score=-1&limit=50").await;
+    assert!(
+        !results.is_empty()
+            && results.len() < 50
+            && results
+                .iter()
+                .all(|r| r["identifier"].as_u64().unwrap() <= 200),
+        "only what the collection holds: {results:?}"
+    );
+    let page = client.get("/similar_to/3/").dispatch().await;
+    assert_eq!(page.status().code, 200);
+    assert!(!page.into_string().await.unwrap().contains(">Document "));
+    let health = client.get("/health").dispatch().await;
+    let health: serde_json::Value =
+        serde_json::from_str(&health.into_string().await.unwrap()).unwrap();
+    assert_eq!(
+        health["model"]["documents_not_in_collection"],
+        1000 - held,
+        "{health}"
+    );
+    let logged = common::server_log::since(log);
+    assert!(
+        logged.contains(&format!("documents_not_in_collection={}", 1000 - held))
+            && logged.contains("the collection does not hold"),
+        "{logged}"
+    );
+
+    // The synthetic catalogue, imported: titles, years and people for every document.
+    let own = common::TestDb::new(common::Kind::Sqlite).await.unwrap();
+    let out = hamlet(&own.url, &["import", "jsonl", &c], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let mut cfg = hamlet::config::AppConfig::for_tests(&own.url);
     cfg.model_path = path;
     let client = common::ready_client(cfg).await;
-    let res = client
-        .get("/api/documents/791/similar?min_score=-1&limit=50")
-        .dispatch()
-        .await;
-    assert_eq!(res.status().code, 200);
-    let body: serde_json::Value = serde_json::from_str(&res.into_string().await.unwrap()).unwrap();
-    let results = body["results"].as_array().unwrap();
+    let results = similar(&client, "/api/documents/5/similar?min_score=-1&limit=50").await;
     assert_eq!(results.len(), 50);
-    let missing = results
-        .iter()
-        .find(|r| r["identifier"] != 793)
-        .expect("a document the database lacks");
+    for r in &results {
+        let id = r["identifier"].as_u64().unwrap() as usize;
+        assert_eq!(
+            r["title"],
+            hamlet::model::io::synth::title(id - 1, 5000),
+            "{r}"
+        );
+        assert!(r["year"].is_number() && !r["authors"].as_array().unwrap().is_empty());
+    }
+    let health = client.get("/health").dispatch().await;
+    let health: serde_json::Value =
+        serde_json::from_str(&health.into_string().await.unwrap()).unwrap();
     assert_eq!(
-        missing["title"],
-        format!("Document {}", missing["identifier"]),
-        "{missing}"
+        health["model"]["documents_not_in_collection"], 0,
+        "{health}"
     );
-    let page = client.get("/similar_to/791/").dispatch().await;
-    assert_eq!(page.status().code, 200);
 }
 
 #[test]

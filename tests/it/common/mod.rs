@@ -11,6 +11,7 @@
 )]
 
 pub mod chromium;
+pub mod server_log;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};

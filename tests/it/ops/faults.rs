@@ -149,46 +149,6 @@ impl Drop for PrivatePostgres {
     }
 }
 
-/// The server's warnings and errors, as the log would have them: every test in this binary
-/// shares one global subscriber, so a test reads only the lines written after its mark.
-mod server_log {
-    use std::sync::{Mutex, OnceLock};
-
-    static LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-    struct Writer;
-
-    impl std::io::Write for Writer {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            let line = String::from_utf8_lossy(buf).trim_end().to_string();
-            LINES.lock().unwrap_or_else(|p| p.into_inner()).push(line);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    /// Starts capturing (once per process); returns where this test's lines begin.
-    pub fn mark() -> usize {
-        static INIT: OnceLock<()> = OnceLock::new();
-        INIT.get_or_init(|| {
-            let _ = tracing_subscriber::fmt()
-                .with_env_filter("warn,hamlet=warn")
-                .with_ansi(false)
-                .with_writer(|| Writer)
-                .try_init();
-        });
-        LINES.lock().unwrap_or_else(|p| p.into_inner()).len()
-    }
-
-    /// The lines written since `mark`.
-    pub fn since(mark: usize) -> String {
-        let lines = LINES.lock().unwrap_or_else(|p| p.into_inner());
-        lines.get(mark..).unwrap_or_default().join("\n")
-    }
-}
-
 async fn status(client: &Client, uri: &str) -> (Status, Duration) {
     let t = Instant::now();
     let res = client.get(uri).dispatch().await;
@@ -222,7 +182,7 @@ async fn postgres_stopped_and_started_again_under_a_running_server() {
     let mut cfg = AppConfig::for_tests(&pg.url());
     cfg.model_path = topics_model(&store).await;
     store.close().await;
-    let log = server_log::mark();
+    let log = common::server_log::mark();
     let client = common::ready_client(cfg).await;
     assert_eq!(status(&client, "/api/search?q=QUIC").await.0, Status::Ok);
 
@@ -283,7 +243,7 @@ async fn postgres_stopped_and_started_again_under_a_running_server() {
         seen.keys().all(|code| *code == 200 || *code == 503),
         "answers under load: {seen:?}\nother answers:\n{}\nthe server's warnings and errors:\n{}",
         odd.join("\n"),
-        server_log::since(log)
+        common::server_log::since(log)
     );
     assert!(
         seen.contains_key(&503) && seen.contains_key(&200),
