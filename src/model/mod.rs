@@ -32,7 +32,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use self::engine::links;
-use self::engine::score::{self as query, Cited, Keep, Scoring};
+use self::engine::score::{self, Cited, Keep, Scoring};
 use self::io::weights::{Precision, Weights};
 use self::kernel::Sigmoid;
 use self::scan::Scanner;
@@ -328,7 +328,7 @@ impl Doc2Vec {
             return Err(Error::Config("document identifiers are not unique".into()));
         }
         let (cited, scanner) = if config.is_engine() {
-            let (cited, targets) = Cited::find(&query::Tables {
+            let (cited, targets) = Cited::find(&score::Tables {
                 vocab: &vocab,
                 output: &output_weights,
                 doc_ids: &doc_ids,
@@ -444,8 +444,8 @@ impl Doc2Vec {
                     .iter()
                     .map(|p| p / norm)
                     .collect();
-                query::drop_unkept(&mut cosines, &self.doc_ids, keep);
-                query::best(&cosines, limit, exclude)
+                score::drop_unkept(&mut cosines, &self.doc_ids, keep);
+                score::best(&cosines, limit, exclude)
                     .into_iter()
                     .filter(|(_, s)| s.is_finite())
                     .collect()

@@ -18,7 +18,6 @@ use super::error::{Error, Result};
 use super::served::{run_blocking, Ask, Served};
 use super::views::{CitationView, PersonView, ResultView};
 use crate::model::engine::{Match, Query};
-use crate::model::Similar;
 use crate::store::{DocId, DocumentRow};
 
 /// The documents most similar to `doc`. A document without text has no vector: 422.
@@ -89,17 +88,11 @@ pub(crate) async fn for_text_counted(
     let mut via_ids: Vec<i64> = flags.values().filter_map(|(_, v)| *v).collect();
     via_ids.sort_unstable();
     via_ids.dedup();
-    let vias: Vec<Similar> = via_ids
-        .into_iter()
-        .map(|identifier| Similar {
-            identifier,
-            score: 0.0,
-        })
-        .collect();
-    let titles: HashMap<i64, String> = hydrate(catalog, vias)
+    let titles: HashMap<i64, String> = catalog
+        .documents(&via_ids.into_iter().map(DocId).collect::<Vec<_>>())
         .await?
         .into_iter()
-        .map(|v| (v.identifier.0, v.title))
+        .map(|d| (d.identifier.0, d.title))
         .collect();
     let mut views = hydrate_matches(catalog, hits).await?;
     for view in &mut views {
@@ -188,15 +181,32 @@ pub(crate) async fn for_author_counted(
                 })
                 .collect()
         };
-        let hit_lists = lists(&ask);
-        let merged = merge(&hit_lists, limit);
-        let pool: Vec<i64> = pool.map_or_else(Vec::new, |p| {
-            merge(&lists(&p), p.limit)
-                .iter()
-                .map(|m| m.similar.identifier)
-                .collect()
-        });
-        (hit_lists, merged, pool)
+        let ids = |merged: Vec<Match>| merged.iter().map(|m| m.similar.identifier).collect();
+        match pool {
+            // An unfiltered page: the longer lists hold the shorter ones as their first
+            // entries (scores in a total order), so one pass serves both.
+            Some(p)
+                if ask.allowed.is_none() && p.min_score == ask.min_score && p.limit >= limit =>
+            {
+                let long = lists(&p);
+                let pool = ids(merge(&long, p.limit));
+                let hit_lists: Vec<Vec<Match>> = long
+                    .into_iter()
+                    .map(|mut l| {
+                        l.truncate(limit);
+                        l
+                    })
+                    .collect();
+                let merged = merge(&hit_lists, limit);
+                (hit_lists, merged, pool)
+            }
+            _ => {
+                let hit_lists = lists(&ask);
+                let merged = merge(&hit_lists, limit);
+                let pool = pool.map_or_else(Vec::new, |p| ids(merge(&lists(&p), p.limit)));
+                (hit_lists, merged, pool)
+            }
+        }
     })
     .await?;
 
@@ -389,7 +399,12 @@ pub(crate) async fn hydrate_matches(
         .iter()
         .map(|m| DocId(m.similar.identifier))
         .collect();
-    let mut docs = rows_by_id(catalog, &ids).await?;
+    let mut docs: HashMap<DocId, DocumentRow> = catalog
+        .documents(&ids)
+        .await?
+        .into_iter()
+        .map(|d| (d.identifier, d))
+        .collect();
     Ok(matches
         .into_iter()
         .filter_map(|m| {
@@ -398,28 +413,6 @@ pub(crate) async fn hydrate_matches(
             view.why = Some(m.why);
             Some(view)
         })
-        .collect())
-}
-
-/// `hydrate_matches` without the explanations.
-pub(crate) async fn hydrate(catalog: &Catalog, hits: Vec<Similar>) -> Result<Vec<ResultView>> {
-    let ids: Vec<DocId> = hits.iter().map(|h| DocId(h.identifier)).collect();
-    let mut docs = rows_by_id(catalog, &ids).await?;
-    Ok(hits
-        .into_iter()
-        .filter_map(|hit| {
-            let doc = docs.remove(&DocId(hit.identifier))?;
-            Some(ResultView::new(hit.score, doc))
-        })
-        .collect())
-}
-
-async fn rows_by_id(catalog: &Catalog, ids: &[DocId]) -> Result<HashMap<DocId, DocumentRow>> {
-    Ok(catalog
-        .documents(ids)
-        .await?
-        .into_iter()
-        .map(|d| (d.identifier, d))
         .collect())
 }
 
