@@ -55,21 +55,21 @@ fn main() {
     let size = std::fs::metadata(&path).expect("the model file").len() as f64;
     let before = rss_mb();
     let t0 = Instant::now();
-    let precision: hamlet::model::io::weights::Precision = std::env::var("HAMLET_MODEL_WEIGHTS")
+    let precision: hamlet::model::weights::Precision = std::env::var("HAMLET_MODEL_WEIGHTS")
         .unwrap_or_else(|_| "i8".into())
         .parse()
         .expect("HAMLET_MODEL_WEIGHTS: f32, f16 or i8");
     let model = file::load_to_serve(std::path::Path::new(&path), precision).expect("a model");
     let load_s = t0.elapsed().as_secs_f64();
     let loaded = rss_mb();
-    let ids = model.doc_ids().to_vec();
-    let vocab = model.vocab().len();
+    let ids = model.model().doc_ids().to_vec();
+    let vocab = model.model().vocab().len();
     println!(
         "model: {path} ({:.0} MB): {} documents, {vocab} words, {} dimensions, word and output tables in {precision:?}{}",
         size / 1e6,
         ids.len(),
         model.config().dim,
-        if model.corpus().synthetic {
+        if model.model().corpus().synthetic {
             " (synthetic)"
         } else {
             ""
@@ -126,7 +126,7 @@ fn main() {
             .collect();
         runs.push((", citing 30 documents (the engine's expansion)", citing));
     }
-    let timed = |model: &hamlet::model::Doc2Vec, texts: &[String]| {
+    let timed = |model: &hamlet::model::Engine, texts: &[String]| {
         let mut times: Vec<f64> = texts
             .iter()
             .map(|text| {

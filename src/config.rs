@@ -120,7 +120,7 @@ pub struct AppConfig {
     /// `HAMLET_MODEL_WEIGHTS`: `f32`, `f16` or `i8`, how the served model's word and output
     /// tables are kept in memory (a million-word, 52-dimension model: 416, 208 or 128 MB); f16
     /// and i8 move inferred vectors slightly. local: f32; heroku, aws: i8.
-    pub model_weights: crate::model::io::weights::Precision,
+    pub model_weights: crate::model::weights::Precision,
     /// `HAMLET_PAGE_CACHE_MB`: megabytes of rendered similar_to pages kept until the model or
     /// the collection changes; 0 renders every request. Default 16.
     pub page_cache_mb: u64,
@@ -338,9 +338,9 @@ impl AppConfig {
             extract_concurrency: 0,
             page_cache_mb: 16,
             model_weights: if deployed {
-                crate::model::io::weights::Precision::I8
+                crate::model::weights::Precision::I8
             } else {
-                crate::model::io::weights::Precision::F32
+                crate::model::weights::Precision::F32
             },
             trusted_proxies: match profile {
                 Profile::Local => String::new(),

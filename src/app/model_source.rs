@@ -10,7 +10,7 @@ use std::sync::{Arc, RwLock};
 use anyhow::Context;
 
 use crate::config::AppConfig;
-use crate::model::Doc2Vec;
+use crate::model::Engine;
 use crate::remote::{manifest, Remote};
 
 /// The model in use, if any, swapped atomically: a request takes its own `Arc` of the model
@@ -26,7 +26,7 @@ pub struct ModelSlot {
 /// A loaded model and where it came from.
 #[derive(Clone)]
 pub struct InService {
-    pub model: Arc<Doc2Vec>,
+    pub model: Arc<Engine>,
     pub sha256: String,
     pub source: String,
     pub loaded_at: String,
@@ -81,7 +81,7 @@ pub struct ModelUpdater {
     remote: Remote,
     slot: ModelSlot,
     /// How the word and output tables are kept (`HAMLET_MODEL_WEIGHTS`).
-    precision: crate::model::io::weights::Precision,
+    precision: crate::model::weights::Precision,
     /// The sha256 of the last model refused (a checksum that does not match, a file that does
     /// not load): not fetched again at every check, until the source names another or SIGHUP.
     refused: Arc<std::sync::Mutex<Option<String>>>,
@@ -92,7 +92,7 @@ impl ModelUpdater {
         source: ModelSource,
         remote: Remote,
         slot: ModelSlot,
-        precision: crate::model::io::weights::Precision,
+        precision: crate::model::weights::Precision,
     ) -> ModelUpdater {
         ModelUpdater {
             source,
@@ -208,8 +208,8 @@ impl ModelUpdater {
         tracing::info!(
             sha256 = %sha256,
             source = %source,
-            documents = model.doc_ids().len(),
-            vocab = model.vocab().len(),
+            documents = model.model().doc_ids().len(),
+            vocab = model.model().vocab().len(),
             replaced = current.as_deref().unwrap_or("none"),
             "model in service"
         );
@@ -248,7 +248,7 @@ mod tests {
             source,
             Remote::new(opts, Default::default()),
             ModelSlot::default(),
-            crate::model::io::weights::Precision::F32,
+            crate::model::weights::Precision::F32,
         )
     }
 

@@ -8,7 +8,7 @@ use super::progress::Progress;
 use crate::model::layout::LayoutOpts;
 use crate::model::train::batched::{Backend, BatchedTrainer};
 use crate::model::train::{prepare, Trainer, TrainingSet};
-use crate::model::{Doc2Vec, ModelConfig};
+use crate::model::{Engine, ModelConfig};
 use crate::store::Store;
 
 /// How to train: the model's settings, the threads and trainer, and whether to compute the
@@ -99,7 +99,7 @@ pub fn train(
     set: &TrainingSet,
     plan: Plan,
     progress: &dyn Progress,
-) -> anyhow::Result<(Doc2Vec, TrainStats)> {
+) -> anyhow::Result<(Engine, TrainStats)> {
     let Plan {
         config,
         threads,
@@ -146,7 +146,7 @@ pub fn train(
         train_seconds: trained.seconds,
         layout_seconds: 0.0,
     };
-    let model = Doc2Vec::from_training(config, prepared, trained)?;
+    let model = Engine::from_training(config, prepared, trained)?;
     if !map {
         return Ok((model, stats));
     }
@@ -157,7 +157,7 @@ pub fn train(
 }
 
 /// The model with its collection map computed (`model::layout`, seeded by the model's seed).
-pub fn with_layout(model: Doc2Vec, progress: &dyn Progress) -> anyhow::Result<Doc2Vec> {
+pub fn with_layout(model: Engine, progress: &dyn Progress) -> anyhow::Result<Engine> {
     let opts = LayoutOpts {
         seed: model.config().seed,
         ..LayoutOpts::default()
@@ -168,7 +168,7 @@ pub fn with_layout(model: Doc2Vec, progress: &dyn Progress) -> anyhow::Result<Do
         progress.set(done as u64);
     };
     progress.start("map", Some(1));
-    let layout = model.compute_layout(opts, &report);
+    let layout = model.model().compute_layout(opts, &report);
     progress.finish();
     Ok(model.with_layout(layout)?.with_region_labels(None))
 }

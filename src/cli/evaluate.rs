@@ -60,7 +60,7 @@ pub struct Opts {
     /// Query with the word and output tables kept at this precision (f32, f16 or i8), as the
     /// server keeps them with HAMLET_MODEL_WEIGHTS.
     #[arg(long, default_value = "f32")]
-    pub weights: crate::model::io::weights::Precision,
+    pub weights: crate::model::weights::Precision,
     /// Train as if the collection had no citation links (a thesis collection): the links are
     /// still what the queries are judged against.
     #[arg(long)]

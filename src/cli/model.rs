@@ -79,7 +79,7 @@ pub async fn run(command: Command, cfg: &AppConfig) -> anyhow::Result<()> {
                     crate::app::train::with_layout(model, &super::progress::Bars::default())?;
                 let kept = layout_quality(&model);
                 let sha = file::save(&model, &out)?;
-                anyhow::Ok((sha, kept, model.doc_ids().len()))
+                anyhow::Ok((sha, kept, model.model().doc_ids().len()))
             })
             .await??;
             println!(
@@ -98,7 +98,7 @@ pub async fn run(command: Command, cfg: &AppConfig) -> anyhow::Result<()> {
             let started = std::time::Instant::now();
             let out = output.clone();
             let (sha, model) = tokio::task::spawn_blocking(move || {
-                let model = crate::model::io::gensim::import(&path)?;
+                let model = crate::model::Engine::new(crate::model::io::gensim::import(&path)?);
                 let model = if no_map {
                     model
                 } else {
@@ -111,8 +111,8 @@ pub async fn run(command: Command, cfg: &AppConfig) -> anyhow::Result<()> {
             let c = model.config();
             println!(
                 "imported {} documents, {} words, {} dimensions ({}) in {:.1} s",
-                model.doc_ids().len(),
-                model.vocab().len(),
+                model.model().doc_ids().len(),
+                model.model().vocab().len(),
                 c.dim,
                 match c.mode {
                     crate::model::Mode::Dm if c.dm_mean => "PV-DM, mean of the context",
@@ -121,7 +121,7 @@ pub async fn run(command: Command, cfg: &AppConfig) -> anyhow::Result<()> {
                 },
                 started.elapsed().as_secs_f64()
             );
-            if model.layout().is_some() {
+            if model.model().layout().is_some() {
                 println!("{}", layout_quality(&model));
             }
             println!("wrote {} (sha256 {sha})", output.display());
@@ -210,13 +210,13 @@ pub async fn run(command: Command, cfg: &AppConfig) -> anyhow::Result<()> {
 
 /// One line on how well the model's map keeps neighbourhoods (`layout::neighbourhood_preservation`
 /// over up to 1,000 documents).
-pub fn layout_quality(model: &crate::model::Doc2Vec) -> String {
-    let Some(layout) = model.layout() else {
+pub fn layout_quality(model: &crate::model::Engine) -> String {
+    let Some(layout) = model.model().layout() else {
         return "no map".into();
     };
-    let n = model.doc_ids().len();
+    let n = model.model().doc_ids().len();
     let kept = crate::model::layout::neighbourhood_preservation(
-        model.doc_vectors(),
+        model.model().doc_vectors(),
         model.config().dim,
         layout,
         10,

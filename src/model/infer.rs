@@ -57,8 +57,8 @@ pub(crate) struct Frozen<'a> {
     pub keep: &'a [u32],
     pub noise: &'a AliasTable,
     pub sigmoid: &'a Sigmoid,
-    pub word_vectors: &'a crate::model::io::weights::Weights,
-    pub output: &'a crate::model::io::weights::Weights,
+    pub word_vectors: &'a crate::model::weights::Weights,
+    pub output: &'a crate::model::weights::Weights,
 }
 
 /// Infers the vector of a new document from its in-vocabulary word indices (and the citation

@@ -1,10 +1,12 @@
 //! The paragraph-vector model (Doc2Vec; Le & Mikolov 2014) that gives Hamlet its "similar
-//! documents". Here: `Doc2Vec`, `ModelConfig` and `Error`. The rooms: `query` (the one way to
-//! ask the model: `Doc2Vec::query`), `infer` (a vector for a new text), `scan` (the cosine
-//! scan), `train/` (the trainers and their kernels), `io/` (the model file, the weight tables,
-//! gensim interop, synthetic models), `text/` (tokens, vocabulary, key terms, titles,
-//! mentions, the lexical index), `layout` (the collection map), `eval` (splits and metrics)
-//! and `runtime` (libtorch's threads).
+//! documents". Here: `Doc2Vec` (vocabulary, tables, the scan, the map), `ModelConfig` and
+//! `Error`. The rooms: `engine/` (the ranking, and `Engine`, what is served and asked:
+//! `Engine::query`), `infer` (a vector for a new text), `scan` (the cosine scan), `kernel/`
+//! (the math training and inference share), `weights` (the word and output tables at
+//! f32/f16/i8), `train/` (the trainers), `io/` (the model file, gensim interop, synthetic
+//! models), `text/` (tokens, vocabulary, key terms, titles, mentions, the lexical index),
+//! `layout` and `labels` (the collection map and its region names), `eval` (splits and
+//! metrics) and `runtime` (libtorch's threads).
 //!
 //! Nothing here imports rocket or sqlx, and no tensor leaves this module: callers pass text
 //! and identifiers and get identifiers and scores back.
@@ -14,6 +16,7 @@
 //! libtorch (`scan`), which holds the normalised document matrix.
 
 pub mod engine;
+pub use self::engine::Engine;
 pub mod eval;
 pub mod infer;
 pub mod io;
@@ -24,6 +27,7 @@ pub mod runtime;
 mod scan;
 pub mod text;
 pub mod train;
+pub mod weights;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -31,14 +35,11 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use self::engine::links;
-use self::engine::score::{self, Cited, Keep, Scoring};
-use self::io::weights::{Precision, Weights};
+use self::engine::score::{self, Keep, Scoring};
 use self::kernel::Sigmoid;
 use self::scan::Scanner;
-use self::text::keyterms::KeyTerms;
-use self::text::titles::Titles;
 use self::text::vocab::{AliasTable, Vocab};
+use self::weights::{Precision, Weights};
 
 /// Which paragraph-vector architecture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -227,22 +228,14 @@ pub struct Doc2Vec {
     keep: Vec<u32>,
     noise: AliasTable,
     sigmoid: Sigmoid,
-    scanner: Scanner,
+    /// The cosine scan (`scan`), built when first needed; the default engine stacks its
+    /// citation targets under the document rows (`stack_targets`).
+    scanner: std::sync::OnceLock<Scanner>,
     /// The collection map: `[docs, 2]` in the unit square (`layout`), when computed.
     layout: Option<Vec<f32>>,
-    /// Names of the map's regions (`labels`), with the layout.
+    /// Names of the map's regions (`labels`), with the layout (`Engine::with_region_labels`,
+    /// which reads the key terms).
     region_labels: Vec<labels::RegionLabel>,
-    /// Each document's key terms (`keyterms`), for saying why a result matched.
-    key_terms: Option<KeyTerms>,
-    /// The default engine's title mentions (`titles`).
-    titles: Option<Titles>,
-    /// The default engine's citation targets (`engine::score`).
-    cited: Option<Cited>,
-    /// The citation links the default engine trained on (`links`), for co-citation.
-    links: Option<links::Links>,
-    /// How many words the training texts held (the re-ranker's idf), counted when first
-    /// needed.
-    word_total: std::sync::OnceLock<f64>,
 }
 
 impl std::fmt::Debug for Doc2Vec {
@@ -327,32 +320,11 @@ impl Doc2Vec {
         if doc_index.len() != doc_ids.len() {
             return Err(Error::Config("document identifiers are not unique".into()));
         }
-        let (cited, scanner) = if config.is_engine() {
-            let (cited, targets) = Cited::find(&score::Tables {
-                vocab: &vocab,
-                output: &output_weights,
-                doc_ids: &doc_ids,
-                doc_vectors: &doc_vectors,
-                dim,
-                cites: config.cites,
-            });
-            (
-                Some(cited),
-                Scanner::with_targets(&doc_vectors, dim, &targets),
-            )
-        } else {
-            (None, Scanner::new(&doc_vectors, dim))
-        };
         Ok(Doc2Vec {
             keep: vocab.keep_thresholds(config.sample),
             noise: AliasTable::new(&vocab.counts, 0.75),
             sigmoid: Sigmoid::new(),
-            scanner,
-            cited,
-            links: None,
-            word_total: std::sync::OnceLock::new(),
-            key_terms: None,
-            titles: None,
+            scanner: std::sync::OnceLock::new(),
             config,
             vocab,
             word_vectors,
@@ -368,14 +340,6 @@ impl Doc2Vec {
 
     pub fn config(&self) -> &ModelConfig {
         &self.config
-    }
-
-    /// The model scoring with `config`'s scoring (`Scoring`: the weights of its terms,
-    /// inference) and re-ranker setting, which do not change what was trained.
-    pub fn with_scoring(mut self, config: &ModelConfig) -> Doc2Vec {
-        self.config.scoring = config.scoring;
-        self.config.rerank = config.rerank;
-        self
     }
 
     /// The model with its word and output tables kept at `precision` (`weights`).
@@ -422,7 +386,7 @@ impl Doc2Vec {
     /// The documents whose vectors are most similar (cosine) to a vector, best first,
     /// `exclude` left out and only those `keep` admits: how models without citation targets
     /// score (`query`).
-    fn nearest(
+    pub(crate) fn nearest(
         &self,
         v: &[f32],
         limit: usize,
@@ -435,11 +399,13 @@ impl Doc2Vec {
         }
         let exclude = exclude.and_then(|id| self.doc_index.get(&id).copied());
         let ranked = match keep {
-            None => self.scanner.top(v, limit + usize::from(exclude.is_some())),
+            None => self
+                .scanner()
+                .top(v, limit + usize::from(exclude.is_some())),
             Some(keep) => {
                 // Every document's cosine, those not kept left out before the cut.
                 let norm = kernel::dot(v, v).sqrt().max(f32::MIN_POSITIVE);
-                let products = self.scanner.products(v);
+                let products = self.scanner().products(v);
                 let mut cosines: Vec<f32> = products[..self.doc_ids.len()]
                     .iter()
                     .map(|p| p / norm)
@@ -461,6 +427,22 @@ impl Doc2Vec {
                 score,
             })
             .collect()
+    }
+
+    /// The cosine scan over the document vectors, built on first use.
+    pub(crate) fn scanner(&self) -> &Scanner {
+        self.scanner
+            .get_or_init(|| Scanner::new(&self.doc_vectors, self.config.dim))
+    }
+
+    /// The scan rebuilt with `targets` (`[docs, dim]`, the default engine's citation targets)
+    /// under the document rows, so one product scores a query against both (`Engine::new`).
+    pub(crate) fn stack_targets(&mut self, targets: &[f32]) {
+        self.scanner = std::sync::OnceLock::from(Scanner::with_targets(
+            &self.doc_vectors,
+            self.config.dim,
+            targets,
+        ));
     }
 
     /// Cosine similarity of two vectors.
@@ -498,80 +480,10 @@ impl Doc2Vec {
         layout::compute(&self.doc_vectors, self.config.dim, opts, progress)
     }
 
-    /// The model with its documents' key terms (`keyterms`), checked against its shape.
-    pub fn with_key_terms(mut self, terms: KeyTerms) -> Result<Doc2Vec, Error> {
-        if terms.len() != self.doc_ids.len() {
-            return Err(Error::Config(format!(
-                "key terms for {} documents, the model has {}",
-                terms.len(),
-                self.doc_ids.len()
-            )));
-        }
-        self.key_terms = Some(terms);
-        Ok(self)
-    }
-
-    /// The model with its documents' title mentions (`titles`), if any; the default engine
-    /// scores with them.
-    pub fn with_titles(mut self, titles: Option<Titles>) -> Result<Doc2Vec, Error> {
-        if let Some(t) = &titles {
-            if t.len() != self.doc_ids.len() {
-                return Err(Error::Config(format!(
-                    "titles for {} documents, the model has {}",
-                    t.len(),
-                    self.doc_ids.len()
-                )));
-            }
-        }
-        self.titles = titles;
-        Ok(self)
-    }
-
-    /// Each document's key terms, if the model has them.
-    pub fn key_terms(&self) -> Option<&KeyTerms> {
-        self.key_terms.as_ref()
-    }
-
-    /// The model with the citation links it was trained on (`links`), checked against its
-    /// shape.
-    pub fn with_links(mut self, links: links::Links) -> Result<Doc2Vec, Error> {
-        let (offsets, _) = links.parts();
-        if offsets.len() != self.doc_ids.len() + 1 {
-            return Err(Error::Config(format!(
-                "links for {} documents, the model has {}",
-                offsets.len() - 1,
-                self.doc_ids.len()
-            )));
-        }
-        self.links = Some(links);
-        Ok(self)
-    }
-
-    /// The citation links the model was trained on, if it keeps them.
-    pub fn links(&self) -> Option<&links::Links> {
-        self.links.as_ref()
-    }
-
-    /// The title index, if the model has one.
-    pub fn titles(&self) -> Option<&Titles> {
-        self.titles.as_ref()
-    }
-
     /// The map layout, `[docs, 2]` in the model's document order, if the model has one.
     /// The names of the map's regions, computed with the layout (empty without one).
     pub fn region_labels(&self) -> &[labels::RegionLabel] {
         &self.region_labels
-    }
-
-    /// The model with its regions named (`labels::region_labels`, from the layout and the
-    /// key terms); unchanged without either.
-    pub fn with_region_labels(mut self, given: Option<Vec<labels::RegionLabel>>) -> Doc2Vec {
-        self.region_labels = match (given, &self.layout, &self.key_terms) {
-            (Some(l), _, _) => l,
-            (None, Some(layout), Some(k)) => labels::region_labels(layout, k, &self.vocab),
-            _ => Vec::new(),
-        };
-        self
     }
 
     pub fn layout(&self) -> Option<&[f32]> {
@@ -580,7 +492,7 @@ impl Doc2Vec {
 
     /// Where a vector (an inferred text's) falls on the map, from its 10 nearest documents.
     pub fn place(&self, v: &[f32]) -> Option<[f32; 2]> {
-        layout::place(self.layout.as_deref()?, &self.scanner.top(v, 10))
+        layout::place(self.layout.as_deref()?, &self.scanner().top(v, 10))
     }
 
     /// Whether the word table was left out at load (a PV-DBOW model loaded to serve).

@@ -166,11 +166,11 @@ impl Boot {
         let Some(s) = self.models.slot().current() else {
             return;
         };
-        let missing = self.catalog.not_held(s.model.doc_ids());
+        let missing = self.catalog.not_held(s.model.model().doc_ids());
         if missing > 0 {
             tracing::warn!(
                 documents_not_in_collection = missing,
-                model_documents = s.model.doc_ids().len(),
+                model_documents = s.model.model().doc_ids().len(),
                 model.sha256 = %s.sha256,
                 "the model in service knows documents the collection does not hold; their results are left out (retrain on this collection)"
             );

@@ -75,8 +75,8 @@ fn model_json(served: &Served) -> serde_json::Value {
             "sha256": s.sha256,
             "source": s.source,
             "loaded_at": s.loaded_at,
-            "documents": s.model.doc_ids().len(),
-            "corpus_sha256": s.model.corpus().sha256,
+            "documents": s.model.model().doc_ids().len(),
+            "corpus_sha256": s.model.model().corpus().sha256,
         }),
         None => serde_json::json!({ "loaded": false }),
     }
@@ -112,7 +112,7 @@ pub(crate) async fn health(
     });
     if let (Some(s), Some(model)) = (served.current(), body.get_mut("model")) {
         // Results for these are left out of every list (`discover::hydrate_matches`).
-        model["documents_not_in_collection"] = catalog.not_held(s.model.doc_ids()).into();
+        model["documents_not_in_collection"] = catalog.not_held(s.model.model().doc_ids()).into();
     }
     (status, Json(body))
 }

@@ -35,7 +35,7 @@ pub(crate) fn page(served: &State<Served>, focus: Option<i64>) -> Template {
         "map",
         context! {
             has_model: model.is_some(),
-            has_layout: model.as_ref().is_some_and(|m| m.layout().is_some()),
+            has_layout: model.as_ref().is_some_and(|m| m.model().layout().is_some()),
             focus,
         },
     )
@@ -120,7 +120,7 @@ pub(crate) async fn points(
     // Generations first: what is built from them is labelled with what it saw, or older.
     let generation = (served.generation(), catalog.generation());
     let model = served.model()?;
-    if model.layout().is_none() {
+    if model.model().layout().is_none() {
         return Err(no_map());
     }
     let cached = cache
@@ -152,12 +152,12 @@ pub(crate) async fn points(
 
 /// The points' JSON for `model` and what the catalog knows of its documents.
 fn build(
-    model: &crate::model::Doc2Vec,
+    model: &crate::model::Engine,
     catalog: &Catalog,
     generation: (u64, u64),
 ) -> Result<Points> {
-    let layout = model.layout().unwrap_or_default();
-    let ids = model.doc_ids();
+    let layout = model.model().layout().unwrap_or_default();
+    let ids = model.model().doc_ids();
     const NONE: &str = "No department";
     let mut authors: Vec<String> = Vec::with_capacity(ids.len());
     let (titles, years, departments): (Vec<String>, Vec<i64>, Vec<Option<String>>) = catalog
@@ -249,8 +249,8 @@ fn build(
     list(&mut json, "title", &mut titles.iter().map(|t| quote(t)));
     list(&mut json, "author", &mut authors.iter().map(|a| quote(a)));
     // The regions' names, coarsest first (`model::labels`).
-    let labels =
-        serde_json::to_string(model.region_labels()).map_err(|e| Error::Internal(e.into()))?;
+    let labels = serde_json::to_string(model.model().region_labels())
+        .map_err(|e| Error::Internal(e.into()))?;
     let _ = write!(json, ",\"labels\":{labels}");
     json.push('}');
     let json = json.into_bytes();
@@ -298,7 +298,7 @@ pub(crate) async fn place(
 ) -> Result<Json<Placed>> {
     let (text, ask, _) = super::api::accept(catalog, served, submission).await?;
     let model = served.model()?;
-    if model.layout().is_none() {
+    if model.model().layout().is_none() {
         return Err(no_map());
     }
     let answer = run_blocking(move || ask.query(&model, Query::TextOnMap(&text), ask.limit))

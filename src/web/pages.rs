@@ -48,8 +48,8 @@ pub(crate) fn about(catalog: &State<Arc<Catalog>>, served: &State<Served>) -> Te
             "dim": c.dim,
             "window": c.window,
             "epochs": c.epochs,
-            "documents": m.doc_ids().len(),
-            "vocabulary": m.vocab().len(),
+            "documents": m.model().doc_ids().len(),
+            "vocabulary": m.model().vocab().len(),
             "engine": m.is_engine(),
         })
     });
@@ -142,7 +142,7 @@ pub(crate) async fn similar_to(
     let unextractable = doc.unextractable;
     let on_map = served
         .model()
-        .is_ok_and(|m| m.layout().is_some() && m.contains(id.0));
+        .is_ok_and(|m| m.model().layout().is_some() && m.model().contains(id.0));
     let query = format!("limit={}{}", ask.limit, filter.query_string());
     let (_, html) = templates
         .render(

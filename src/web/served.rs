@@ -10,7 +10,7 @@ use std::sync::Arc;
 use super::error::{Error, Result};
 use crate::app::model_source::{InService, ModelSlot};
 use crate::model::engine::{Answer, Match, Prepared, Query};
-use crate::model::Doc2Vec;
+use crate::model::Engine;
 
 #[derive(Clone)]
 pub(crate) struct Served {
@@ -33,7 +33,7 @@ impl Served {
     }
 
     /// The model in service, or 503.
-    pub(crate) fn model(&self) -> Result<Arc<Doc2Vec>> {
+    pub(crate) fn model(&self) -> Result<Arc<Engine>> {
         self.current().map(|s| s.model).ok_or(Error::ModelNotReady)
     }
 
@@ -111,7 +111,7 @@ impl Ask {
     /// Asks `model` about `query` within the allowed documents.
     pub(crate) fn query(
         &self,
-        model: &Doc2Vec,
+        model: &Engine,
         query: Query<'_>,
         limit: usize,
     ) -> std::result::Result<Answer, crate::model::Error> {
@@ -126,7 +126,7 @@ impl Ask {
 }
 
 impl Ask {
-    /// The matches of a prepared text (`Doc2Vec::prepare`) within the allowed documents.
+    /// The matches of a prepared text (`Engine::prepare`) within the allowed documents.
     pub(crate) fn matches(&self, prepared: &Prepared<'_>, limit: usize) -> Vec<Match> {
         match &self.allowed {
             None => prepared.matches(limit, self.min_score, None),
@@ -161,27 +161,29 @@ mod tests {
     }
 
     /// A two-document model whose document vectors are `docs`.
-    fn toy(docs: [[f32; 2]; 2]) -> Doc2Vec {
+    fn toy(docs: [[f32; 2]; 2]) -> Engine {
         let config = crate::model::ModelConfig {
             dim: 2,
             ..crate::model::ModelConfig::default()
         };
         let vocab = crate::model::text::vocab::Vocab::new(vec!["a", "b"], vec![5, 5]);
-        Doc2Vec::from_parts(
-            config,
-            vocab,
-            vec![0.1; 4],
-            vec![0.1; 4],
-            vec![1, 2],
-            docs.concat(),
-            crate::model::CorpusInfo {
-                documents: 2,
-                words: 10,
-                sha256: String::new(),
-                synthetic: false,
-            },
+        Engine::new(
+            crate::model::Doc2Vec::from_parts(
+                config,
+                vocab,
+                vec![0.1; 4],
+                vec![0.1; 4],
+                vec![1, 2],
+                docs.concat(),
+                crate::model::CorpusInfo {
+                    documents: 2,
+                    words: 10,
+                    sha256: String::new(),
+                    synthetic: false,
+                },
+            )
+            .unwrap(),
         )
-        .unwrap()
     }
 
     #[test]
@@ -189,7 +191,7 @@ mod tests {
         let slot = ModelSlot::default();
         let served = Served::new(slot.clone(), Some(0.75), Some(0.65));
         assert!(matches!(served.model(), Err(Error::ModelNotReady)));
-        let in_service = |m: Doc2Vec, sha: &str| InService {
+        let in_service = |m: Engine, sha: &str| InService {
             model: Arc::new(m),
             sha256: sha.into(),
             source: "test".into(),

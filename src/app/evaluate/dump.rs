@@ -2,7 +2,7 @@
 //! feature; the server's image never carries it): for every "missing" and "cited" query of the
 //! protocol, the candidates the server re-ranks (the `rerank::CANDIDATES` best by the engine's
 //! score, known ones included) with the re-ranker's features as the server computes them
-//! (`Doc2Vec::features`) and their judgements, for `scripts/learn-rerank.py`.
+//! (`Engine::features`) and their judgements, for `scripts/learn-rerank.py`.
 //!
 //! One tab-separated line a candidate: view ("missing" or "cited"), query identifier, whether
 //! the text cites this one ("named"), whether the reader knows it (the visible half,
@@ -17,7 +17,7 @@ use anyhow::Context;
 
 use super::Protocol;
 use crate::model::engine::rerank::{CANDIDATES, FEATURES};
-use crate::model::Doc2Vec;
+use crate::model::Engine;
 
 /// The columns before the features.
 pub const FIXED: [&str; 5] = ["view", "query", "named", "known", "relevant"];
@@ -25,7 +25,7 @@ pub const FIXED: [&str; 5] = ["view", "query", "named", "known", "relevant"];
 /// Writes the dump of `protocol`'s queries on `model` (a default-engine model) to `path`.
 pub(super) fn write(
     protocol: &Protocol<'_>,
-    model: &Doc2Vec,
+    model: &Engine,
     path: &std::path::Path,
 ) -> anyhow::Result<()> {
     // (view, query, known, relevant, text)
@@ -85,18 +85,18 @@ pub(super) fn write(
 /// One query's lines: its candidates as the server sees them, before the re-ranker.
 fn write_query(
     out: &mut String,
-    model: &Doc2Vec,
+    model: &Engine,
     view: &str,
     id: i64,
     known: &HashSet<i64>,
     relevant: &HashSet<i64>,
     text: &str,
 ) {
-    let words = model.vocab().indices(text);
+    let words = model.model().vocab().indices(text);
     let (scores, parts, named, _) = model.engine_text(text, &words);
     let ranked = crate::model::engine::score::best(&scores, CANDIDATES, None);
     let rows = model.features(&words, &parts, &named, &ranked);
-    let ids = model.doc_ids();
+    let ids = model.model().doc_ids();
     let cites: HashSet<usize> = named.cites.iter().copied().collect();
     for (&(d, _), row) in ranked.iter().zip(&rows) {
         let _ = write!(

@@ -19,12 +19,12 @@ use super::progress::Progress;
 use super::train::{collection, Plan, TrainStats};
 use crate::model::engine::{Answer, Query};
 use crate::model::eval::{self, OddOneOut, Part, Retrieval};
-use crate::model::io::weights::Precision;
 use crate::model::text::lexical::{Bm25, Lexical};
 use crate::model::text::mentions::IdForm;
 use crate::model::train::batched::Backend;
 use crate::model::train::TrainingSet;
-use crate::model::{Doc2Vec, ModelConfig};
+use crate::model::weights::Precision;
+use crate::model::{Engine, ModelConfig};
 use crate::store::Store;
 
 #[cfg(feature = "lab")]
@@ -194,7 +194,7 @@ async fn train(
     threads: usize,
     backend: Backend,
     progress: &Arc<dyn Progress>,
-) -> anyhow::Result<(Doc2Vec, TrainStats)> {
+) -> anyhow::Result<(Engine, TrainStats)> {
     let set = Arc::clone(train);
     let progress = Arc::clone(progress);
     let plan = Plan {
@@ -299,7 +299,7 @@ pub async fn evaluate(
             infer_ms.push(t0.elapsed().as_secs_f64() * 1e3);
             ranked.push((*id, hits));
         }
-        for &id in model.doc_ids().iter().take(1000) {
+        for &id in model.model().doc_ids().iter().take(1000) {
             let t0 = Instant::now();
             let _ = model.query(Query::Document(id), 10, -1.0);
             similar_ms.push(t0.elapsed().as_secs_f64() * 1e3);
@@ -356,14 +356,14 @@ pub async fn evaluate(
     for (doc, person) in &authors {
         groups.entry(*person).or_default().push(doc.0);
     }
-    let mut odd = eval::odd_one_out(&model, &groups, opts.triples, seed);
+    let mut odd = eval::odd_one_out(model.model(), &groups, opts.triples, seed);
     if odd.triples < opts.triples / 2 {
         // Too few shared authors: fall back to departments, as the issue allows.
         let mut by_dept: HashMap<i64, Vec<i64>> = HashMap::new();
         for (doc, dept) in &departments {
             by_dept.entry(*dept).or_default().push(doc.0);
         }
-        odd = eval::odd_one_out(&model, &by_dept, opts.triples, seed);
+        odd = eval::odd_one_out(model.model(), &by_dept, opts.triples, seed);
     }
     Ok(Evaluation {
         model: super::train::describe(&config),
@@ -395,7 +395,7 @@ async fn cached_train(
     threads: usize,
     backend: Backend,
     progress: &Arc<dyn Progress>,
-) -> anyhow::Result<(Doc2Vec, TrainStats)> {
+) -> anyhow::Result<(Engine, TrainStats)> {
     use sha2::{Digest, Sha256};
     // Scoring settings do not change what is trained: one cached model serves them all.
     // (The key keeps the title and cosine weights of the engine's first version, so that
@@ -429,8 +429,8 @@ async fn cached_train(
             .with_scoring(&config);
         eprintln!("evaluate: reusing {}", path.display());
         let stats = TrainStats {
-            documents: model.doc_ids().len(),
-            vocab: model.vocab().len(),
+            documents: model.model().doc_ids().len(),
+            vocab: model.model().vocab().len(),
             words: 0,
             prepare_seconds: 0.0,
             train_seconds: 0.0,
@@ -492,7 +492,7 @@ impl<'a> Protocol<'a> {
     }
 
     /// Every view for every system.
-    fn views(&self, model: &Doc2Vec, tfidf: &Lexical, bm25: &Bm25) -> Vec<View> {
+    fn views(&self, model: &Engine, tfidf: &Lexical, bm25: &Bm25) -> Vec<View> {
         let strip = crate::ingest::references::without_references;
         let systems: [&Ranker; 3] = [
             &|text, k, new_first| rank_model(model, text, k, new_first),
@@ -555,7 +555,7 @@ type Ranker<'r> = dyn Fn(&str, usize, bool) -> Vec<i64> + 'r;
 
 /// The model's ranking of the collection for a text: by score, or new first (the documents the
 /// text names after the others, as the API and the pages order them).
-fn rank_model(model: &Doc2Vec, text: &str, k: usize, new_first: bool) -> Vec<i64> {
+fn rank_model(model: &Engine, text: &str, k: usize, new_first: bool) -> Vec<i64> {
     if !model.is_engine() {
         return model
             .query(Query::Text(text), k, -1.0)
@@ -574,9 +574,9 @@ fn rank_model(model: &Doc2Vec, text: &str, k: usize, new_first: bool) -> Vec<i64
             .map(|m| m.similar.identifier)
             .collect();
     }
-    let words = model.vocab().indices(text);
+    let words = model.model().vocab().indices(text);
     let (scores, parts, named, _) = model.engine_text(text, &words);
-    let ids = model.doc_ids();
+    let ids = model.model().doc_ids();
     model
         .ranked_text(&words, &scores, &parts, &named, k)
         .into_iter()

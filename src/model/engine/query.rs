@@ -1,5 +1,5 @@
-//! Asking the model: `Doc2Vec::query` (a document or a text -> matches with why, and a place on
-//! the map), and `Doc2Vec::prepare` (a text read once, answered as often as a page needs). The
+//! Asking the model: `Engine::query` (a document or a text -> matches with why, and a place on
+//! the map), and `Engine::prepare` (a text read once, answered as often as a page needs). The
 //! default engine scores through `score` and reorders a text's best candidates through
 //! `rerank`; other models score by cosine.
 
@@ -8,7 +8,8 @@ use std::collections::HashSet;
 use serde::Serialize;
 
 use super::score::{best, drop_unkept, Keep, Named, Parts};
-use crate::model::{Doc2Vec, Error, Similar};
+use super::Engine;
+use crate::model::{Error, Similar};
 
 /// Why a result matched: what drove its score, in words a reader can check.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -51,7 +52,7 @@ pub struct Why {
 }
 /// Words listed in a `Why`.
 const WHY_TERMS: usize = 5;
-impl Doc2Vec {
+impl Engine {
     /// evaluation: the documents most like `query`, best first, at most `limit` scoring at
     /// least `min_score`, each with why it matched; and where the query falls on the map.
     ///
@@ -75,10 +76,14 @@ impl Doc2Vec {
     ) -> Result<Answer, Error> {
         match query {
             Query::Document(id) => {
-                let x = *self.doc_index.get(&id).ok_or(Error::UnknownDocument(id))?;
+                let x = *self
+                    .model
+                    .doc_index
+                    .get(&id)
+                    .ok_or(Error::UnknownDocument(id))?;
                 Ok(Answer {
                     matches: self.document_matches(x, limit, min_score, keep),
-                    place: self.layout.as_ref().map(|l| [l[2 * x], l[2 * x + 1]]),
+                    place: self.model.layout.as_ref().map(|l| [l[2 * x], l[2 * x + 1]]),
                 })
             }
             Query::Text(text) | Query::TextOnMap(text) => {
@@ -98,9 +103,9 @@ impl Doc2Vec {
     /// over the unfiltered results and lists the filtered ones infers the text once
     /// (issue 38).
     pub fn prepare(&self, text: &str) -> Prepared<'_> {
-        let words = self.vocab.indices(text);
+        let words = self.model.vocab.indices(text);
         // Words as common as "the" explain nothing, even where a short document keeps them.
-        let common = crate::model::labels::first_uncommon(&self.vocab);
+        let common = crate::model::labels::first_uncommon(&self.model.vocab);
         let shared: HashSet<u32> = words.iter().copied().filter(|&w| w >= common).collect();
         let scored = if self.is_engine() {
             let (scores, parts, named, q) = self.engine_text(text, &words);
@@ -111,7 +116,7 @@ impl Doc2Vec {
                 q,
             }
         } else {
-            Scored::Cosine(self.infer_indices(&words))
+            Scored::Cosine(self.model.infer_indices(&words))
         };
         Prepared {
             model: self,
@@ -143,14 +148,14 @@ impl Doc2Vec {
             .key_terms
             .as_ref()
             .map(|k| {
-                let common = crate::model::labels::first_uncommon(&self.vocab);
+                let common = crate::model::labels::first_uncommon(&self.model.vocab);
                 k.of(x).iter().copied().filter(|&w| w >= common).collect()
             })
             .unwrap_or_default();
         if self.is_engine() {
             let (mut scores, parts) = self.engine_document_scores(x);
             if let Some(keep) = keep {
-                drop_unkept(&mut scores, &self.doc_ids, keep);
+                drop_unkept(&mut scores, &self.model.doc_ids, keep);
             }
             return best(&scores, limit, Some(x))
                 .into_iter()
@@ -158,12 +163,13 @@ impl Doc2Vec {
                 .map(|(d, score)| self.matched(d, score, &own, Some(parts[d])))
                 .collect();
         }
-        let dim = self.config.dim;
-        let v = &self.doc_vectors[x * dim..(x + 1) * dim];
-        self.nearest(v, limit, min_score, Some(self.doc_ids[x]), keep)
+        let dim = self.model.config.dim;
+        let v = &self.model.doc_vectors[x * dim..(x + 1) * dim];
+        self.model
+            .nearest(v, limit, min_score, Some(self.model.doc_ids[x]), keep)
             .into_iter()
             .map(|s| {
-                let d = self.doc_index[&s.identifier];
+                let d = self.model.doc_index[&s.identifier];
                 self.matched(d, s.score, &own, None)
             })
             .collect()
@@ -177,13 +183,13 @@ impl Doc2Vec {
             .map(|k| {
                 k.shared(d, words, WHY_TERMS)
                     .into_iter()
-                    .map(|t| self.vocab.word(t).to_string())
+                    .map(|t| self.model.vocab.word(t).to_string())
                     .collect()
             })
             .unwrap_or_default();
         Match {
             similar: Similar {
-                identifier: self.doc_ids[d],
+                identifier: self.model.doc_ids[d],
                 score,
             },
             why: Why {
@@ -203,10 +209,10 @@ impl Doc2Vec {
     }
 }
 
-/// A new text as the model has read it (`Doc2Vec::prepare`): its words, its inferred vector
+/// A new text as the model has read it (`Engine::prepare`): its words, its inferred vector
 /// and, for the default engine, every document's score and parts.
 pub struct Prepared<'m> {
-    model: &'m Doc2Vec,
+    model: &'m Engine,
     words: Vec<u32>,
     /// The text's words that may explain a match (`Why::terms`).
     shared: HashSet<u32>,
@@ -241,11 +247,11 @@ impl Prepared<'_> {
         if self.words.is_empty() {
             return None;
         }
-        self.model.place(self.vector())
+        self.model.model.place(self.vector())
     }
 
     /// The documents most like the text, best first, at most `limit` scoring at least
-    /// `min_score`, among those `keep` admits; `Doc2Vec::query_within` for a text.
+    /// `min_score`, among those `keep` admits; `Engine::query_within` for a text.
     ///
     /// The default engine lists the documents the text does not name first, then the ones it
     /// names (`already_cited`) that score above the last of those.
@@ -255,10 +261,11 @@ impl Prepared<'_> {
         let (scores, parts, named) = match &self.scored {
             Scored::Cosine(q) => {
                 return model
+                    .model
                     .nearest(q, limit, min_score, None, keep)
                     .into_iter()
                     .map(|s| {
-                        let d = model.doc_index[&s.identifier];
+                        let d = model.model.doc_index[&s.identifier];
                         model.matched(d, s.score, shared, None)
                     })
                     .collect();
@@ -274,7 +281,7 @@ impl Prepared<'_> {
         let scores = match keep {
             Some(keep) => {
                 let mut s = scores.clone();
-                drop_unkept(&mut s, &model.doc_ids, keep);
+                drop_unkept(&mut s, &model.model.doc_ids, keep);
                 kept = s;
                 &kept
             }
@@ -293,7 +300,7 @@ impl Prepared<'_> {
                 old.push((d, score));
             } else if new.len() < limit {
                 let mut m = model.matched(d, score, shared, Some(parts[d]));
-                m.why.via = named.via[d].map(|x| model.doc_ids[x]);
+                m.why.via = named.via[d].map(|x| model.model.doc_ids[x]);
                 m.why.via_cocited = m.why.via.is_some();
                 m.why.neighbours_citing = model.citing(&named.neighbours, d);
                 m.why.neighbours_of = m

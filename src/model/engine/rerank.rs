@@ -14,15 +14,15 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
+use super::Engine;
 use crate::model::engine::links::popularity;
 use crate::model::engine::score::{Named, Parts};
-use crate::model::Doc2Vec;
 
 /// How many of a text's best documents by the score the re-ranker reorders.
 pub(crate) const CANDIDATES: usize = 200;
 
 /// What the trees read of each candidate, in their order: the one list, computed by
-/// `Doc2Vec::features` for serving and for the research bench's dump, whose header names them
+/// `Engine::features` for serving and for the research bench's dump, whose header names them
 /// for `scripts/learn-rerank.py`, which writes them into `rerank.json`. "cites": how many
 /// documents the text cites; "score": the engine's score times its weights' total; the parts;
 /// "self": 1 / k for each of the k documents the text cites; "popularity": ln(1 + cited by)
@@ -232,11 +232,11 @@ pub(crate) struct LinkFeatures {
     pub mixed: Vec<f32>,
 }
 
-impl Doc2Vec {
+impl Engine {
     /// `LinkFeatures` for a text whose parts are `parts` and that cites `cites` (zeros
     /// without links).
     pub(crate) fn link_features(&self, parts: &[Parts], cites: &[usize]) -> LinkFeatures {
-        let n = self.doc_ids.len();
+        let n = self.model.doc_ids.len();
         let mut f = LinkFeatures {
             pop_co: vec![0.0; n],
             max_co: vec![0.0; n],
@@ -271,7 +271,7 @@ impl Doc2Vec {
     /// The share of document `d`'s key terms (by idf over the training texts' words) that a
     /// text holds (`present`); 0 for a model without key terms.
     pub(crate) fn key_share(&self, d: usize, present: &dyn Fn(u32) -> bool) -> f32 {
-        let vocab = &self.vocab;
+        let vocab = &self.model.vocab;
         let all_words = *self
             .word_total
             .get_or_init(|| vocab.counts.iter().sum::<u64>() as f64);
@@ -317,7 +317,7 @@ impl Doc2Vec {
     /// Whether a text's candidates are reordered: the default engine, asked to, over a
     /// collection with citation links (what the trees were learned on).
     pub(crate) fn reranks(&self) -> bool {
-        self.config.rerank && self.links.as_ref().is_some_and(|l| !l.is_empty())
+        self.model.config.rerank && self.links.as_ref().is_some_and(|l| !l.is_empty())
     }
 
     /// `ranked` (a text's best documents by the score, best first, as (index, score)) with its
@@ -362,7 +362,7 @@ impl Doc2Vec {
         let cites = &named.cites;
         let k = cites.len().max(1) as f32;
         let cited: HashSet<usize> = cites.iter().copied().collect();
-        let total = self.config.scoring.total();
+        let total = self.model.config.scoring.total();
         let LinkFeatures {
             pop_co,
             max_co,
@@ -441,7 +441,7 @@ mod tests {
     #[test]
     fn the_shipped_trees_name_the_features_the_server_computes() {
         // scripts/learn-rerank.py writes the dump's feature columns into rerank.json; the dump
-        // writes `FEATURES` (what `Doc2Vec::features` computes). Relearned trees that read
+        // writes `FEATURES` (what `Engine::features` computes). Relearned trees that read
         // other columns, or the same in another order, fail here rather than at first use.
         let e: Ensemble = serde_json::from_str(include_str!("rerank.json")).unwrap();
         assert_eq!(e.features, FEATURES);

@@ -30,8 +30,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::Engine;
 use crate::model::kernel::Rows;
-use crate::model::Doc2Vec;
 
 /// The terms of the default engine's score, before weighting.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
@@ -71,7 +71,7 @@ pub(crate) struct Named {
     pub peers: Vec<(usize, f32)>,
 }
 
-/// A text's link terms (`Doc2Vec::link_terms`), per document in model order; empty vectors
+/// A text's link terms (`Engine::link_terms`), per document in model order; empty vectors
 /// where not computed.
 #[derive(Default)]
 struct LinkTerms {
@@ -148,7 +148,7 @@ impl Cited {
 #[derive(Clone, Copy)]
 pub(crate) struct Tables<'a> {
     pub vocab: &'a crate::model::text::vocab::Vocab,
-    pub output: &'a crate::model::io::weights::Weights,
+    pub output: &'a crate::model::weights::Weights,
     pub doc_ids: &'a [i64],
     pub doc_vectors: &'a [f32],
     pub dim: usize,
@@ -181,7 +181,7 @@ pub(crate) fn best(scores: &[f32], k: usize, exclude: Option<usize>) -> Vec<(usi
         .collect()
 }
 
-impl Doc2Vec {
+impl Engine {
     /// Whether this model is the default engine's (citation targets and title mentions).
     pub fn is_engine(&self) -> bool {
         self.cited.is_some()
@@ -194,7 +194,7 @@ impl Doc2Vec {
         if self.is_engine() {
             // The link terms add weight to the mean that a text citing nothing gets none of:
             // the text's bar is lowered by as much, so that such a text keeps its results.
-            let w = self.config.scoring;
+            let w = self.model.config.scoring;
             let without_links = w.total() - w.cocite_weight - w.neighbour_weight - w.coupled_weight;
             (
                 ENGINE_DOCUMENT_MIN_SCORE,
@@ -212,12 +212,12 @@ impl Doc2Vec {
             .cited
             .as_ref()
             .expect("engine models have citation targets");
-        let n = self.doc_ids.len();
+        let n = self.model.doc_ids.len();
         let norm = crate::model::kernel::dot(q, q).sqrt();
         if norm == 0.0 {
             return (vec![0.0; n], vec![0.0; n]);
         }
-        let products = self.scanner.products(q);
+        let products = self.model.scanner().products(q);
         let mut citation: Vec<f32> = (0..n)
             .map(|d| {
                 if cited.has_target[d] {
@@ -231,9 +231,9 @@ impl Doc2Vec {
         let cosine: Vec<f32> = products[..n].iter().map(|p| (p / norm).max(0.0)).collect();
         if let Some(x) = known.filter(|&x| cited.has_target[x]) {
             // "d cites x": v_d . cite_x = |v_d| (v_d/|v_d| . cite_x).
-            let dim = self.config.dim;
+            let dim = self.model.config.dim;
             let target = self.cite_row(x, dim);
-            let back = self.scanner.products(&target);
+            let back = self.model.scanner().products(&target);
             for d in 0..n {
                 citation[d] = citation[d].max(sigmoid(cited.norms[d] * back[d]));
             }
@@ -245,11 +245,10 @@ impl Doc2Vec {
     fn cite_row(&self, x: usize, dim: usize) -> Vec<f32> {
         // The output row itself, read back from the output table.
         let mut row = vec![0.0f32; dim];
-        if let Some(r) = self
-            .vocab
-            .get(&crate::model::text::vocab::cite_token(self.doc_ids[x]))
-        {
-            self.output_weights.read(r as usize, dim, &mut row);
+        if let Some(r) = self.model.vocab.get(&crate::model::text::vocab::cite_token(
+            self.model.doc_ids[x],
+        )) {
+            self.model.output_weights.read(r as usize, dim, &mut row);
         }
         row
     }
@@ -263,9 +262,9 @@ impl Doc2Vec {
             })
         };
         crate::model::text::mentions::cited(
-            self.config.id_mentions,
+            self.model.config.id_mentions,
             text,
-            &self.doc_index,
+            &self.model.doc_index,
             title,
             specific,
         )
@@ -280,15 +279,15 @@ impl Doc2Vec {
         text: &str,
         words: &[u32],
     ) -> (Vec<f32>, Vec<Parts>, Named, Vec<f32>) {
-        let n = self.doc_ids.len();
+        let n = self.model.doc_ids.len();
         let title = match &self.titles {
             Some(t) => t.mentions(&crate::model::text::titles::text_grams(text)),
             None => vec![0.0; n],
         };
         let cites = self.named_cites(text, &title);
-        let q = self.infer_citing(words, &cites);
+        let q = self.model.infer_citing(words, &cites);
         let (citation, cosine) = self.engine_parts(&q, None);
-        let w = self.config.scoring;
+        let w = self.model.config.scoring;
         let links = self.link_terms(&cites, &cosine, &w);
         let mut via = vec![None; n];
         let mut scores = Vec::with_capacity(n);
@@ -328,7 +327,7 @@ impl Doc2Vec {
         let Some(links) = self.links.as_ref() else {
             return terms;
         };
-        let n = self.doc_ids.len();
+        let n = self.model.doc_ids.len();
         if w.cocite_weight > 0.0 && !cites.is_empty() {
             terms.cocited = vec![0.0; n];
             terms.with = vec![None; n];
@@ -352,10 +351,10 @@ impl Doc2Vec {
 
     /// The engine's score of every document for a known document (index `x`).
     pub(crate) fn engine_document_scores(&self, x: usize) -> (Vec<f32>, Vec<Parts>) {
-        let dim = self.config.dim;
-        let q = self.doc_vectors[x * dim..(x + 1) * dim].to_vec();
+        let dim = self.model.config.dim;
+        let q = self.model.doc_vectors[x * dim..(x + 1) * dim].to_vec();
         let (citation, cosine) = self.engine_parts(&q, Some(x));
-        let wc = self.config.scoring.cosine_weight;
+        let wc = self.model.config.scoring.cosine_weight;
         let scale = 1.0 + wc;
         let scores = citation
             .iter()

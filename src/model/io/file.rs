@@ -27,9 +27,9 @@ use std::path::{Path, PathBuf};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use sha2::{Digest, Sha256};
 
-use crate::model::io::weights::{Precision, Weights};
 use crate::model::text::vocab::Vocab;
-use crate::model::{CorpusInfo, Doc2Vec, Error, ModelConfig};
+use crate::model::weights::{Precision, Weights};
+use crate::model::{CorpusInfo, Doc2Vec, Engine, Error, ModelConfig};
 
 pub const FORMAT: &str = "hamlet-doc2vec";
 pub const VERSION: &str = "1";
@@ -51,7 +51,7 @@ pub struct ModelInfo {
 }
 
 /// Serialises `model` to `path` atomically and writes `path.sha256`; returns the sha256.
-pub fn save(model: &Doc2Vec, path: &Path) -> Result<String, Error> {
+pub fn save(model: &Engine, path: &Path) -> Result<String, Error> {
     let io = |e| Error::Io {
         path: path.to_path_buf(),
         source: e,
@@ -77,7 +77,7 @@ pub fn sha_path(path: &Path) -> PathBuf {
 }
 
 /// Reads and checks a model file.
-pub fn load(path: &Path) -> Result<Doc2Vec, Error> {
+pub fn load(path: &Path) -> Result<Engine, Error> {
     load_with(path, Precision::F32)
 }
 
@@ -85,18 +85,18 @@ pub fn load(path: &Path) -> Result<Doc2Vec, Error> {
 /// is read tensor by tensor in chunks, never whole: loading needs little more memory than the
 /// model it builds (reading the whole file first doubled the peak for a large model:
 /// benches/scale.sh).
-pub fn load_with(path: &Path, precision: Precision) -> Result<Doc2Vec, Error> {
+pub fn load_with(path: &Path, precision: Precision) -> Result<Engine, Error> {
     load_for(path, precision, false)
 }
 
 /// `load_with` for serving: a PV-DBOW model's word table (`word_vectors`) is checked but not
 /// kept, because inference and scoring never read it (PV-DBOW infers from the output table
 /// alone); that is half the tables' memory. Such a model cannot be saved again.
-pub fn load_to_serve(path: &Path, precision: Precision) -> Result<Doc2Vec, Error> {
+pub fn load_to_serve(path: &Path, precision: Precision) -> Result<Engine, Error> {
     load_for(path, precision, true)
 }
 
-fn load_for(path: &Path, precision: Precision, serve: bool) -> Result<Doc2Vec, Error> {
+fn load_for(path: &Path, precision: Precision, serve: bool) -> Result<Engine, Error> {
     let corrupt = |reason: String| Error::Corrupt {
         path: path.to_path_buf(),
         reason,
@@ -112,7 +112,7 @@ fn load_for(path: &Path, precision: Precision, serve: bool) -> Result<Doc2Vec, E
 }
 
 /// Checks and assembles a model from a model file's bytes (what `load` does after reading).
-pub fn parse(bytes: &[u8]) -> Result<Doc2Vec, Error> {
+pub fn parse(bytes: &[u8]) -> Result<Engine, Error> {
     from_bytes(bytes, Precision::F32).map_err(|reason| Error::Corrupt {
         path: PathBuf::from("<bytes>"),
         reason,
@@ -159,7 +159,8 @@ pub fn info(path: &Path) -> Result<ModelInfo, Error> {
     })
 }
 
-fn to_bytes(model: &Doc2Vec) -> Result<Vec<u8>, String> {
+fn to_bytes(engine: &Engine) -> Result<Vec<u8>, String> {
+    let model = engine.model();
     let dim = model.config().dim;
     let vocab = model.vocab();
     if model.word_table_dropped() {
@@ -230,7 +231,7 @@ fn to_bytes(model: &Doc2Vec) -> Result<Vec<u8>, String> {
             ));
             buffers.push((names[1], dtype, vec![n], values));
         };
-    if let Some(k) = model.key_terms() {
+    if let Some(k) = engine.key_terms() {
         let (offsets, terms) = k.parts();
         let values = u32_bytes(terms);
         rows(
@@ -241,7 +242,7 @@ fn to_bytes(model: &Doc2Vec) -> Result<Vec<u8>, String> {
             values,
         );
     }
-    if let Some(l) = model.links() {
+    if let Some(l) = engine.links() {
         let (offsets, targets) = l.parts();
         let values = u32_bytes(targets);
         rows(
@@ -252,7 +253,7 @@ fn to_bytes(model: &Doc2Vec) -> Result<Vec<u8>, String> {
             values,
         );
     }
-    if let Some(t) = model.titles() {
+    if let Some(t) = engine.titles() {
         let (offsets, grams) = t.parts();
         let values = grams.iter().flat_map(|x| x.to_le_bytes()).collect();
         rows(
@@ -327,7 +328,7 @@ fn canonical_header(bytes: Vec<u8>) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-fn from_bytes(bytes: &[u8], precision: Precision) -> Result<Doc2Vec, String> {
+fn from_bytes(bytes: &[u8], precision: Precision) -> Result<Engine, String> {
     let st = SafeTensors::deserialize(bytes).map_err(|e| e.to_string())?;
     let meta = metadata(bytes)?;
     build(&mut MemorySource { st, meta }, precision, false)
@@ -474,7 +475,7 @@ impl TensorSource for FileSource {
 }
 
 /// Checks and assembles a model from its tensors.
-fn build(src: &mut dyn TensorSource, precision: Precision, serve: bool) -> Result<Doc2Vec, String> {
+fn build(src: &mut dyn TensorSource, precision: Precision, serve: bool) -> Result<Engine, String> {
     let (config, corpus) = header(src.meta())?;
     let word_table_unused = serve && config.mode == crate::model::Mode::Dbow;
     // The map's region names; files written before them compute them at load (the layout and
@@ -577,16 +578,18 @@ fn build(src: &mut dyn TensorSource, precision: Precision, serve: bool) -> Resul
         unreachable!("read as f32")
     };
     let rows = doc_ids.len();
-    let model = Doc2Vec::from_tables(
-        config,
-        vocab,
-        word_vectors,
-        output_weights,
-        doc_ids,
-        doc_vectors,
-        corpus,
-    )
-    .map_err(|e| e.to_string())?;
+    let model = Engine::new(
+        Doc2Vec::from_tables(
+            config,
+            vocab,
+            word_vectors,
+            output_weights,
+            doc_ids,
+            doc_vectors,
+            corpus,
+        )
+        .map_err(|e| e.to_string())?,
+    );
     let u32s = |b: &[u8]| -> Vec<u32> {
         b.chunks_exact(4)
             .map(|c| u32::from_le_bytes(c.try_into().expect("chunks of 4")))
@@ -600,7 +603,7 @@ fn build(src: &mut dyn TensorSource, precision: Precision, serve: bool) -> Resul
             _ => Err(format!("tensors {a} and {b} come together; one is missing")),
         }
     };
-    let vocab_len = model.vocab().len();
+    let vocab_len = model.model().vocab().len();
     let model = if pair(&*src, "key_term_offsets", "key_terms")? {
         let offsets = u32s(&bytes(src, "key_term_offsets", Dtype::U32)?);
         let terms = u32s(&bytes(src, "key_terms", Dtype::U32)?);
@@ -623,7 +626,7 @@ fn build(src: &mut dyn TensorSource, precision: Precision, serve: bool) -> Resul
     let model = if pair(&*src, "link_offsets", "link_targets")? {
         let offsets = u32s(&bytes(src, "link_offsets", Dtype::U32)?);
         let targets = u32s(&bytes(src, "link_targets", Dtype::U32)?);
-        let docs = model.doc_ids().len();
+        let docs = model.model().doc_ids().len();
         let l = crate::model::engine::links::Links::from_parts(offsets, targets, docs)?;
         model.with_links(l).map_err(|e| e.to_string())?
     } else {

@@ -12,7 +12,7 @@ use rand::{Rng, SeedableRng};
 
 use crate::model::text::keyterms::KeyTerms;
 use crate::model::text::vocab::Vocab;
-use crate::model::{CorpusInfo, Doc2Vec, Error, ModelConfig};
+use crate::model::{CorpusInfo, Doc2Vec, Engine, Error, ModelConfig};
 
 /// The `i`th made-up word: 0 -> "a", 25 -> "z", 26 -> "ba", ...
 pub fn word(mut i: usize) -> String {
@@ -29,7 +29,7 @@ pub fn word(mut i: usize) -> String {
 }
 
 /// A model of `docs` documents (identifiers 1..=docs), `vocab` words and `dim` dimensions.
-pub fn synth(docs: usize, dim: usize, vocab: usize, seed: u64) -> Result<Doc2Vec, Error> {
+pub fn synth(docs: usize, dim: usize, vocab: usize, seed: u64) -> Result<Engine, Error> {
     let config = ModelConfig {
         dim,
         min_count: 1,
@@ -54,7 +54,7 @@ pub fn title(d: usize, vocab: usize) -> String {
 /// citation links (skewed towards a few much-cited documents), and the engine's scoring
 /// settings, so that a text naming documents by identifier ("RFC 123") runs the link terms as
 /// a real one does.
-pub fn synth_engine(docs: usize, dim: usize, vocab: usize, seed: u64) -> Result<Doc2Vec, Error> {
+pub fn synth_engine(docs: usize, dim: usize, vocab: usize, seed: u64) -> Result<Engine, Error> {
     let config = ModelConfig {
         dim,
         min_count: 1,
@@ -83,7 +83,7 @@ fn assemble(
     docs: usize,
     vocab: usize,
     targets: bool,
-) -> Result<Doc2Vec, Error> {
+) -> Result<Engine, Error> {
     if docs == 0 || vocab == 0 {
         return Err(Error::Config(
             "--docs and --vocab must be at least 1".into(),
@@ -131,7 +131,7 @@ fn assemble(
         offsets.push(terms.len() as u32);
     }
     let rows_in_vocab = words.len();
-    Doc2Vec::from_parts(
+    Engine::new(Doc2Vec::from_parts(
         config,
         Vocab::new(words, counts),
         word_vectors,
@@ -144,7 +144,7 @@ fn assemble(
             sha256: "synthetic".into(),
             synthetic: true,
         },
-    )?
+    )?)
     .with_key_terms(KeyTerms::from_parts(offsets, terms, rows_in_vocab).map_err(Error::Config)?)
 }
 
@@ -190,8 +190,8 @@ mod tests {
     #[test]
     fn a_synthetic_model_is_labelled_serves_and_round_trips() {
         let model = synth(500, 16, 2_000, 3).unwrap();
-        assert!(model.corpus().synthetic);
-        assert_eq!(model.vocab().len(), 2_000);
+        assert!(model.model().corpus().synthetic);
+        assert_eq!(model.model().vocab().len(), 2_000);
         let hits = model
             .query(Query::Document(7), 5, -1.0)
             .map(|a| a.similar())

@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 
 use crate::model::kernel::{self, Ctx, Learn, Rng, Rows, Scratch, SharedTable, Sigmoid};
 use crate::model::text::vocab::{AliasTable, Vocab};
-use crate::model::{CorpusInfo, Doc2Vec, Error, Mode, ModelConfig};
+use crate::model::{CorpusInfo, Doc2Vec, Engine, Error, Mode, ModelConfig};
 
 /// What a model is trained on: the documents' texts, which of them cite which (used by the
 /// default engine's citation targets), and their titles (its title mentions).
@@ -233,13 +233,13 @@ pub fn prepare(set: &TrainingSet, config: &ModelConfig, threads: usize) -> Resul
     })
 }
 
-impl Doc2Vec {
-    /// The model made of a prepared corpus and its trained tables.
+impl Engine {
+    /// The engine made of a prepared corpus and its trained tables.
     pub fn from_training(
         config: ModelConfig,
         prepared: Prepared,
         trained: Trained,
-    ) -> Result<Doc2Vec, Error> {
+    ) -> Result<Engine, Error> {
         let key_terms =
             crate::model::text::keyterms::KeyTerms::build(&prepared.docs, &prepared.vocab);
         let titles = (config.is_engine())
@@ -247,7 +247,7 @@ impl Doc2Vec {
         let links = (config.is_engine()).then(|| {
             crate::model::engine::links::Links::from_pairs(prepared.ids.len(), &prepared.links)
         });
-        let model = Doc2Vec::from_parts(
+        let model = Engine::new(Doc2Vec::from_parts(
             config,
             prepared.vocab,
             trained.word_vectors,
@@ -255,7 +255,7 @@ impl Doc2Vec {
             prepared.ids,
             trained.doc_vectors,
             prepared.corpus,
-        )?
+        )?)
         .with_key_terms(key_terms)?
         .with_titles(titles)?;
         match links {

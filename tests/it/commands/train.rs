@@ -11,7 +11,7 @@ use hamlet::app::train::{train, Plan};
 use hamlet::model::engine::Query;
 use hamlet::model::train::batched::Backend;
 use hamlet::model::train::TrainingSet;
-use hamlet::model::{io::file, Doc2Vec, Mode, ModelConfig};
+use hamlet::model::{io::file, Doc2Vec, Engine, Mode, ModelConfig};
 
 /// Topic subset: QUIC and its companions, and unrelated classics (IP, TCP, mail, DNS, BGP, HTTP/1.1).
 const TOPICS: &str = "9000-9002,9114,9221,9250,9287,9308,9312,9368,9369,791,793,5321,5322,3501,1034,1035,4271,2328,7230-7235,8446";
@@ -52,9 +52,9 @@ async fn learns_which_rfcs_are_about_quic_and_infers_deterministically() {
     let draft = "We describe a transport protocol over UDP with streams, connection IDs, packet \
                  number spaces, loss detection, congestion control, TLS handshake keys, 0-RTT, \
                  path migration and version negotiation for QUIC endpoints.";
-    let first = model.infer_vector(draft);
+    let first = model.model().infer_vector(draft);
     assert_eq!(
-        model.infer_vector(draft),
+        model.model().infer_vector(draft),
         first,
         "inference is deterministic"
     );
@@ -83,10 +83,10 @@ async fn learns_which_rfcs_are_about_quic_and_infers_deterministically() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.safetensors");
     file::save(&model, &path).unwrap();
-    use hamlet::model::io::weights::Precision;
+    use hamlet::model::weights::Precision;
     for (precision, least) in [(Precision::F16, 0.99), (Precision::I8, 0.98)] {
         let served = file::load_with(&path, precision).unwrap();
-        assert_eq!(served.precision(), precision);
+        assert_eq!(served.model().precision(), precision);
         assert_eq!(
             served
                 .query(Query::Document(9000), 10, -1.0)
@@ -97,9 +97,9 @@ async fn learns_which_rfcs_are_about_quic_and_infers_deterministically() {
                 .map(|a| a.similar())
                 .unwrap()
         );
-        let inferred = served.infer_vector(draft);
+        let inferred = served.model().infer_vector(draft);
         assert_eq!(
-            served.infer_vector(draft),
+            served.model().infer_vector(draft),
             inferred,
             "deterministic in {precision:?} too"
         );
@@ -146,7 +146,7 @@ async fn one_thread_is_reproducible_and_the_file_round_trips() {
 
     let loaded = file::load(&pa).unwrap();
     assert_eq!(loaded.config(), a.config());
-    assert_eq!(loaded.doc_ids(), a.doc_ids());
+    assert_eq!(loaded.model().doc_ids(), a.model().doc_ids());
     assert_eq!(
         loaded
             .query(Query::Document(9000), 3, -1.0)
@@ -157,31 +157,42 @@ async fn one_thread_is_reproducible_and_the_file_round_trips() {
             .unwrap()
     );
     assert_eq!(
-        loaded.infer_vector("quic streams"),
-        a.infer_vector("quic streams")
+        loaded.model().infer_vector("quic streams"),
+        a.model().infer_vector("quic streams")
     );
     // The collection map is computed by training, deterministically, and kept in the file.
-    let layout = a.layout().expect("training computes the map");
-    assert_eq!(layout.len(), a.doc_ids().len() * 2);
+    let layout = a.model().layout().expect("training computes the map");
+    assert_eq!(layout.len(), a.model().doc_ids().len() * 2);
     assert!(layout.iter().all(|v| (0.0..=1.0).contains(v)), "{layout:?}");
-    assert_eq!(loaded.layout(), Some(layout));
+    assert_eq!(loaded.model().layout(), Some(layout));
     let info = file::info(&pa).unwrap();
     assert_eq!(
         (info.format.as_str(), info.documents, info.vocab),
-        ("hamlet-doc2vec", a.doc_ids().len(), a.vocab().len())
+        (
+            "hamlet-doc2vec",
+            a.model().doc_ids().len(),
+            a.model().vocab().len()
+        )
     );
-    assert!(info
-        .tensors
-        .iter()
-        .any(|(name, _, shape)| name == "doc_layout" && shape == &vec![a.doc_ids().len(), 2]));
+    assert!(info.tensors.iter().any(
+        |(name, _, shape)| name == "doc_layout" && shape == &vec![a.model().doc_ids().len(), 2]
+    ));
     // A model's own vector is placed where its document lies.
-    let own = loaded.place(loaded.document_vector(9000).unwrap()).unwrap();
-    let i = loaded.doc_ids().iter().position(|&d| d == 9000).unwrap();
+    let own = loaded
+        .model()
+        .place(loaded.model().document_vector(9000).unwrap())
+        .unwrap();
+    let i = loaded
+        .model()
+        .doc_ids()
+        .iter()
+        .position(|&d| d == 9000)
+        .unwrap();
     let dist = |p: [f32; 2], j: usize| {
         ((p[0] - layout[2 * j]).powi(2) + (p[1] - layout[2 * j + 1]).powi(2)).sqrt()
     };
     let gap = dist(own, i);
-    let others: Vec<f32> = (0..a.doc_ids().len())
+    let others: Vec<f32> = (0..a.model().doc_ids().len())
         .filter(|&j| j != i)
         .map(|j| dist([layout[2 * i], layout[2 * i + 1]], j))
         .collect();
@@ -257,7 +268,7 @@ async fn evaluate_scores_citation_retrieval_far_above_chance() {
         split_seed: 1,
         triples: 300,
         compare: true,
-        weights: hamlet::model::io::weights::Precision::I8,
+        weights: hamlet::model::weights::Precision::I8,
         ..EvalOpts::new(ModelConfig::engine(), 2)
     };
     let e = evaluate(&store, &opts, std::sync::Arc::new(Quiet))
@@ -358,13 +369,18 @@ async fn the_default_engine_predicts_citations_names_titles_and_explains() {
     // A text that cites documents is inferred as a training document is read: its vector
     // also learns to predict their citation targets. Deterministic; citing nothing changes
     // nothing.
-    let words = model.vocab().indices(draft);
-    let quic = model.doc_ids().iter().position(|&id| id == 9000).unwrap();
-    let plain = model.infer_indices(&words);
-    let citing = model.infer_citing(&words, &[quic]);
+    let words = model.model().vocab().indices(draft);
+    let quic = model
+        .model()
+        .doc_ids()
+        .iter()
+        .position(|&id| id == 9000)
+        .unwrap();
+    let plain = model.model().infer_indices(&words);
+    let citing = model.model().infer_citing(&words, &[quic]);
     assert_ne!(plain, citing);
-    assert_eq!(citing, model.infer_citing(&words, &[quic]));
-    assert_eq!(plain, model.infer_citing(&words, &[]));
+    assert_eq!(citing, model.model().infer_citing(&words, &[quic]));
+    assert_eq!(plain, model.model().infer_citing(&words, &[]));
 
     // A known document: what it cites and what cites it rank high; itself never.
     let near = model
@@ -413,8 +429,8 @@ async fn the_default_engine_predicts_citations_names_titles_and_explains() {
     );
     // Loaded to serve: the word table PV-DBOW never reads is left out, the answers are the
     // same, and such a model is not saved again.
-    let served = file::load_to_serve(&path, hamlet::model::io::weights::Precision::F32).unwrap();
-    assert!(served.word_table_dropped() && !loaded.word_table_dropped());
+    let served = file::load_to_serve(&path, hamlet::model::weights::Precision::F32).unwrap();
+    assert!(served.model().word_table_dropped() && !loaded.model().word_table_dropped());
     assert_eq!(
         served.query(Query::Text(draft), 5, -1.0).unwrap().matches,
         hits
@@ -422,7 +438,7 @@ async fn the_default_engine_predicts_citations_names_titles_and_explains() {
     let again = file::save(&served, &dir.path().join("again.safetensors"));
     assert!(again.is_err_and(|e| e.to_string().contains("word table")));
     // Served in i8, the engine still puts 9000 first.
-    let i8 = file::load_with(&path, hamlet::model::io::weights::Precision::I8).unwrap();
+    let i8 = file::load_with(&path, hamlet::model::weights::Precision::I8).unwrap();
     assert_eq!(
         i8.query(Query::Text(draft), 1, -1.0).unwrap().matches[0]
             .similar
@@ -531,7 +547,7 @@ async fn evaluate_compares_the_engine_with_the_compatibility_mode_and_tf_idf() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_batched_trainer_learns_what_the_hogwild_trainer_learns() {
     let (_db, set) = texts(TOPICS).await;
-    let quic_neighbours = |m: &Doc2Vec| {
+    let quic_neighbours = |m: &Engine| {
         m.query(Query::Document(9000), 5, -1.0)
             .map(|a| a.similar())
             .unwrap()
@@ -615,8 +631,8 @@ async fn the_batched_trainer_learns_what_the_hogwild_trainer_learns() {
     )
     .unwrap();
     assert_eq!(
-        a.doc_vectors(),
-        b.doc_vectors(),
+        a.model().doc_vectors(),
+        b.model().doc_vectors(),
         "the same model every run on the CPU"
     );
 }

@@ -305,7 +305,7 @@ async fn the_collection_map(db: TestDb) {
     let etag = res.headers().get_one("ETag").unwrap().to_string();
     let plain = res.into_bytes().await.unwrap();
     let map: Value = serde_json::from_slice(&plain).unwrap();
-    let n = model.doc_ids().len();
+    let n = model.model().doc_ids().len();
     assert_eq!(map["documents"], n);
     let ids: Vec<i64> = map["id"]
         .as_array()
@@ -313,7 +313,7 @@ async fn the_collection_map(db: TestDb) {
         .iter()
         .map(|v| v.as_i64().unwrap())
         .collect();
-    assert_eq!(ids, model.doc_ids());
+    assert_eq!(ids, model.model().doc_ids());
     for key in ["x", "y", "department", "year", "title", "author"] {
         assert_eq!(map[key].as_array().unwrap().len(), n, "{key}");
     }
@@ -326,8 +326,8 @@ async fn the_collection_map(db: TestDb) {
             .any(|l| l["level"] == 0 && !l["text"].as_str().unwrap().is_empty()),
         "{labels:?}"
     );
-    assert_eq!(labels.len(), model.region_labels().len());
-    let layout = model.layout().unwrap();
+    assert_eq!(labels.len(), model.model().region_labels().len());
+    let layout = model.model().layout().unwrap();
     for (i, (x, y)) in map["x"]
         .as_array()
         .unwrap()
