@@ -58,7 +58,9 @@ pub fn rocket(cfg: AppConfig) -> Rocket<Build> {
     let public_dir = cfg.public_dir.clone();
     let rocket = rocket::custom(figment)
         .manage(torch)
-        .attach(Template::fairing())
+        .attach(Template::custom(|engines| {
+            web::tera_filters::register(&mut engines.tera)
+        }))
         .attach(AdHoc::try_on_ignite("hamlet state", |rocket| async move {
             match state(cfg) {
                 Ok((boot, store, served, shield, sandbox, cfg)) => Ok(rocket

@@ -23,6 +23,7 @@ pub(crate) mod map;
 pub(crate) mod page_cache;
 pub(crate) mod pages;
 pub(crate) mod served;
+pub(crate) mod tera_filters;
 pub(crate) mod upload;
 pub(crate) mod views;
 pub(crate) mod warmup;
