@@ -7,7 +7,7 @@ use anyhow::Context;
 
 use super::model_opts::ModelOpts;
 use super::progress::Bars;
-use crate::app::evaluate::{evaluate, Evaluation, Options, Split};
+use crate::app::evaluate::{evaluate, Evaluation, Options, Split, View};
 use crate::config::AppConfig;
 use crate::model::eval::{self, Retrieval};
 use crate::model::text::mentions::IdForm;
@@ -77,6 +77,11 @@ pub struct Opts {
     /// when asked again (for trying scoring changes without training again).
     #[arg(long, value_name = "DIR")]
     pub cache: Option<std::path::PathBuf>,
+    /// The RFC index (`rfc-index.txt`, or the directory holding it) whose "Obsoletes" records
+    /// give the pages' successor view its pairs: a new version and the one it replaces, each
+    /// asked for the other. Read as truth for this view only.
+    #[arg(long, value_name = "PATH")]
+    pub successors: Option<std::path::PathBuf>,
     /// Default engine: write the "missing" and "cited" views' candidates (the 200 best a
     /// query, by the engine's score) with the re-ranker's features and their judgements to
     /// this file, tab-separated, for `scripts/learn-rerank.py`. Research only: built with
@@ -88,8 +93,15 @@ pub struct Opts {
 
 impl Opts {
     /// The options `app::evaluate` takes.
-    pub fn options(&self) -> Options {
-        Options {
+    pub fn options(&self) -> anyhow::Result<Options> {
+        let successors = match &self.successors {
+            Some(path) => Some(
+                crate::app::evaluate::pages::successor_pairs(path)
+                    .with_context(|| format!("--successors {}", path.display()))?,
+            ),
+            None => None,
+        };
+        Ok(Options {
             config: self.model.config(),
             threads: self.model.threads(),
             split: match self.split {
@@ -110,9 +122,10 @@ impl Opts {
                 super::model_opts::IdFormArg::Rfc => IdForm::Rfc,
             },
             cache: self.cache.clone(),
+            successors,
             #[cfg(feature = "lab")]
             dump: self.dump.clone(),
-        }
+        })
     }
 }
 
@@ -121,7 +134,8 @@ pub async fn run(opts: Opts, cfg: &AppConfig) -> anyhow::Result<()> {
         .await
         .context("connecting to DATABASE_URL")?;
     store.migrate().await.context("applying migrations")?;
-    let result = evaluate(&store, &opts.options(), Arc::new(Bars::default())).await?;
+    let options = opts.options()?;
+    let result = evaluate(&store, &options, Arc::new(Bars::default())).await?;
     store.close().await;
     if opts.json {
         println!("{}", serde_json::to_string_pretty(&result)?);
@@ -203,25 +217,42 @@ fn print_table(e: &Evaluation) {
                 ""
             }
         );
-        println!(
-            "{:<24} {:<23} {:<23} {:<23}",
-            "view", "default engine", "TF-IDF", "BM25"
-        );
-        let cell = |r: &Retrieval| {
-            format!(
-                "{:.3} / {:.3} / {:.3}",
-                r.hit_at_10, r.recall_at_10, r.mrr_at_10
-            )
-        };
-        for v in &e.views {
-            println!(
-                "{:<24} {:<23} {:<23} {:<23}",
-                format!("{} ({})", v.name, v.engine.queries),
-                cell(&v.engine),
-                cell(&v.tfidf),
-                cell(&v.bm25)
-            );
-        }
+        view_rows(24, &mut e.views.iter());
     }
+    let p = &e.pages;
+    println!();
+    println!("views of a known document's page; hit@10 / recall@10 / MRR@10");
+    view_rows(38, &mut std::iter::once(&p.similar).chain(&p.successors));
+    println!(
+        "{:<38} {:<23.3} {:<23.3} {:<23.3}",
+        "similar: share of direct neighbours",
+        p.neighbour_share[0],
+        p.neighbour_share[1],
+        p.neighbour_share[2]
+    );
     println!("{:<28} {:>8.1}", "seconds in all", e.seconds);
+}
+
+/// A views table: its header, then one row a view, the name column `name_width` wide.
+fn view_rows(name_width: usize, views: &mut dyn Iterator<Item = &View>) {
+    println!(
+        "{:<name_width$} {:<23} {:<23} {:<23}",
+        "view", "default engine", "TF-IDF", "BM25"
+    );
+    for v in views {
+        println!(
+            "{:<name_width$} {:<23} {:<23} {:<23}",
+            format!("{} ({})", v.name, v.engine.queries),
+            cell(&v.engine),
+            cell(&v.tfidf),
+            cell(&v.bm25)
+        );
+    }
+}
+
+fn cell(r: &Retrieval) -> String {
+    format!(
+        "{:.3} / {:.3} / {:.3}",
+        r.hit_at_10, r.recall_at_10, r.mrr_at_10
+    )
 }

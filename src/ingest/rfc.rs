@@ -36,6 +36,10 @@ static DATE_END: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\s(?:\d{1,2} )?(?:January|February|March|April|May|June|July|August|September|October|November|December) (\d{4})\.$")
         .expect("static regex")
 });
+static OBSOLETES: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\(Obsoletes ([^)]+)\)").expect("static regex"));
+static RFC_NUMBER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\bRFC ?0*(\d{1,5})\b").expect("static regex"));
 static STATUS: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\(Status: ([^)]+)\)").expect("static regex"));
 static AUTHOR: LazyLock<Regex> = LazyLock::new(|| {
@@ -61,6 +65,9 @@ pub(crate) struct IndexEntry {
     pub authors: Vec<String>,
     pub year: Option<i64>,
     pub status: Option<String>,
+    /// The RFCs this one obsoletes (replaces with a new version): `hamlet evaluate`'s
+    /// successor view reads them as truth; nothing that ranks or trains does.
+    pub obsoletes: Vec<i64>,
 }
 
 /// The two input files of the collection.
@@ -194,6 +201,28 @@ pub(crate) fn parse_index(path: &Path, text: &str) -> Result<BTreeMap<i64, Index
     Ok(out)
 }
 
+/// (newer, older) for each RFC of `index` that obsoletes another: a new version of the same
+/// specification. Evaluation truth (`hamlet evaluate --successors`), never a ranking input.
+pub(crate) fn successor_pairs(index: &BTreeMap<i64, IndexEntry>) -> Vec<(i64, i64)> {
+    index
+        .values()
+        .flat_map(|e| e.obsoletes.iter().map(move |&old| (e.number, old)))
+        .filter(|(new, old)| new != old)
+        .collect()
+}
+
+/// Reads the successor pairs of the RFC index at `path` (the file, or the directory holding
+/// `rfc-index.txt`).
+pub fn read_successor_pairs(path: &Path) -> Result<Vec<(i64, i64)>> {
+    let file = if path.is_dir() {
+        path.join(INDEX_FILE)
+    } else {
+        path.to_path_buf()
+    };
+    let text = super::read_utf8(&file)?;
+    Ok(successor_pairs(&parse_index(&file, &text)?))
+}
+
 /// `TITLE. AUTHORS. [D] MONTH YEAR. (Format: ...) (Status: ...) ...` without the number.
 fn parse_entry(number: i64, rest: &str) -> std::result::Result<IndexEntry, String> {
     let (head, tail) = match TAIL_START.find(rest) {
@@ -201,6 +230,12 @@ fn parse_entry(number: i64, rest: &str) -> std::result::Result<IndexEntry, Strin
         None => (rest, ""),
     };
     let status = STATUS.captures(tail).map(|c| title_case(c[1].trim()));
+    let obsoletes = OBSOLETES.captures(tail).map_or_else(Vec::new, |c| {
+        RFC_NUMBER
+            .captures_iter(&c[1])
+            .filter_map(|n| n[1].parse().ok())
+            .collect()
+    });
     let (body, year) = match DATE_END.captures(head) {
         Some(c) => (
             &head[..c.get(0).map_or(0, |m| m.start())],
@@ -242,6 +277,7 @@ fn parse_entry(number: i64, rest: &str) -> std::result::Result<IndexEntry, Strin
         authors: split_authors(authors),
         year,
         status,
+        obsoletes,
     })
 }
 
@@ -414,6 +450,10 @@ mod tests {
         assert_eq!(idx[&16].authors, vec!["S. Crocker"]);
         assert_eq!(idx[&1149].authors, vec!["D. Waitzman"]);
         assert_eq!(idx[&1149].year, Some(1990));
+        assert_eq!(idx[&16].obsoletes, vec![10]);
+        assert!(idx[&9000].obsoletes.is_empty());
+        let pairs = successor_pairs(&idx);
+        assert_eq!(pairs, vec![(16, 10)]);
     }
 
     /// Issue 26: initials written without a dot between them ("JM. Valin") were read as the

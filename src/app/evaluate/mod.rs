@@ -29,6 +29,7 @@ use crate::store::Store;
 
 #[cfg(feature = "lab")]
 mod dump;
+pub mod pages;
 
 /// Which held-out documents are queried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +80,9 @@ pub struct Options {
     pub mention_form: IdForm,
     /// Keep trained models here and reuse them.
     pub cache: Option<std::path::PathBuf>,
+    /// The successor pairs (newer, older) that the pages' successor view asks about
+    /// (`ingest::rfc::read_successor_pairs`): evaluation truth, never a ranking input.
+    pub successors: Option<Vec<(i64, i64)>>,
     /// Write the views' candidates, features and judgements here (`dump`; the `lab` feature).
     #[cfg(feature = "lab")]
     pub dump: Option<std::path::PathBuf>,
@@ -101,6 +105,7 @@ impl Options {
             boilerplate: vec![2119, 8174],
             mention_form: IdForm::Rfc,
             cache: None,
+            successors: None,
             #[cfg(feature = "lab")]
             dump: None,
         }
@@ -129,6 +134,8 @@ pub struct Evaluation {
     pub no_graph: bool,
     /// The views of [missing] (issue 21): the engine, TF-IDF and BM25 on the same queries.
     pub views: Vec<View>,
+    /// The views of a known document's page (issue 41): similar, successors.
+    pub pages: pages::Pages,
     pub seconds: f64,
 }
 
@@ -341,7 +348,7 @@ pub async fn evaluate(
     };
 
     let protocol = Protocol::new(&all, &queries, &trained, opts);
-    let views = tokio::task::block_in_place(|| -> anyhow::Result<_> {
+    let (views, pages) = tokio::task::block_in_place(|| -> anyhow::Result<_> {
         let tfidf = crate::model::text::lexical::Lexical::build(&training.texts, 2);
         let bm25 = crate::model::text::lexical::Bm25::build(&training.texts);
         let views = protocol.views(&model, &tfidf, &bm25);
@@ -349,7 +356,15 @@ pub async fn evaluate(
         if let (Some(path), true) = (&opts.dump, model.is_engine()) {
             dump::write(&protocol, &model, path)?;
         }
-        Ok(views)
+        let pages = pages::views(
+            &model,
+            (&tfidf, &bm25),
+            &training.texts,
+            &all.links,
+            opts.successors.as_deref(),
+            seed,
+        );
+        Ok((views, pages))
     })?;
 
     let mut groups: HashMap<i64, Vec<i64>> = HashMap::new();
@@ -378,6 +393,7 @@ pub async fn evaluate(
         lexical,
         no_graph: opts.no_graph,
         views,
+        pages,
         seconds: started.elapsed().as_secs_f64(),
     })
 }

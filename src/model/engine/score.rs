@@ -349,19 +349,15 @@ impl Engine {
         terms
     }
 
-    /// The engine's score of every document for a known document (index `x`).
+    /// The engine's score of every document for a known document (index `x`): how alike the
+    /// two are (issue 41). The cosine of their vectors leads; the citation term (x would cite
+    /// d, or d would cite x) is a relation, and adds only a little (`RELATION_WEIGHT`).
     pub(crate) fn engine_document_scores(&self, x: usize) -> (Vec<f32>, Vec<Parts>) {
         let dim = self.model.config.dim;
         let q = self.model.doc_vectors[x * dim..(x + 1) * dim].to_vec();
         let (citation, cosine) = self.engine_parts(&q, Some(x));
-        let wc = self.model.config.scoring.cosine_weight;
-        let scale = 1.0 + wc;
-        let scores = citation
-            .iter()
-            .zip(&cosine)
-            .map(|(c, s)| (c + wc * s) / scale)
-            .collect();
-        let parts = citation
+        let r = relation_weight();
+        let parts: Vec<Parts> = citation
             .iter()
             .zip(&cosine)
             .map(|(&citation, &cosine)| Parts {
@@ -370,8 +366,31 @@ impl Engine {
                 ..Parts::default()
             })
             .collect();
+        let scores = parts
+            .iter()
+            .map(|p| (p.cosine + r * p.citation) / (1.0 + r))
+            .collect();
         (scores, parts)
     }
+}
+
+/// How much a known document's page weighs the citation relation against likeness (the
+/// cosine, weight 1): `(cosine + w * citation) / (1 + w)`. Chosen on `hamlet evaluate`'s page
+/// views (docs/MODEL.md, "Similar to a known document"): more lists citers, less buries what
+/// the document is read with. Not stored in model files.
+pub const RELATION_WEIGHT: f32 = 0.2;
+
+/// `RELATION_WEIGHT`, or with the research bench (`lab`) the `HAMLET_LAB_RELATION_WEIGHT` a
+/// measurement asks for.
+fn relation_weight() -> f32 {
+    #[cfg(feature = "lab")]
+    if let Some(w) = std::env::var("HAMLET_LAB_RELATION_WEIGHT")
+        .ok()
+        .and_then(|v| v.trim().parse::<f32>().ok())
+    {
+        return w;
+    }
+    RELATION_WEIGHT
 }
 
 /// How the default engine scores and reads a new text: the weights of its terms and the
