@@ -9,8 +9,8 @@ use super::model_opts::ModelOpts;
 use super::progress::Bars;
 use crate::app::evaluate::{evaluate, Evaluation, Options, Split, View};
 use crate::config::AppConfig;
+use crate::model::engine::mentions::IdForm;
 use crate::model::eval::{self, Retrieval};
-use crate::model::text::mentions::IdForm;
 use crate::store::Store;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -3,8 +3,8 @@
 //! Hamlet's production settings (`ModelConfig::compat()`, PV-DM). Any flag given overrides
 //! what the chosen preset says.
 
+use crate::model::engine::mentions::IdForm;
 use crate::model::engine::Scoring;
-use crate::model::text::mentions::IdForm;
 use crate::model::{Mode, ModelConfig};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -86,7 +86,7 @@ pub struct ModelConfig {
     pub scoring: Scoring,
     /// How the collection's documents are named by identifier in running text (`mentions`).
     #[serde(default)]
-    pub id_mentions: text::mentions::IdForm,
+    pub id_mentions: engine::mentions::IdForm,
     /// Training: a document whose text names another (by identifier or whole title) counts as
     /// citing it, beside the collection's citation links (`mentions::derive_links`).
     #[serde(default)]
@@ -116,7 +116,7 @@ impl Default for ModelConfig {
             seed: 1,
             cites: 0,
             scoring: Scoring::default(),
-            id_mentions: text::mentions::IdForm::None,
+            id_mentions: engine::mentions::IdForm::None,
             mention_links: false,
             rerank: false,
         }
@@ -136,7 +136,7 @@ impl ModelConfig {
             max_doc_words: 0,
             cites: 3,
             scoring: Scoring::engine(),
-            id_mentions: text::mentions::IdForm::Rfc,
+            id_mentions: engine::mentions::IdForm::Rfc,
             mention_links: true,
             rerank: true,
             ..ModelConfig::default()

@@ -17,10 +17,10 @@ use serde::Serialize;
 
 use super::progress::Progress;
 use super::train::{collection, Plan, TrainStats};
+use crate::model::engine::mentions::IdForm;
 use crate::model::engine::{Answer, Query};
 use crate::model::eval::{self, OddOneOut, Part, Retrieval};
 use crate::model::text::lexical::{Bm25, Lexical};
-use crate::model::text::mentions::IdForm;
 use crate::model::train::batched::Backend;
 use crate::model::train::TrainingSet;
 use crate::model::weights::Precision;

@@ -1,17 +1,19 @@
 //! The ranking: everything that decides which documents a page lists and in what order, in one
 //! room. `Engine` (here) is what a server serves and every caller asks: the paragraph-vector
-//! model and what the ranking reads beside it. `score` (the default engine's score of every document: the citation targets, title
-//! mentions, cosine and the link terms, with their weights and thresholds), `query` (the one
+//! model and what the ranking reads beside it. `score` (the default engine's score of every
+//! document: the citation targets, title mentions, cosine and the link terms, with their
+//! weights and thresholds), `mentions` (which collection documents a text names), `query` (the one
 //! way to ask: `Engine::query` and `Engine::prepare`, matches with why), `rerank` (the
 //! learned second look at a text's best candidates, and the one list of its features), and
 //! `links` (the collection's citation graph as the model keeps it: co-citation, neighbours,
 //! coupling).
 //!
 //! Imports point one way inside the room: `query` uses `score` and `rerank`, `rerank` uses
-//! `score` and `links`, `score` uses `links`; below it, the paragraph-vector model
-//! (`model::Doc2Vec`, `infer`, `scan`), the math kernels (`kernel`) and text reading (`text`:
-//! mentions, titles, key terms). Nothing here trains; training (`train`) assembles an `Engine`
-//! from what it trained (`Engine::from_training`).
+//! `score` and `links`, `score` uses `links` and `mentions`; below it, the paragraph-vector
+//! model (`model::Doc2Vec`, `infer`, `scan`), the math kernels (`kernel`) and text reading
+//! (`text`: titles, key terms). Nothing here trains; training (`train`) assembles an `Engine`
+//! from what it trained (`Engine::from_training`), and reads links off texts that name each
+//! other (`mentions::derive_links`).
 //!
 //! To change the ranking: the score's terms and weights are in `score` (`Scoring`, stored in
 //! the model's config), the thresholds beside them, the candidates' order in `rerank`
@@ -19,6 +21,7 @@
 //! and what a page shows of it in `query` (`Why`).
 
 pub mod links;
+pub mod mentions;
 pub mod query;
 pub mod rerank;
 pub mod score;

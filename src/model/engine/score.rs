@@ -258,10 +258,10 @@ impl Engine {
     fn named_cites(&self, text: &str, title: &[f32]) -> Vec<usize> {
         let specific = |d: usize| {
             self.titles.as_ref().is_some_and(|t| {
-                t.grams_of(d) >= crate::model::text::mentions::MIN_TITLE_GRAMS_NAMED
+                t.grams_of(d) >= crate::model::engine::mentions::MIN_TITLE_GRAMS_NAMED
             })
         };
-        crate::model::text::mentions::cited(
+        crate::model::engine::mentions::cited(
             self.model.config.id_mentions,
             text,
             &self.model.doc_index,

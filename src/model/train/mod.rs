@@ -143,7 +143,7 @@ pub fn prepare(set: &TrainingSet, config: &ModelConfig, threads: usize) -> Resul
         .iter()
         .any(|(a, b)| a != b && present.contains(a) && present.contains(b));
     let derived = if config.cites > 0 && config.mention_links && !has_graph {
-        crate::model::text::mentions::derive_links(texts, &set.titles, config.id_mentions)
+        crate::model::engine::mentions::derive_links(texts, &set.titles, config.id_mentions)
     } else {
         Vec::new()
     };
