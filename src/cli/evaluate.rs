@@ -66,7 +66,8 @@ pub struct Opts {
     #[arg(long)]
     pub no_graph: bool,
     /// Documents nearly everything cites, left out of the judgements and the rankings of the
-    /// views table (the RFC series: RFC 2119 and 8174, the requirement key words).
+    /// views table (the RFC series: RFC 2119 and 8174, the requirement key words), with the
+    /// ones the model finds cited by nearly everything, which the served lists put apart.
     #[arg(long, value_delimiter = ',', default_value = "2119,8174")]
     pub boilerplate: Vec<i64>,
     /// How the "missing" protocol finds the hidden half's mentions in a query: rfc ("RFC 793",
@@ -218,6 +219,14 @@ fn print_table(e: &Evaluation) {
             }
         );
         view_rows(24, &mut e.views.iter());
+        println!(
+            "left out as cited by nearly everything: {}",
+            e.boilerplate
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
     let p = &e.pages;
     println!();

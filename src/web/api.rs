@@ -14,7 +14,7 @@ use super::export::{Export, Format};
 use super::filter::FilterQuery;
 use super::served::{Ask, Served, MAX_LIMIT};
 use super::upload::Submission;
-use super::views::{DocumentView, Results};
+use super::views::{DocumentView, RelatedView, ResultView, Results};
 use crate::store::{DocId, PersonHit, Store, TitleHit};
 
 /// `GET /api/documents/<identifier>`: a document's metadata, reference list and citers.
@@ -39,7 +39,7 @@ pub(crate) async fn similar_documents(
     min_score: Option<f32>,
     format: Option<&str>,
     filter: FilterQuery,
-) -> Result<Listed<Results>> {
+) -> Result<Listed<SimilarResults>> {
     let id = parse_identifier(identifier)?;
     let format = Format::parse(format)?;
     let filter = filter.filter()?;
@@ -47,11 +47,24 @@ pub(crate) async fn similar_documents(
     let ask = served
         .ask_document(limit, min_score)
         .within(filter.allowed(catalog));
-    let results = discover::for_document(catalog, served, &doc, ask).await?;
+    let results = discover::for_document(catalog, served, &doc, ask.clone()).await?;
     Ok(match format {
         Some(f) => Listed::File(Export::results(f, &format!("similar-{}", id.0), &results)),
-        None => Listed::Json(Json(Results { results })),
+        None => {
+            let related = discover::related(catalog, served, &doc, &ask).await?;
+            Listed::Json(Json(SimilarResults { results, related }))
+        }
     })
+}
+
+/// A known document's similar list, and what it cites and what cites it within the collection
+/// (`related`, absent for a model without links): each of those most alike first, `limit` of
+/// each, with the totals (issue 41).
+#[derive(Debug, Serialize)]
+pub(crate) struct SimilarResults {
+    pub results: Vec<ResultView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub related: Option<RelatedView>,
 }
 
 /// `GET /api/authors/<id>/similar?limit=N&min_score=S`: for each document the person
@@ -184,7 +197,7 @@ pub(crate) async fn lit_review(
 ) -> Result<Listed<LitReview>> {
     let (text, ask, format) = accept(catalog, served, submission).await?;
     let results = discover::for_text(catalog, served, text, ask).await?;
-    let review = discover::lit_review(catalog, results).await?;
+    let review = discover::lit_review(catalog, served, results).await?;
     Ok(match format {
         Some(f) => Listed::File(Export::lit_review(f, &review)),
         None => Listed::Json(Json(review)),

@@ -16,7 +16,7 @@ use serde::Serialize;
 use super::catalog::Catalog;
 use super::error::{Error, Result};
 use super::served::{run_blocking, Ask, Served};
-use super::views::{CitationView, PersonView, ResultView};
+use super::views::{CitationView, PersonView, RelatedView, ResultView};
 use crate::model::engine::{Match, Query};
 use crate::store::{DocId, DocumentRow};
 
@@ -43,6 +43,32 @@ pub(crate) async fn for_document(
             ))
         })?;
     hydrate_matches(catalog, hits).await
+}
+
+/// What `doc` cites within the collection and what cites it, each most alike first, `ask.limit`
+/// of each (issue 41): `None` for a document without text or a model without links.
+pub(crate) async fn related(
+    catalog: &Catalog,
+    served: &Served,
+    doc: &DocumentRow,
+    ask: &Ask,
+) -> Result<Option<RelatedView>> {
+    if doc.unextractable {
+        return Ok(None);
+    }
+    let model = served.model()?;
+    if model.links().is_none_or(|l| l.is_empty()) {
+        return Ok(None);
+    }
+    let Ok(related) = ask.related(&model, doc.identifier.0) else {
+        return Ok(None);
+    };
+    Ok(Some(RelatedView {
+        cites: hydrate_matches(catalog, related.cites).await?,
+        cites_total: related.cites_total,
+        cited_by: hydrate_matches(catalog, related.cited_by).await?,
+        cited_by_total: related.cited_by_total,
+    }))
 }
 
 /// The documents most similar to a new text (inferred deterministically).
@@ -269,6 +295,11 @@ pub(crate) struct CitedWork {
     pub cited_by: Vec<DocId>,
     /// The draft already cites it (it is a collection document the draft names).
     pub already_cited: bool,
+    /// The share of the collection's citing documents that cite it, when it is cited by
+    /// nearly everything (`model::engine::WIDELY_CITED`): such works are listed apart, after
+    /// the others, since nearly every list holds them (issue 41).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub widely_cited: Option<f32>,
 }
 
 /// One similar document's reference list, as the original showed it.
@@ -290,7 +321,12 @@ pub(crate) struct LitReview {
 /// The most ranked works listed.
 const MAX_CITED_WORKS: usize = 50;
 
-pub(crate) async fn lit_review(catalog: &Catalog, results: Vec<ResultView>) -> Result<LitReview> {
+pub(crate) async fn lit_review(
+    catalog: &Catalog,
+    served: &Served,
+    results: Vec<ResultView>,
+) -> Result<LitReview> {
+    let model = served.model().ok();
     let ids: Vec<DocId> = results.iter().map(|r| r.identifier).collect();
     let rows = catalog.store().citations_of_many(&ids).await?;
     let score_of: HashMap<DocId, f32> = results.iter().map(|r| (r.identifier, r.score)).collect();
@@ -316,6 +352,10 @@ pub(crate) async fn lit_review(catalog: &Catalog, results: Vec<ResultView>) -> R
             weight: 0.0,
             cited_by: Vec::new(),
             already_cited: c.target.is_some_and(|t| cited_by_draft.contains(&t)),
+            widely_cited: c
+                .target
+                .zip(model.as_ref())
+                .and_then(|(t, m)| m.widely_cited_share(t.0)),
         });
         if !entry.cited_by.contains(&citing) {
             entry.cited_by.push(citing);
@@ -327,10 +367,12 @@ pub(crate) async fn lit_review(catalog: &Catalog, results: Vec<ResultView>) -> R
         .into_values()
         .filter(|w| w.cited_by.len() >= 2)
         .collect();
-    // Works the draft does not cite yet lead (issue 21).
+    // Works the draft does not cite yet lead (issue 21), then the ones nearly everything
+    // cites (issue 41).
     cited_works.sort_by(|a, b| {
         a.already_cited
             .cmp(&b.already_cited)
+            .then(a.widely_cited.is_some().cmp(&b.widely_cited.is_some()))
             .then(b.weight.total_cmp(&a.weight))
             .then(b.cited_by.len().cmp(&a.cited_by.len()))
             .then(a.raw_ref.cmp(&b.raw_ref))
@@ -411,6 +453,7 @@ pub(crate) async fn hydrate_matches(
             let doc = docs.remove(&DocId(m.similar.identifier))?;
             let mut view = ResultView::new(m.similar.score, doc);
             view.why = Some(m.why);
+            view.widely_cited = m.widely_cited;
             Some(view)
         })
         .collect())

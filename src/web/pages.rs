@@ -128,6 +128,10 @@ pub(crate) async fn similar_to(
     } else {
         Some(discover::for_document(catalog, served, &doc, ask.clone()).await?)
     };
+    let related = match results {
+        Some(_) => discover::related(catalog, served, &doc, &ask).await?,
+        None => None,
+    };
     // The facets count every document above the threshold, before the filters and the limit.
     let facets = match (&results, served.model()) {
         (Some(_), Ok(model)) => {
@@ -152,6 +156,7 @@ pub(crate) async fn similar_to(
                 unextractable,
                 on_map,
                 results,
+                related,
                 min_score: served.document_min_score(),
                 filter: &filter,
                 facets,
@@ -405,7 +410,7 @@ async fn answer(
             form.facets = Some(Facets::of(catalog, &pool));
             match form.tool {
                 Tool::Recommend => Ok(form.render(None, None, Some(results))),
-                Tool::LitReview => discover::lit_review(catalog, results)
+                Tool::LitReview => discover::lit_review(catalog, form.forms.served, results)
                     .await
                     .map(|review| form.render(None, None, Some(review))),
             }

@@ -126,6 +126,22 @@ impl Ask {
 }
 
 impl Ask {
+    /// What the known document `id` cites and what cites it (`Engine::related`), `limit` of
+    /// each, within the allowed documents.
+    pub(crate) fn related(
+        &self,
+        model: &Engine,
+        id: i64,
+    ) -> std::result::Result<crate::model::engine::Related, crate::model::Error> {
+        match &self.allowed {
+            None => model.related(id, self.limit, None),
+            Some(allowed) => {
+                let keep = |id: i64| allowed.contains(&id);
+                model.related(id, self.limit, Some(&keep))
+            }
+        }
+    }
+
     /// The matches of a prepared text (`Engine::prepare`) within the allowed documents.
     pub(crate) fn matches(&self, prepared: &Prepared<'_>, limit: usize) -> Vec<Match> {
         match &self.allowed {

@@ -65,6 +65,20 @@ pub(crate) struct ResultView {
     /// The document the text cites that this result is most like (`why.via`, with its title).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub via: Option<TitleView>,
+    /// Cited by nearly everything in the collection (`why.cited_share`): results about a text
+    /// list it apart, after the others (`model::engine::WIDELY_CITED`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub widely_cited: bool,
+}
+
+/// A known document's relations within the collection (`model::engine::Related`): what it
+/// cites and what cites it, each most alike first, and how many there are.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct RelatedView {
+    pub cites: Vec<ResultView>,
+    pub cites_total: usize,
+    pub cited_by: Vec<ResultView>,
+    pub cited_by_total: usize,
 }
 
 /// A collection document named by identifier and title.
@@ -97,6 +111,7 @@ impl ResultView {
             why: None,
             already_cited: None,
             via: None,
+            widely_cited: false,
         }
     }
 }

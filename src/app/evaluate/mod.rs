@@ -132,6 +132,9 @@ pub struct Evaluation {
     pub lexical: Option<Retrieval>,
     /// Whether training saw no citation links (`--no-graph`).
     pub no_graph: bool,
+    /// The documents left out of the views' judgements and rankings: `--boilerplate`, and what
+    /// the model finds cited by nearly everything (`model::engine::WIDELY_CITED`).
+    pub boilerplate: Vec<i64>,
     /// The views of [missing] (issue 21): the engine, TF-IDF and BM25 on the same queries.
     pub views: Vec<View>,
     /// The views of a known document's page (issue 41): similar, successors.
@@ -347,7 +350,18 @@ pub async fn evaluate(
         (None, None)
     };
 
-    let protocol = Protocol::new(&all, &queries, &trained, opts);
+    // What the served lists put apart as cited by nearly everything is left out of the views
+    // for every system, as the named boilerplate is (issue 41).
+    let widely: Vec<i64> = model
+        .model()
+        .doc_ids()
+        .iter()
+        .copied()
+        .filter(|&id| model.widely_cited_share(id).is_some())
+        .collect();
+    let protocol = Protocol::new(&all, &queries, &trained, opts, &widely);
+    let mut boilerplate: Vec<i64> = protocol.boilerplate.iter().copied().collect();
+    boilerplate.sort_unstable();
     let (views, pages) = tokio::task::block_in_place(|| -> anyhow::Result<_> {
         let tfidf = crate::model::text::lexical::Lexical::build(&training.texts, 2);
         let bm25 = crate::model::text::lexical::Bm25::build(&training.texts);
@@ -392,6 +406,7 @@ pub async fn evaluate(
         compat,
         lexical,
         no_graph: opts.no_graph,
+        boilerplate,
         views,
         pages,
         seconds: started.elapsed().as_secs_f64(),
@@ -479,9 +494,10 @@ impl<'a> Protocol<'a> {
         queries: &'a Queries,
         trained: &HashSet<i64>,
         opts: &Options,
+        widely: &[i64],
     ) -> Protocol<'a> {
         let form = opts.mention_form;
-        let boilerplate: HashSet<i64> = opts.boilerplate.iter().copied().collect();
+        let boilerplate: HashSet<i64> = opts.boilerplate.iter().chain(widely).copied().collect();
         let titles: HashMap<i64, &str> = all
             .titles
             .iter()

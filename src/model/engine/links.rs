@@ -18,6 +18,8 @@ pub struct Links {
     /// The most documents citing any one document, counted once (the re-ranker reads it for
     /// every text).
     most_cited: usize,
+    /// How many documents cite at least one other.
+    citing: usize,
 }
 
 impl Links {
@@ -40,12 +42,14 @@ impl Links {
             .map(|w| (w[1] - w[0]) as usize)
             .max()
             .unwrap_or(0);
+        let citing = offsets.windows(2).filter(|w| w[1] > w[0]).count();
         Links {
             offsets,
             targets,
             rev_offsets,
             sources,
             most_cited,
+            citing,
         }
     }
 
@@ -224,6 +228,66 @@ impl Links {
     }
 }
 
+/// How a document `d` stands to another, `x`, in the collection's links (issue 41): a
+/// relation, shown beside likeness, never instead of it. The API's `why.relation`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Relation {
+    /// `d` cites `x`: "cites this one".
+    pub cites_it: bool,
+    /// `x` cites `d`: "cited by it".
+    pub cited_by_it: bool,
+    /// How many documents cite both (co-citation): "cited together with it by 12 documents".
+    pub cocited_by: u32,
+    /// How many documents both cite (bibliographic coupling): "shares 9 references".
+    pub shared_references: u32,
+}
+
+impl Relation {
+    /// Whether the two are related at all.
+    pub fn is_some(&self) -> bool {
+        self.cites_it || self.cited_by_it || self.cocited_by > 0 || self.shared_references > 0
+    }
+}
+
+impl Links {
+    /// How `d` stands to `x` (`Relation`).
+    pub fn relation(&self, x: usize, d: usize) -> Relation {
+        Relation {
+            cites_it: self.cites(d).binary_search(&(x as u32)).is_ok(),
+            cited_by_it: self.cites(x).binary_search(&(d as u32)).is_ok(),
+            cocited_by: common(self.cited_by(x), self.cited_by(d)),
+            shared_references: common(self.cites(x), self.cites(d)),
+        }
+    }
+
+    /// How many documents cite `d`, over how many cite anything: the share of the collection's
+    /// citing documents that cite it (0 without links).
+    pub fn cited_share(&self, d: usize) -> f32 {
+        if self.citing == 0 {
+            0.0
+        } else {
+            self.cited_by(d).len() as f32 / self.citing as f32
+        }
+    }
+}
+
+/// How many values two sorted lists share.
+fn common(a: &[u32], b: &[u32]) -> u32 {
+    let (mut i, mut j, mut n) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                n += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    n
+}
+
 /// A document's popularity from 0 to 1: ln(1 + its citers) / ln(1 + the most citers any
 /// document has); 0 in a collection without links.
 pub fn popularity(cited_by: f32, most_cited: f32) -> f32 {
@@ -280,6 +344,20 @@ mod tests {
         // the two (1 / sqrt(2 x 2)); the strongest first, ties by index, `k` of them.
         assert_eq!(links.coupled(&[4, 5], 2), vec![(2, 1.0), (0, 0.5)]);
         assert_eq!(links.coupled(&[6], 5), vec![]);
+        // 1 stands to 0: both cite 3 and 4, nobody cites either, neither cites the other.
+        let r = links.relation(0, 1);
+        assert_eq!(
+            (r.cites_it, r.cited_by_it, r.cocited_by, r.shared_references),
+            (false, false, 0, 2)
+        );
+        // 4 stands to 3: cited together by 0 and 1.
+        let r = links.relation(3, 4);
+        assert_eq!((r.cocited_by, r.shared_references), (2, 0));
+        assert!(links.relation(0, 4).cited_by_it && links.relation(4, 0).cites_it);
+        assert!(!links.relation(6, 5).is_some());
+        // 3 of the 3 citing documents cite 4; 2 of them cite 3.
+        assert_eq!(links.cited_share(4), 1.0);
+        assert!((links.cited_share(3) - 2.0 / 3.0).abs() < 1e-6);
         assert_eq!(links.coupled(&[], 5), vec![]);
         let (offsets, targets) = links.parts();
         let back = Links::from_parts(offsets.to_vec(), targets.to_vec(), 7).unwrap();

@@ -26,7 +26,8 @@ pub mod query;
 pub mod rerank;
 pub mod score;
 
-pub use query::{Answer, Match, Prepared, Query, Why};
+pub use links::Relation;
+pub use query::{Answer, Match, Prepared, Query, Related, Why, WIDELY_CITED};
 pub use score::{Keep, Parts, Scoring, ENGINE_DOCUMENT_MIN_SCORE, ENGINE_TEXT_MIN_SCORE};
 
 use std::sync::OnceLock;

@@ -7,6 +7,7 @@ use std::collections::HashSet;
 
 use serde::Serialize;
 
+use super::links::Relation;
 use super::score::{best, drop_unkept, Keep, Named, Parts};
 use super::Engine;
 use crate::model::{Error, Similar};
@@ -49,9 +50,33 @@ pub struct Why {
     /// Out of how many, with `peers_citing`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub peers_of: Option<u32>,
+    /// For a result about a known document, how the two stand in the collection's links,
+    /// when they are linked at all: "cites this one", "cited by it", "cited together with it
+    /// by 12 documents", "shares 9 references" (issue 41).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relation: Option<Relation>,
+    /// The share of the collection's citing documents that cite the result, when it is at
+    /// least `WIDELY_CITED`: cited by nearly everything, so it says little about the query
+    /// ("cited by 41% of the collection"); such results are listed apart (`Match::widely_cited`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cited_share: Option<f32>,
 }
 /// Words listed in a `Why`.
 const WHY_TERMS: usize = 5;
+
+/// A document cited by at least this share of the collection's citing documents (and by at
+/// least `WIDELY_CITED_BY` of them) is cited by nearly everything (the RFC series' "Key Words
+/// for Use in RFCs", a department's textbook): it says little about any one text, so results
+/// about a text list it apart, after the others (`Match::widely_cited`), as they list what the
+/// text already cites (issue 41). Over the RFC
+/// series only RFC 2119 (cited by 63% of the citing documents) and RFC 8174 (12.5%) reach it;
+/// the next, RFC 5226, is cited by 7.1% (docs/MODEL.md, "Cited by nearly everything").
+pub const WIDELY_CITED: f32 = 0.1;
+
+/// ...and by at least this many documents: in a small collection a share says nothing (the
+/// QUIC documents of a 30-document test collection all cite RFC 9000, its subject).
+pub const WIDELY_CITED_BY: usize = 50;
+
 impl Engine {
     /// evaluation: the documents most like `query`, best first, at most `limit` scoring at
     /// least `min_score`, each with why it matched; and where the query falls on the map.
@@ -144,14 +169,7 @@ impl Engine {
         min_score: f32,
         keep: Keep<'_>,
     ) -> Vec<Match> {
-        let own: HashSet<u32> = self
-            .key_terms
-            .as_ref()
-            .map(|k| {
-                let common = crate::model::labels::first_uncommon(&self.model.vocab);
-                k.of(x).iter().copied().filter(|&w| w >= common).collect()
-            })
-            .unwrap_or_default();
+        let own = self.own_terms(x);
         if self.is_engine() {
             let (mut scores, parts) = self.engine_document_scores(x);
             if let Some(keep) = keep {
@@ -160,7 +178,7 @@ impl Engine {
             return best(&scores, limit, Some(x))
                 .into_iter()
                 .filter(|(_, s)| *s >= min_score)
-                .map(|(d, score)| self.matched(d, score, &own, Some(parts[d])))
+                .map(|(d, score)| self.related_match(x, d, score, &own, parts[d]))
                 .collect();
         }
         let dim = self.model.config.dim;
@@ -173,6 +191,58 @@ impl Engine {
                 self.matched(d, s.score, &own, None)
             })
             .collect()
+    }
+
+    /// Document `x`'s key terms that may explain a match (`Why::terms`).
+    fn own_terms(&self, x: usize) -> HashSet<u32> {
+        self.key_terms
+            .as_ref()
+            .map(|k| {
+                let common = crate::model::labels::first_uncommon(&self.model.vocab);
+                k.of(x).iter().copied().filter(|&w| w >= common).collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// What the known document `id` cites within the collection and what cites it, each most
+    /// alike first (the score of its similar list, no threshold: a relation is shown whatever
+    /// the likeness), at most `limit` of each, among the documents `keep` admits (issue 41).
+    /// Empty for a model without links; a document the model does not hold is an error.
+    pub fn related(&self, id: i64, limit: usize, keep: Keep<'_>) -> Result<Related, Error> {
+        let x = *self
+            .model
+            .doc_index
+            .get(&id)
+            .ok_or(Error::UnknownDocument(id))?;
+        let (Some(links), true) = (self.links.as_ref(), self.is_engine()) else {
+            return Ok(Related::default());
+        };
+        let (scores, parts) = self.engine_document_scores(x);
+        let own = self.own_terms(x);
+        let list = |ds: &[u32]| -> (Vec<Match>, usize) {
+            let mut kept: Vec<(usize, f32)> = ds
+                .iter()
+                .map(|&d| d as usize)
+                .filter(|&d| keep.is_none_or(|k| k(self.model.doc_ids[d])))
+                .map(|d| (d, scores[d]))
+                .collect();
+            let total = kept.len();
+            kept.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            let matches = kept
+                .into_iter()
+                .take(limit)
+                .map(|(d, score)| self.related_match(x, d, score, &own, parts[d]))
+                .collect();
+            (matches, total)
+        };
+        let (cites, cites_total) = list(links.cites(x));
+        let (cited_by, cited_by_total) = list(links.cited_by(x));
+        Ok(Related {
+            cites,
+            cites_total,
+            cited_by,
+            cited_by_total,
+        })
     }
 
     /// A result and its explanation.
@@ -203,9 +273,44 @@ impl Engine {
                 neighbours_of: None,
                 peers_citing: None,
                 peers_of: None,
+                relation: None,
+                cited_share: self.widely_cited(d),
             },
             already_cited: false,
+            widely_cited: self.widely_cited(d).is_some(),
         }
+    }
+
+    /// The share of the collection's citing documents that cite document `d`, when it is at
+    /// least `WIDELY_CITED`.
+    pub(crate) fn widely_cited(&self, d: usize) -> Option<f32> {
+        let links = self.links.as_ref()?;
+        let share = links.cited_share(d);
+        (share >= WIDELY_CITED && links.cited_by(d).len() >= WIDELY_CITED_BY).then_some(share)
+    }
+
+    /// `widely_cited` for the document with identifier `id` (none for one the model does not
+    /// hold).
+    pub fn widely_cited_share(&self, id: i64) -> Option<f32> {
+        self.widely_cited(*self.model.doc_index.get(&id)?)
+    }
+
+    /// A result about the known document `x`, with its relation to `x`.
+    fn related_match(
+        &self,
+        x: usize,
+        d: usize,
+        score: f32,
+        own: &HashSet<u32>,
+        parts: Parts,
+    ) -> Match {
+        let mut m = self.matched(d, score, own, Some(parts));
+        m.why.relation = self
+            .links
+            .as_ref()
+            .map(|l| l.relation(x, d))
+            .filter(Relation::is_some);
+        m
     }
 }
 
@@ -253,8 +358,9 @@ impl Prepared<'_> {
     /// The documents most like the text, best first, at most `limit` scoring at least
     /// `min_score`, among those `keep` admits; `Engine::query_within` for a text.
     ///
-    /// The default engine lists the documents the text does not name first, then the ones it
-    /// names (`already_cited`) that score above the last of those.
+    /// The default engine lists the documents the text does not name first, then the ones
+    /// cited by nearly everything (`widely_cited`), then the ones it names (`already_cited`),
+    /// each of the last two only where it scores above the last of the first.
     pub fn matches(&self, limit: usize, min_score: f32, keep: Keep<'_>) -> Vec<Match> {
         let model = self.model;
         let shared = &self.shared;
@@ -291,13 +397,15 @@ impl Prepared<'_> {
         let ranked = model.ranked_text(&self.words, scores, parts, named, limit + cites.len());
         let mut new: Vec<Match> = Vec::new();
         let mut old: Vec<(usize, f32)> = Vec::new();
+        let mut wide: Vec<(usize, f32)> = Vec::new();
         for (d, score) in ranked {
-            // Re-ranked candidates are not in score order: each is checked.
             if score < min_score {
                 continue;
             }
             if cites.contains(&d) {
                 old.push((d, score));
+            } else if model.widely_cited(d).is_some() {
+                wide.push((d, score));
             } else if new.len() < limit {
                 let mut m = model.matched(d, score, shared, Some(parts[d]));
                 m.why.via = named.via[d].map(|x| model.model.doc_ids[x]);
@@ -318,6 +426,11 @@ impl Prepared<'_> {
             f32::MIN
         };
         new.extend(
+            wide.into_iter()
+                .filter(|(_, s)| *s >= floor)
+                .map(|(d, score)| model.matched(d, score, shared, Some(parts[d]))),
+        );
+        new.extend(
             old.into_iter()
                 .filter(|(_, s)| *s >= floor)
                 .map(|(d, score)| {
@@ -328,6 +441,20 @@ impl Prepared<'_> {
         );
         new
     }
+}
+
+/// A known document's relations in the collection's links (`Engine::related`): what it cites
+/// and what cites it, each most alike first.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Related {
+    /// The collection documents it cites, at most the limit asked for.
+    pub cites: Vec<Match>,
+    /// How many it cites (among those the filters admit).
+    pub cites_total: usize,
+    /// The collection documents citing it, at most the limit asked for.
+    pub cited_by: Vec<Match>,
+    /// How many cite it (among those the filters admit).
+    pub cited_by_total: usize,
 }
 
 /// What a query asks for documents like.
@@ -367,4 +494,84 @@ pub struct Match {
     pub why: Why,
     /// The query names this document (by identifier or title): the draft already cites it.
     pub already_cited: bool,
+    /// Cited by nearly everything in the collection (`WIDELY_CITED`, `Why::cited_share`):
+    /// results about a text list it apart, after the others.
+    pub widely_cited: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::io::synth::{synth_engine, zipf_text};
+
+    /// A synthetic engine whose links are skewed (`synth_engine`): document 1 is cited by more
+    /// than half of the collection, most documents by a few.
+    fn engine() -> Engine {
+        synth_engine(2_000, 16, 3_000, 7).unwrap()
+    }
+
+    #[test]
+    fn what_nearly_everything_cites_is_listed_apart() {
+        let e = engine();
+        let share = e
+            .widely_cited_share(1)
+            .expect("document 1 is cited by most");
+        assert!(share > 0.3, "{share}");
+        let links = e.links().unwrap();
+        let rare = (1..=2_000i64)
+            .find(|&id| links.cited_by(id as usize - 1).len() < WIDELY_CITED_BY)
+            .unwrap();
+        assert_eq!(e.widely_cited_share(rare), None);
+        // A text naming two documents: whatever scores best, the documents cited by
+        // nearly everything come after the others, flagged, with their share in the why.
+        let mut seen_wide = false;
+        for seed in 0..5 {
+            let text = format!("RFC 2 RFC 3 {}", zipf_text(300, 3_000, seed));
+            let matches = e.prepare(&text).matches(10, -1.0, None);
+            let first = matches
+                .iter()
+                .take_while(|m| !m.widely_cited && !m.already_cited);
+            assert_eq!(first.count(), 10, "ten ordinary results lead");
+            for m in &matches {
+                assert_eq!(m.widely_cited, m.why.cited_share.is_some(), "{m:?}");
+                seen_wide |= m.widely_cited;
+            }
+        }
+        assert!(seen_wide, "some text's list holds a widely cited document");
+    }
+
+    #[test]
+    fn relations_are_listed_most_alike_first_and_named() {
+        let e = engine();
+        let links = e.links().unwrap();
+        let x = 10usize;
+        let id = x as i64 + 1;
+        let related = e.related(id, 5, None).unwrap();
+        assert_eq!(related.cites_total, links.cites(x).len());
+        assert_eq!(related.cited_by_total, links.cited_by(x).len());
+        assert!(related.cites.len() == related.cites_total.min(5) && !related.cites.is_empty());
+        let scores: Vec<f32> = related.cites.iter().map(|m| m.similar.score).collect();
+        assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+        for m in &related.cites {
+            let r = m.why.relation.expect("a cited document is related");
+            assert!(r.cited_by_it, "{m:?}");
+        }
+        for m in &related.cited_by {
+            assert!(m.why.relation.unwrap().cites_it, "{m:?}");
+        }
+        // Filters apply to the relations too.
+        let none = |_: i64| false;
+        let filtered = e.related(id, 5, Some(&none)).unwrap();
+        assert_eq!((filtered.cites_total, filtered.cited_by_total), (0, 0));
+        assert!(e.related(424_242, 5, None).is_err());
+        // The similar list names each result's relation where there is one.
+        let similar = e.query(Query::Document(id), 20, -1.0).unwrap().matches;
+        for m in &similar {
+            let d = m.similar.identifier as usize - 1;
+            assert_eq!(
+                m.why.relation,
+                Some(links.relation(x, d)).filter(Relation::is_some)
+            );
+        }
+    }
 }

@@ -6,8 +6,9 @@
 //! `hamlet evaluate --split fold --fold 0..3 --dump`: queries drawn from each quarter of the RFC
 //! training split, held out of the model they were asked of, judged on the "missing" and
 //! "cited" views over the candidates the server sees (docs/MODEL.md, "The re-ranker"). The
-//! service reads them once; the score a result shows is still the engine's, only the order of
-//! the candidates changes.
+//! service reads them once. The trees choose the order; the score a result shows is the
+//! engine's score of its place (the candidates' scores, best first, down the new order), so
+//! the badges fall down the list and a threshold keeps as many results as before (issue 41).
 
 use std::collections::HashSet;
 use std::sync::OnceLock;
@@ -321,7 +322,8 @@ impl Engine {
     }
 
     /// `ranked` (a text's best documents by the score, best first, as (index, score)) with its
-    /// first `CANDIDATES` in the re-ranker's order; the rest, and the scores, unchanged.
+    /// first `CANDIDATES` in the re-ranker's order, each carrying the score of its new place;
+    /// the rest unchanged.
     /// `words`, `parts` and `named`: the text's, as `engine_text` gave them.
     pub(crate) fn rerank(
         &self,
@@ -341,7 +343,14 @@ impl Engine {
             .map(|(i, x)| (predict(x), i))
             .collect();
         order.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        let reordered: Vec<(usize, f32)> = order.iter().map(|&(_, i)| ranked[i]).collect();
+        // The score a place shows is the score of that place: the candidates' scores, best
+        // first, handed down the new order, so the list never shows a lower score above a
+        // higher one (issue 41) and a threshold cuts as many as before.
+        let reordered: Vec<(usize, f32)> = order
+            .iter()
+            .zip(&ranked[..head])
+            .map(|(&(_, i), &(_, place))| (ranked[i].0, place))
+            .collect();
         ranked.splice(..head, reordered);
         ranked
     }

@@ -8,13 +8,16 @@ use std::process::{Command, Stdio};
 
 use crate::common;
 
-use common::{import_rfc, rfc_dir, topics_engine, TestDb, TOPICS};
+use common::{import_rfc, rfc_dir, topics_engine, TestDb, QUIC, TOPICS};
 use hamlet::config::AppConfig;
 use rocket::http::{ContentType, Status};
 use rocket::local::asynchronous::Client;
 use serde_json::Value;
 
-both_backends!(filters_apply_before_the_cut_and_exports_parse);
+both_backends!(
+    filters_apply_before_the_cut_and_exports_parse,
+    citations_are_shown_as_relations
+);
 
 async fn get_json(client: &Client, uri: &str) -> (Status, Value) {
     let res = client.get(uri).dispatch().await;
@@ -372,5 +375,81 @@ async fn filters_apply_before_the_cut_and_exports_parse(db: TestDb) {
     assert!(
         !years.is_empty() && years.iter().all(|y| *y <= 1999),
         "{bib}"
+    );
+}
+
+/// Issue 41: a known document's page lists the documents most alike, and apart from them what
+/// it cites and what cites it within the collection, each most alike first; every result's
+/// "why" names its relation to the page's document, in the API (`why.relation`) and on the page.
+async fn citations_are_shown_as_relations(db: TestDb) {
+    let store = db.store().await;
+    import_rfc(&store, rfc_dir(), TOPICS).await.unwrap();
+    let mut cfg = AppConfig::for_tests(&db.url);
+    cfg.model_path = topics_engine(&store).await;
+    let client = common::ready_client(cfg).await;
+
+    // QUIC (9000) is cited by its companions; the citers are listed most alike first, each
+    // "cites this one".
+    let (status, body) =
+        get_json(&client, "/api/documents/9000/similar?limit=5&min_score=-1").await;
+    assert_eq!(status, Status::Ok, "{body}");
+    let related = &body["related"];
+    let citers = related["cited_by"].as_array().expect("what cites it");
+    let total = related["cited_by_total"].as_u64().unwrap() as usize;
+    assert!(total >= 5 && citers.len() == 5, "{related}");
+    for r in citers {
+        let id = r["identifier"].as_i64().unwrap();
+        assert!(QUIC.contains(&id), "a QUIC document cites QUIC: {r}");
+        assert_eq!(r["why"]["relation"]["cites_it"], true, "{r}");
+    }
+    let scores: Vec<f64> = citers
+        .iter()
+        .map(|r| r["score"].as_f64().unwrap())
+        .collect();
+    assert!(
+        scores.windows(2).all(|w| w[0] >= w[1]),
+        "most alike first: {scores:?}"
+    );
+    // What 9000 cites in the collection, each "cited by it".
+    for r in related["cites"].as_array().unwrap() {
+        assert_eq!(r["why"]["relation"]["cited_by_it"], true, "{r}");
+    }
+    // The alike list names relations too, and never a relation where there is none.
+    let results = body["results"].as_array().unwrap();
+    assert!(
+        results.iter().any(|r| r["why"]["relation"].is_object()),
+        "some of QUIC's look-alikes are linked to it: {body}"
+    );
+    for r in results {
+        if let Some(rel) = r["why"]["relation"].as_object() {
+            assert!(
+                rel.values()
+                    .any(|v| v == true || v.as_u64().is_some_and(|n| n > 0)),
+                "{r}"
+            );
+        }
+    }
+    // Filters narrow the relations as they narrow the list: nothing citing QUIC predates it.
+    let (_, old) = get_json(
+        &client,
+        "/api/documents/9000/similar?min_score=-1&year_to=2000",
+    )
+    .await;
+    assert_eq!(old["related"]["cited_by_total"], 0, "{old}");
+
+    // The page: the two lists under their own heading, the relation in words, no bare
+    // popularity count.
+    let res = client.get("/similar_to/9000/").dispatch().await;
+    assert_eq!(res.status(), Status::Ok);
+    let html = res.into_string().await.unwrap();
+    assert!(html.contains("Its citations in the collection"), "{html}");
+    assert!(
+        html.contains(&format!("Cited by {total} documents of the collection")),
+        "{html}"
+    );
+    assert!(html.contains("cites this one"), "{html}");
+    assert!(
+        !html.contains("documents of the collection</span>"),
+        "no popularity count: {html}"
     );
 }
