@@ -231,7 +231,12 @@ fn print_table(e: &Evaluation) {
     let p = &e.pages;
     println!();
     println!("views of a known document's page; hit@10 / recall@10 / MRR@10");
-    view_rows(38, &mut std::iter::once(&p.similar).chain(&p.successors));
+    view_rows(
+        38,
+        &mut std::iter::once(&p.similar)
+            .chain(&p.successors)
+            .chain(&p.revisions),
+    );
     println!(
         "{:<38} {:<23.3} {:<23.3} {:<23.3}",
         "similar: share of direct neighbours",

@@ -370,7 +370,7 @@ pub async fn evaluate(
         if let (Some(path), true) = (&opts.dump, model.is_engine()) {
             dump::write(&protocol, &model, path)?;
         }
-        let pages = pages::views(
+        let mut pages = pages::views(
             &model,
             (&tfidf, &bm25),
             &training.texts,
@@ -378,6 +378,10 @@ pub async fn evaluate(
             opts.successors.as_deref(),
             seed,
         );
+        if let Some(pairs) = opts.successors.as_deref() {
+            let drafts = revision_drafts(&all, &queries, &trained, pairs, opts.mention_form);
+            pages.revisions = Some(pages::revisions(&model, (&tfidf, &bm25), &drafts));
+        }
         Ok((views, pages))
     })?;
 
@@ -614,6 +618,44 @@ fn rank_model(model: &Engine, text: &str, k: usize, new_first: bool) -> Vec<i64>
         .into_iter()
         .take(k)
         .map(|(i, _)| ids[i])
+        .collect()
+}
+
+/// The held-out documents that obsolete a document the model knows, as drafts of a revision
+/// that does not cite what it revises: (the revised document, the draft's text without any
+/// trace of it, `hide`). The successor pairs are evaluation truth only.
+fn revision_drafts(
+    all: &TrainingSet,
+    queries: &Queries,
+    trained: &HashSet<i64>,
+    pairs: &[(i64, i64)],
+    form: IdForm,
+) -> Vec<(i64, String)> {
+    let titles: HashMap<i64, &str> = all
+        .titles
+        .iter()
+        .filter(|(id, _)| trained.contains(id))
+        .map(|(id, t)| (*id, t.as_str()))
+        .collect();
+    let held_out: HashMap<i64, &str> = queries
+        .texts
+        .iter()
+        .map(|(id, t)| (*id, t.as_str()))
+        .collect();
+    let full: HashMap<i64, &str> = all.texts.iter().map(|(id, t)| (*id, t.as_str())).collect();
+    pairs
+        .iter()
+        .filter(|(new, old)| held_out.contains_key(new) && trained.contains(old))
+        .filter_map(|&(new, old)| {
+            // The header's "Obsoletes:" and "Updates:" lines name it by bare number.
+            let text: String = full
+                .get(&new)?
+                .lines()
+                .filter(|l| !l.contains("Obsoletes:") && !l.contains("Updates:"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            Some((old, hide(&text, &HashSet::from([old]), &titles, form)))
+        })
         .collect()
 }
 

@@ -5,6 +5,10 @@
 //!   version of the same specification), both known to the model, asked both ways: the other
 //!   version is the one relevant document. Evaluation truth only: the index's records are read
 //!   here and nowhere that ranks or trains.
+//! - **revisions**: the text of a held-out RFC that obsoletes a known one, every trace of the
+//!   older one removed (its mentions, the reference entry naming it), asked as an upload is:
+//!   the older one is the hit. A draft that revises a document without citing it should find
+//!   it first.
 //! - **similar**: up to `SAMPLE` known documents with 3 or more graph neighbours (documents that
 //!   cite them or that they cite), any neighbour a hit; printed with the share of the top 10s
 //!   that are direct neighbours, because a list of citers scores well here and reads badly.
@@ -36,6 +40,9 @@ pub struct Pages {
     pub neighbour_share: [f64; 3],
     /// With `--successors`: the other version of an obsoleted/obsoleting pair is the hit.
     pub successors: Option<View>,
+    /// With `--successors`: a held-out RFC that obsoletes a known one, uploaded as a draft with
+    /// every trace of the older one removed; the older one is the hit (`revisions`).
+    pub revisions: Option<View>,
 }
 
 /// The successor pairs (newer, older) of the RFC index at `path` (`rfc-index.txt` or the
@@ -144,6 +151,37 @@ pub fn views(
         similar,
         neighbour_share: share,
         successors,
+        revisions: None,
+    }
+}
+
+/// "The upload is judged the same way" (issue 41): each of `drafts` (the document it revises,
+/// the draft's text without any trace of it) asked as the upload page asks (the engine's
+/// results, new first; TF-IDF and BM25 searched with the text), the revised document the hit.
+pub fn revisions(
+    model: &Engine,
+    (tfidf, bm25): (&Lexical, &Bm25),
+    drafts: &[(i64, String)],
+) -> View {
+    let ids = |found: Vec<(i64, f32)>| found.into_iter().map(|(d, _)| d).collect::<Vec<_>>();
+    let systems: [&dyn Fn(&str) -> Vec<i64>; 3] = [
+        &|text| super::rank_model(model, text, 10, true),
+        &|text| ids(tfidf.search(text, 10)),
+        &|text| ids(bm25.search(text, 10)),
+    ];
+    let mut scored = [Retrieval::default(); 3];
+    for (s, system) in systems.iter().enumerate() {
+        let judged: Vec<(Vec<i64>, HashSet<i64>)> = drafts
+            .iter()
+            .map(|(old, text)| (system(text), HashSet::from([*old])))
+            .collect();
+        scored[s] = eval::retrieval(&judged, 10);
+    }
+    View {
+        name: "revisions: a draft finds what it revises".into(),
+        engine: scored[0],
+        tfidf: scored[1],
+        bm25: scored[2],
     }
 }
 
