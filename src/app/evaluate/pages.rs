@@ -54,6 +54,9 @@ pub fn successor_pairs(path: &std::path::Path) -> anyhow::Result<Vec<(i64, i64)>
 /// A system's top 10 for a known document.
 type Similar<'r> = dyn Fn(i64) -> Vec<i64> + 'r;
 
+/// A system's top 10 for a draft's text.
+type Drafted<'r> = dyn Fn(&str) -> Vec<i64> + 'r;
+
 /// Scores the pages of `model`'s known documents. `texts` are the training texts, `links` the
 /// collection's (citing, cited) pairs, `pairs` the (newer, older) successor pairs, `seed` the
 /// split's seed (which documents the similar view samples).
@@ -164,7 +167,7 @@ pub fn revisions(
     drafts: &[(i64, String)],
 ) -> View {
     let ids = |found: Vec<(i64, f32)>| found.into_iter().map(|(d, _)| d).collect::<Vec<_>>();
-    let systems: [&dyn Fn(&str) -> Vec<i64>; 3] = [
+    let systems: [&Drafted; 3] = [
         &|text| super::rank_model(model, text, 10, true),
         &|text| ids(tfidf.search(text, 10)),
         &|text| ids(bm25.search(text, 10)),
