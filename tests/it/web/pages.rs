@@ -136,6 +136,12 @@ async fn pages_and_search(db: TestDb) {
         html.contains("class=\"result\"") || html.contains("No other document"),
         "{html}"
     );
+    if html.contains("class=\"result\"") {
+        assert!(
+            html.contains("the cosine similarity of the two documents"),
+            "a PV-DBOW model's score is explained as a cosine: {html}"
+        );
+    }
     assert!(html.contains("href=\"/similar_to/author/"));
     let (status, _) = page(&client, "/similar_to/9000").await;
     assert_eq!(status, Status::Ok, "the URL without its slash works too");
@@ -516,6 +522,11 @@ async fn issue_21_the_upload_page_leads_with_what_the_draft_does_not_cite() {
     );
     let cited_heading = html.find("your text already cites");
     let first_result = html.find("class=\"result\"").expect("results");
+    // The score is explained in words above the first result, not only in a tooltip.
+    let legend = html
+        .find("how likely a text like yours is to cite the document")
+        .expect("the score's legend");
+    assert!(legend < first_result, "{html}");
     if let Some(at) = cited_heading {
         assert!(first_result < at, "new results lead");
         let flagged = html
