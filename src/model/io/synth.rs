@@ -183,7 +183,10 @@ mod tests {
         assert!(model.is_engine());
         let text = format!("{} [RFC7] and RFC 12", zipf_text(500, 2_000, 1));
         let hits = model.query(Query::Text(&text), 5, -1.0).unwrap().matches;
-        assert_eq!(hits.iter().filter(|m| !m.already_cited).count(), 5);
+        // Five that the text does not cite lead; what nearly everything cites (the skewed
+        // links make a few documents so) and what it names follow apart.
+        let lead = hits.iter().filter(|m| !m.already_cited && !m.widely_cited);
+        assert_eq!(lead.count(), 5);
         assert!(hits.iter().any(|m| m.why.via.is_some()), "{hits:?}");
     }
 
