@@ -97,6 +97,14 @@ async fn pages_and_search(db: TestDb) {
     assert!(html.contains("href=\"/similar_to/9000/\""), "{html}");
     let (_, html) = page(&client, "/similar_to/?author=iyengar").await;
     assert!(html.contains("/similar_to/author/"), "{html}");
+    // A search with no hit says so (issue 42).
+    let (status, html) = page(&client, "/similar_to/?title=zyxwvut&author=zyxwvut").await;
+    assert_eq!(status, Status::Ok);
+    assert!(
+        html.contains("No document with text has a title containing"),
+        "{html}"
+    );
+    assert!(html.contains("name contains"), "{html}");
 
     // Autocomplete, as the original's widgets: {results: [{id, text}]}.
     let (status, body) = get_json(&client, "/autocomplete/thesis/?q=QUIC").await;
