@@ -502,12 +502,7 @@ impl<'a> Protocol<'a> {
     ) -> Protocol<'a> {
         let form = opts.mention_form;
         let boilerplate: HashSet<i64> = opts.boilerplate.iter().chain(widely).copied().collect();
-        let titles: HashMap<i64, &str> = all
-            .titles
-            .iter()
-            .filter(|(id, _)| trained.contains(id))
-            .map(|(id, t)| (*id, t.as_str()))
-            .collect();
+        let titles = trained_titles(all, trained);
         let full: HashMap<i64, &str> = all.texts.iter().map(|(id, t)| (*id, t.as_str())).collect();
         let mut missing = HashMap::new();
         for (id, _) in &queries.texts {
@@ -621,6 +616,16 @@ fn rank_model(model: &Engine, text: &str, k: usize, new_first: bool) -> Vec<i64>
         .collect()
 }
 
+/// The titles of the trained documents, by identifier: what `hide` looks for in a reference
+/// entry.
+fn trained_titles<'s>(all: &'s TrainingSet, trained: &HashSet<i64>) -> HashMap<i64, &'s str> {
+    all.titles
+        .iter()
+        .filter(|(id, _)| trained.contains(id))
+        .map(|(id, t)| (*id, t.as_str()))
+        .collect()
+}
+
 /// The held-out documents that obsolete a document the model knows, as drafts of a revision
 /// that does not cite what it revises: (the revised document, the draft's text without any
 /// trace of it, `hide`). The successor pairs are evaluation truth only.
@@ -631,12 +636,7 @@ fn revision_drafts(
     pairs: &[(i64, i64)],
     form: IdForm,
 ) -> Vec<(i64, String)> {
-    let titles: HashMap<i64, &str> = all
-        .titles
-        .iter()
-        .filter(|(id, _)| trained.contains(id))
-        .map(|(id, t)| (*id, t.as_str()))
-        .collect();
+    let titles = trained_titles(all, trained);
     let held_out: HashMap<i64, &str> = queries
         .texts
         .iter()

@@ -247,6 +247,7 @@ impl Engine {
 
     /// A result and its explanation.
     fn matched(&self, d: usize, score: f32, words: &HashSet<u32>, parts: Option<Parts>) -> Match {
+        let cited_share = self.widely_cited(d);
         let terms = self
             .key_terms
             .as_ref()
@@ -274,10 +275,10 @@ impl Engine {
                 peers_citing: None,
                 peers_of: None,
                 relation: None,
-                cited_share: self.widely_cited(d),
+                cited_share,
             },
             already_cited: false,
-            widely_cited: self.widely_cited(d).is_some(),
+            widely_cited: cited_share.is_some(),
         }
     }
 
